@@ -1,0 +1,218 @@
+"""The pipeline: inputs -> runs -> findings -> advice, as one result object.
+
+``loganalyzer.analyze`` is the Python API; the command line is a thin layer on it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from loganalyzer.errors import ReadError
+from loganalyzer.findings import Advice, Finding, jsonable, severity_rank
+from loganalyzer.run import Run
+
+SCHEMA = "loganalyzer/1"
+
+
+@dataclass
+class RunResult:
+    """One analysed run: the run, the monitored metric and its best point, findings, advice."""
+
+    run: Run
+    findings: list[Finding] = field(default_factory=list)
+    advice: list[Advice] = field(default_factory=list)
+
+    @property
+    def monitor(self) -> str | None:
+        """The metric to monitor: the validation loss if logged, else the training loss."""
+        return self.run.val_loss or self.run.train_loss
+
+    @property
+    def best(self) -> dict[str, Any] | None:
+        """``{"index", "value"}`` of the lowest finite value of :attr:`monitor`."""
+        s = self.run.series(self.monitor)
+        if s is None:
+            return None
+        s = s[np.isfinite(s.to_numpy(dtype=float))]
+        if s.empty:
+            return None
+        idx = s.idxmin()
+        return {"index": _num(idx), "value": float(s.loc[idx])}
+
+    @property
+    def worst_severity(self) -> str | None:
+        if not self.findings:
+            return None
+        return max((f.severity for f in self.findings), key=severity_rank)
+
+    def to_dict(self) -> dict[str, Any]:
+        run = self.run
+        return jsonable(
+            {
+                "run": run.name,
+                "source": run.sources[0] if len(run.sources) == 1 else run.sources,
+                "format": run.format,
+                "index": run.index,
+                "length": run.length,
+                "series": run.counts(),
+                "train_loss": run.train_loss,
+                "val_loss": run.val_loss,
+                "learning_rate": run.learning_rate,
+                "warnings": list(run.warnings),
+                "monitor": self.monitor,
+                "best": self.best,
+                "findings": [f.to_dict() for f in self.findings],
+                "advice": [a.to_dict() for a in self.advice],
+            }
+        )
+
+
+@dataclass
+class Analysis:
+    """Everything one call analysed: per-run results, unreadable inputs, skipped files."""
+
+    runs: list[RunResult] = field(default_factory=list)
+    errors: list[ReadError] = field(default_factory=list)
+    skipped: list[ReadError] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        """All findings of all runs (for one run: that run's findings)."""
+        return [f for r in self.runs for f in r.findings]
+
+    @property
+    def advice(self) -> list[Advice]:
+        """All advice of all runs, in rank order per run."""
+        return [a for r in self.runs for a in r.advice]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "runs": [r.to_dict() for r in self.runs],
+            "errors": [e.to_dict() for e in self.errors],
+            "skipped": [e.to_dict() for e in self.skipped],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def exit_code(self, fail_on: str = "error") -> int:
+        """0: clean; 1: a finding at or above ``fail_on``; 2: an input could not be read."""
+        if self.errors:
+            return 2
+        if fail_on != "never":
+            threshold = severity_rank(fail_on)
+            if any(severity_rank(f.severity) >= threshold for f in self.findings):
+                return 1
+        return 0
+
+    def _repr_html_(self) -> str:  # Jupyter
+        from loganalyzer.renderers import html
+
+        return html.render_fragment(self)
+
+
+def _num(x: Any) -> Any:
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating, float)):
+        f = float(x)
+        return int(f) if f.is_integer() else f
+    return x
+
+
+def to_run(obj: Any, name: str | None = None) -> Run:
+    """Turn an in-memory object into a Run: a Keras ``History``, a dict of lists, a DataFrame."""
+    if isinstance(obj, Run):
+        return obj
+    hist = getattr(obj, "history", None)
+    if isinstance(hist, dict):  # keras.callbacks.History, without importing keras
+        epochs = getattr(obj, "epoch", None)
+        frame = pd.DataFrame({k: pd.Series(v, dtype=float) for k, v in hist.items()})
+        if epochs is not None and len(epochs) == len(frame):
+            frame.index = list(epochs)
+        return Run.from_frame(name or "history", frame, format="python", index="epoch")
+    if isinstance(obj, dict):
+        frame = pd.DataFrame({k: pd.Series(list(v), dtype=float) for k, v in obj.items()})
+        return Run.from_frame(name or "run", frame, format="python", index="epoch")
+    if isinstance(obj, pd.DataFrame):
+        frame = obj
+        index = "step" if str(frame.index.name or "").lower() in ("step", "global_step") else "epoch"
+        for col in ("epoch", "step"):
+            if col in frame.columns and frame.index.name is None:
+                frame = frame.set_index(col)
+                index = col
+                break
+        return Run.from_frame(name or "run", frame, format="python", index=index)
+    raise TypeError(
+        f"cannot analyse a {type(obj).__name__}: pass a path, a Keras History, a dict of lists "
+        "or a pandas DataFrame"
+    )
+
+
+def analyze(
+    obj: Any,
+    *,
+    config: Any = None,
+    train_loss: str | None = None,
+    val_loss: str | None = None,
+) -> Analysis:
+    """Analyse a path (file or directory), a list of paths, a Keras ``History``,
+    a dict of lists or a DataFrame.
+
+    Args:
+        obj: What to analyse.
+        config: A :class:`loganalyzer.config.Config` (rule selection and parameters);
+            ``None`` loads ``[tool.loganalyzer]`` from the nearest ``pyproject.toml``.
+        train_loss: Override the automatic choice of training-loss series.
+        val_loss: Override the automatic choice of validation-loss series.
+
+    Returns:
+        An :class:`Analysis` with ``.runs``, ``.findings``, ``.advice``, ``.to_json()``.
+
+    Example:
+        >>> from loganalyzer import analyze
+        >>> result = analyze({"loss": [1.0, 0.5, 0.3], "val_loss": [1.0, 0.6, 0.5]})
+        >>> result.runs[0].best
+        {'index': 2, 'value': 0.5}
+    """
+    from loganalyzer.readers import read_paths
+
+    if isinstance(obj, (str, os.PathLike)) or (
+        isinstance(obj, (list, tuple)) and obj and all(isinstance(p, (str, os.PathLike)) for p in obj)
+    ):
+        paths = [obj] if isinstance(obj, (str, os.PathLike)) else list(obj)
+        read = read_paths([Path(p) for p in paths])
+        runs, errors, skipped = read.runs, read.errors, read.skipped
+    else:
+        runs, errors, skipped = [to_run(obj)], [], []
+    result = Analysis(errors=list(errors), skipped=list(skipped))
+    for run in runs:
+        try:
+            run.override_losses(train_loss, val_loss)
+        except KeyError as exc:
+            result.errors.append(ReadError(", ".join(run.sources) or run.name, str(exc.args[0])))
+            continue
+        result.runs.append(analyze_run(run, config))
+    return result
+
+
+def analyze_run(run: Run, config: Any = None) -> RunResult:
+    """Diagnose one run and advise on it."""
+    from loganalyzer.diagnose import diagnose
+
+    findings = diagnose(run, config)
+    try:
+        from loganalyzer.advice import advise
+    except ImportError:  # advice engine not built yet
+        advice: list[Advice] = []
+    else:
+        advice = advise(run, findings)
+    return RunResult(run=run, findings=findings, advice=advice)

@@ -1,0 +1,29 @@
+"""Detectors: one module per finding ``kind``, each a small statistical method.
+
+A detector module defines ``KIND`` and ``detect(run, rule, params) -> list[Finding]``
+and is listed in :data:`DETECTORS`. ``params`` are the rule's defaults merged with
+the user's configuration. Detectors read a :class:`~loganalyzer.run.Run` and
+nothing else: no file formats, no rendering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import import_module
+
+from loganalyzer.findings import Finding
+from loganalyzer.rulepack import Rule
+from loganalyzer.run import Run
+
+Detector = Callable[[Run, Rule, dict], list[Finding]]
+
+# kind -> module name below loganalyzer.detectors
+_MODULES: dict[str, str] = {}
+
+
+def detector_for(kind: str) -> Detector | None:
+    """The ``detect`` function for ``kind``, or ``None`` when no detector exists."""
+    mod = _MODULES.get(kind)
+    if mod is None:
+        return None
+    return import_module(f"loganalyzer.detectors.{mod}").detect

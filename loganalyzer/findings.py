@@ -1,0 +1,92 @@
+"""Findings and advice: what detectors and the advice engine produce.
+
+A :class:`Finding` is one diagnosed problem (or an info note) with its evidence; an
+:class:`Advice` is one ranked action with a Keras snippet. Both serialise to the
+``loganalyzer/1`` JSON schema documented in ``docs/json-schema.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SEVERITIES = ("info", "warning", "error")
+
+
+def severity_rank(severity: str) -> int:
+    """``info`` < ``warning`` < ``error``; used for ``--fail-on`` and sorting."""
+    return SEVERITIES.index(severity)
+
+
+@dataclass
+class Finding:
+    """One diagnosis.
+
+    Args:
+        rule: Stable rule code from the rule pack (``"LA101"``).
+        kind: Detector kind (``"overfitting"``, ``"divergence"``, ...).
+        severity: ``"info"``, ``"warning"`` or ``"error"``.
+        metric: Canonical metric the finding is about (``"val_loss"``), or ``None``.
+        start: First index of the finding in the log's own numbering (for
+            ``overfitting``: the onset, i.e. the index of the best validation loss).
+        end: Last index it covers (inclusive), or ``None``.
+        message: One sentence a user reads first, with the key numbers.
+        evidence: Test statistics and values behind it (JSON-serialisable).
+    """
+
+    rule: str
+    kind: str
+    severity: str
+    metric: str | None
+    start: float | int | None
+    end: float | int | None
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(asdict(self))
+
+
+@dataclass
+class Advice:
+    """One ranked action.
+
+    Args:
+        action: One of the advice actions (``"early-stopping"``, ``"regularize"``, ...).
+        rank: 1 is the first thing to try.
+        rules: Codes of the findings that call for it.
+        summary: Why, with this run's numbers.
+        code: A Keras 3 snippet whose numbers come from this run.
+        params: The numbers used in ``code`` (``{"patience": 4, ...}``), for machines
+            and for ``loganalyzer verify``.
+    """
+
+    action: str
+    rank: int
+    rules: list[str]
+    summary: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(asdict(self))
+
+
+def jsonable(obj: Any) -> Any:
+    """Make numpy scalars, tuples and non-finite floats JSON-safe (NaN/inf -> str)."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 1) == 0:
+        obj = obj.item()
+    if isinstance(obj, float):
+        if math.isnan(obj):
+            return "NaN"
+        if math.isinf(obj):
+            return "Infinity" if obj > 0 else "-Infinity"
+        return obj
+    if isinstance(obj, (str, int, bool)) or obj is None:
+        return obj
+    return str(obj)

@@ -1,0 +1,129 @@
+"""The rule pack: one TOML file per rule in ``rules/`` (carried in the wheel).
+
+A rule file looks like this (``rules/LA101.toml``)::
+
+    code = "LA101"
+    kind = "overfitting"            # the detector that runs it
+    severity = "warning"            # default; a detector may grade up (mild/clear)
+    title = "Validation loss rises after its best epoch"
+
+    [params]                        # detector parameters with their defaults
+    min_rise_sigma = 3.0
+
+    [docs]
+    what = "..."                    # what it flags
+    why = "..."                     # why it matters
+    fix = "..."                     # what to do
+    example = "..."
+
+    [[advice]]                      # the actions it triggers, 1 = try first
+    action = "early-stopping"
+    priority = 1
+
+Rules are data: adding one is adding a file (plus, for a new kind, a detector).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ADVICE_ACTIONS = (
+    "early-stopping",
+    "regularize",
+    "dropout",
+    "shrink",
+    "batch-norm",
+    "augment",
+    "add-data",
+    "lower-lr",
+    "lr-schedule",
+    "clip-gradients",
+    "train-longer",
+    "check-data",
+)
+
+
+class RulePackError(Exception):
+    """A rule file or a configuration that names rules is wrong (one clear line)."""
+
+
+@dataclass(frozen=True)
+class AdviceLink:
+    action: str
+    priority: int
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    kind: str
+    severity: str
+    title: str
+    params: dict[str, Any] = field(default_factory=dict)
+    docs: dict[str, str] = field(default_factory=dict)
+    advice: tuple[AdviceLink, ...] = ()
+    path: str = ""
+
+
+def rules_dir() -> Path:
+    """The installed pack (``loganalyzer/_rules`` in the wheel) or the source tree's."""
+    here = Path(__file__).resolve().parent
+    for cand in (here / "_rules", here.parent / "rules"):
+        if cand.is_dir() and any(cand.glob("*.toml")):
+            return cand
+    raise RulePackError(f"rule pack not found (looked in {here / '_rules'} and {here.parent / 'rules'})")
+
+
+def _parse(path: Path) -> Rule:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise RulePackError(f"{path}: {exc}") from None
+    try:
+        links = tuple(
+            AdviceLink(str(a["action"]), int(a.get("priority", 5))) for a in data.get("advice", [])
+        )
+        rule = Rule(
+            code=str(data["code"]),
+            kind=str(data["kind"]),
+            severity=str(data.get("severity", "warning")),
+            title=str(data["title"]),
+            params=dict(data.get("params", {})),
+            docs={k: str(v) for k, v in data.get("docs", {}).items()},
+            advice=links,
+            path=str(path),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RulePackError(f"{path}: missing or bad field {exc}") from None
+    for link in rule.advice:
+        if link.action not in ADVICE_ACTIONS:
+            raise RulePackError(f"{path}: unknown advice action {link.action!r}")
+    if rule.severity not in ("info", "warning", "error"):
+        raise RulePackError(f"{path}: severity must be info, warning or error")
+    if path.stem != rule.code:
+        raise RulePackError(f"{path}: file name must be the rule code {rule.code!r}")
+    return rule
+
+
+@lru_cache(maxsize=4)
+def load_rules(directory: str | None = None) -> tuple[Rule, ...]:
+    """All rules of the pack, sorted by code."""
+    d = Path(directory) if directory else rules_dir()
+    return tuple(sorted((_parse(p) for p in d.glob("*.toml")), key=lambda r: r.code))
+
+
+def rule_by_code(code: str) -> Rule:
+    for r in load_rules():
+        if r.code == code:
+            return r
+    known = ", ".join(r.code for r in load_rules())
+    raise RulePackError(f"unknown rule code {code!r} (known: {known})")
