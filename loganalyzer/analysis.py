@@ -144,7 +144,9 @@ def to_run(obj: Any, name: str | None = None) -> Run:
         return Run.from_frame(name or "run", frame, format="python", index="epoch")
     if isinstance(obj, pd.DataFrame):
         frame = obj
-        index = "step" if str(frame.index.name or "").lower() in ("step", "global_step") else "epoch"
+        index = (
+            "step" if str(frame.index.name or "").lower() in ("step", "global_step") else "epoch"
+        )
         for col in ("epoch", "step"):
             if col in frame.columns and frame.index.name is None:
                 frame = frame.set_index(col)
@@ -186,7 +188,9 @@ def analyze(
     from loganalyzer.readers import read_paths
 
     if isinstance(obj, (str, os.PathLike)) or (
-        isinstance(obj, (list, tuple)) and obj and all(isinstance(p, (str, os.PathLike)) for p in obj)
+        isinstance(obj, (list, tuple))
+        and obj
+        and all(isinstance(p, (str, os.PathLike)) for p in obj)
     ):
         paths = [obj] if isinstance(obj, (str, os.PathLike)) else list(obj)
         read = read_paths([Path(p) for p in paths])

@@ -27,7 +27,9 @@ class OutputFormat(str, Enum):
 
 @app.command()
 def analyze(
-    paths: list[Path] = typer.Argument(..., help="Log files or directories (searched recursively)."),
+    paths: list[Path] = typer.Argument(
+        ..., help="Log files or directories (searched recursively)."
+    ),
     format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="Output format."),
     train_loss: str | None = typer.Option(None, help="Metric to use as the training loss."),
     val_loss: str | None = typer.Option(None, help="Metric to use as the validation loss."),
@@ -62,6 +64,25 @@ def series(paths: list[Path] = typer.Argument(..., help="Log files or directorie
     for err in read.errors:
         typer.echo(f"error: {err.line()}", err=True)
     raise typer.Exit(2 if read.errors else 0)
+
+
+def _register_commands() -> None:
+    """Commands that live in their own modules (``loganalyzer/commands/NAME.py``), each
+    exposing ``register(app)``. Those modules import heavy libraries lazily, inside the
+    command, so ``analyze`` stays fast."""
+    from importlib import import_module
+
+    for name in ("report", "verify"):
+        try:
+            module = import_module(f"loganalyzer.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"loganalyzer.commands.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register_commands()
 
 
 def main() -> None:

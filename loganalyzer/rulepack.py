@@ -80,7 +80,9 @@ def rules_dir() -> Path:
     for cand in (here / "_rules", here.parent / "rules"):
         if cand.is_dir() and any(cand.glob("*.toml")):
             return cand
-    raise RulePackError(f"rule pack not found (looked in {here / '_rules'} and {here.parent / 'rules'})")
+    raise RulePackError(
+        f"rule pack not found (looked in {here / '_rules'} and {here.parent / 'rules'})"
+    )
 
 
 def _parse(path: Path) -> Rule:

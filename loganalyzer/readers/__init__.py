@@ -132,7 +132,9 @@ def _why_not_a_log(head: bytes) -> str:
     )
 
 
-def iter_read(discovery: Discovery) -> Iterator[tuple[str, list[Run] | None, ReadError | None, bool]]:
+def iter_read(
+    discovery: Discovery,
+) -> Iterator[tuple[str, list[Run] | None, ReadError | None, bool]]:
     """Yield ``(source, runs, error, explicit)`` for every input, one at a time.
 
     Exceptions from readers are turned into :class:`ReadError` here: one bad file
