@@ -53,6 +53,9 @@ class Discovery:
     files: list[Path] = field(default_factory=list)  # single-file logs to sniff and read
     tb_files: list[Path] = field(default_factory=list)  # event files, grouped into runs later
     explicit: set[Path] = field(default_factory=set)  # files the user named (errors, not skips)
+    roots: dict[Path, Path] = field(
+        default_factory=dict
+    )  # file -> directory argument it was found in
     missing: list[ReadError] = field(default_factory=list)
 
 
@@ -61,13 +64,15 @@ def discover(paths: Iterable[str | os.PathLike]) -> Discovery:
     found = Discovery()
     seen: set[Path] = set()
 
-    def add(p: Path, explicit: bool) -> None:
+    def add(p: Path, explicit: bool, root: Path | None = None) -> None:
         rp = p.resolve()
         if rp in seen:
             return
         seen.add(rp)
         if explicit:
             found.explicit.add(p)
+        if root is not None:
+            found.roots[p] = root
         (found.tb_files if is_event_file(p) else found.files).append(p)
 
     for raw in paths:
@@ -78,7 +83,7 @@ def discover(paths: Iterable[str | os.PathLike]) -> Discovery:
                 for name in sorted(files):
                     if name.startswith("."):
                         continue
-                    add(Path(root) / name, explicit=False)
+                    add(Path(root) / name, explicit=False, root=p)
         elif p.is_file():
             add(p, explicit=True)
         else:
@@ -167,9 +172,37 @@ def read_paths(paths: Iterable[str | os.PathLike]) -> ReadResult:
     result = ReadResult(errors=list(disc.missing))
     for source, runs, error, explicit in iter_read(disc):
         if error is None:
+            for run in runs or []:
+                run.name = display_name(Path(source), run.name, disc)
             result.runs.extend(runs or [])
         elif explicit:
             result.errors.append(error)
         elif Path(source).suffix.lower() in _LOGLIKE_SUFFIXES or "not UTF-8" in error.error:
             result.skipped.append(error)
     return result
+
+
+def display_name(source: Path, reader_name: str, disc: Discovery) -> str:
+    """The name a run is shown under: its path relative to the directory argument it
+    was found in (``overfit/history.json``, ``overfit/tensorboard``), or the path as
+    given for a file named on the command line. A reader's ``#k`` suffix (several runs
+    in one file) is kept."""
+    suffix = reader_name[reader_name.index("#") :] if "#" in reader_name else ""
+    root = disc.roots.get(source)
+    if root is None:
+        # TensorBoard groups are keyed by run folder; find the argument that holds it.
+        for f, r in disc.roots.items():
+            if source == f.parent or source in f.parents:
+                root = r
+                break
+    if root is not None:
+        try:
+            rel = source.resolve().relative_to(root.resolve())
+        except ValueError:
+            rel = source
+        name = rel.as_posix()
+        if name in ("", "."):
+            name = root.resolve().name
+    else:
+        name = source.as_posix()
+    return name + suffix
