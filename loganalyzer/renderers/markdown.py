@@ -1,0 +1,270 @@
+"""A Markdown report that renders on GitHub and GitLab.
+
+Plots are PNG files written beside the report (``<stem>_files/…png``) and linked with
+relative, URL-quoted paths; tables are GitHub-flavoured; there is no raw HTML (those
+sites strip it). Every name from a log is escaped so it shows as text: no link, image,
+HTML or table break can come out of a run name, path or metric name.
+
+Example:
+    >>> from loganalyzer.analysis import analyze
+    >>> report = render(analyze({"loss": [1.0, 0.6, 0.4], "val_loss": [1.1, 0.7, 0.8]}))
+    >>> report.text.startswith("# Training log report"), list(report.images)[0]
+    (True, 'report_files/01-run-loss.png')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from loganalyzer.renderers._escape import md_code, md_fence, md_text
+from loganalyzer.renderers.view import (
+    RunView,
+    finding_where,
+    fmt_evidence,
+    fmt_num,
+    generated_line,
+    kind_title,
+)
+from loganalyzer.renderers.view import run_view as make_view
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class MarkdownReport:
+    """The report text and the images it links to (relative path -> PNG bytes)."""
+
+    text: str
+    images: dict[str, bytes] = field(default_factory=dict)
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A file-name-safe form of an untrusted name.
+
+    Example:
+        >>> slug("overfit/history.json"), slug("<script>"), slug("")
+        ('overfit-history-json', 'script', 'run')
+    """
+    s = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")[:limit].strip("-")
+    return s or "run"
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _table(heads: list[str], rows: list[list[str]], align: list[str] | None = None) -> str:
+    align = align or ["---"] * len(heads)
+    return "\n".join([_row(heads), _row(align)] + [_row(r) for r in rows])
+
+
+def _image(plot: Any, path: str) -> str:
+    return f"![{md_text(plot.alt)}]({quote(path)})"
+
+
+def _verdict(view: RunView) -> str:
+    sev = (view.severity or "ok").upper()
+    sev = "OK" if sev == "INFO" else sev
+    lines = [f"> **{sev}** · {md_text(view.headline)}"]
+    if view.action:
+        lines += [">", f"> **What to do:** {md_text(view.action)}"]
+    return "\n".join(lines)
+
+
+def _facts(view: RunView) -> str:
+    return _table(
+        ["Source", "Format", "Length", "Best"],
+        [
+            [
+                md_text(", ".join(view.sources) or "(in memory)"),
+                md_text(view.format),
+                md_text(f"{view.length} {view.index}s"),
+                md_text(view.best_text),
+            ]
+        ],
+    )
+
+
+def _findings(view: RunView) -> str:
+    if not view.findings:
+        return "### Findings\n\nNo findings."
+    rows = []
+    for f in view.findings:
+        evidence = "; ".join(f"{md_code(k)} {md_text(v)}" for k, v in fmt_evidence(f.evidence))
+        rows.append(
+            [
+                f"**{md_text(f.severity)}**",
+                md_code(f.rule),
+                md_text(kind_title(f.kind)),
+                md_text(finding_where(f, view.index)),
+                md_text(f.message),
+                evidence or "–",
+            ]
+        )
+    return "### Findings\n\n" + _table(
+        ["Severity", "Rule", "Kind", "Where", "Finding", "Evidence"], rows
+    )
+
+
+def _advice(view: RunView) -> str:
+    if not view.advice:
+        return ""
+    items = []
+    for i, a in enumerate(view.advice, 1):
+        rules = f" (for {md_text(', '.join(a.rules))})" if a.rules else ""
+        item = f"{i}. **{md_text(a.action)}**{rules}: {md_text(a.summary)}"
+        if a.code:
+            fence = md_fence(a.code, "python")
+            item += "\n\n" + "\n".join(("   " + line) if line else "" for line in fence.split("\n"))
+        items.append(item)
+    return "### What to do, in order\n\n" + "\n\n".join(items)
+
+
+def run_section(rr: Any, number: int, files_dir: str, images: dict[str, bytes]) -> str:
+    """One run's section; its PNG plots are added to ``images``."""
+    from loganalyzer.renderers.plots import run_plots
+
+    view = make_view(rr)
+    plots = run_plots(rr, view.marks, fmt="png")
+    links = []
+    for plot in plots:
+        path = f"{files_dir}/{number:02d}-{slug(view.name)}-{plot.name}.png"
+        images[path] = plot.data
+        links.append(_image(plot, path))
+    parts = [f"## {number}. {md_text(view.name)}", _verdict(view), _facts(view)]
+    if links:
+        parts.append(links[0])
+    parts += [_findings(view), _advice(view)]
+    if len(links) > 1:
+        parts.append("\n".join(links[1:]))
+    if view.warnings:
+        parts.append(
+            "### Reader warnings\n\n" + "\n".join(f"- {md_text(w)}" for w in view.warnings)
+        )
+    return "\n\n".join(p for p in parts if p)
+
+
+def summary_table(results: list[Any]) -> str:
+    rows = []
+    for i, rr in enumerate(results, 1):
+        view = make_view(rr)
+        best = view.best
+        top_f = view.top_finding
+        rows.append(
+            [
+                str(i),
+                md_text(view.name),
+                fmt_num(best["value"]) if best else "–",
+                fmt_num(best["index"]) if best else "–",
+                f"**{(view.severity or 'ok').upper()}** {md_text(view.headline)}",
+                md_text(f"{top_f.rule} {kind_title(top_f.kind)}") if top_f else "–",
+                md_text(view.action) if view.action else "–",
+            ]
+        )
+    return "## Summary\n\n" + _table(
+        ["#", "Run", "Best val loss", "At", "Verdict", "Top finding", "Top advice"],
+        rows,
+        ["--:", "---", "--:", "--:", "---", "---", "---"],
+    )
+
+
+def _problems(analysis: Any) -> str:
+    parts = []
+    if analysis.errors:
+        parts.append(
+            "## Could not be read\n\n"
+            + "\n".join(f"- {md_text(e.source)}: {md_text(e.error)}" for e in analysis.errors)
+        )
+    if analysis.skipped:
+        parts.append(
+            "### Skipped (not training logs)\n\n"
+            + "\n".join(f"- {md_text(e.source)}: {md_text(e.error)}" for e in analysis.skipped)
+        )
+    return "\n\n".join(parts)
+
+
+def _header(title: str, n: int) -> str:
+    return f"# {md_text(title)}\n\n_{n} run{'s' if n != 1 else ''} · {md_text(generated_line())}_"
+
+
+def render(
+    analysis: Any,
+    *,
+    files_dir: str = "report_files",
+    title: str | None = None,
+    progress: Progress | None = None,
+) -> MarkdownReport:
+    """The Markdown report for ``analysis``.
+
+    Args:
+        analysis: An :class:`~loganalyzer.analysis.Analysis`.
+        files_dir: Folder (relative to the report) the PNG plots are linked from;
+            ``report`` writes ``<stem>_files``.
+        title: Heading (default "Training log report").
+        progress: Called with each run's name once its section is rendered.
+    """
+    title = title or "Training log report"
+    images: dict[str, bytes] = {}
+    n = len(analysis.runs)
+    parts = [_header(title, n), _problems(analysis)]
+    if n > 1:
+        parts.append(summary_table(analysis.runs))
+    if n == 0:
+        parts.append("No training runs were found.")
+    for i, rr in enumerate(analysis.runs, 1):
+        parts.append(run_section(rr, i, files_dir, images))
+        if progress:
+            progress(rr.run.name)
+    return MarkdownReport("\n\n".join(p for p in parts if p) + "\n", images)
+
+
+def render_compare(
+    analysis: Any,
+    comparison: Any,
+    *,
+    files_dir: str = "report_files",
+    title: str = "Run comparison",
+    progress: Progress | None = None,
+) -> MarkdownReport:
+    """The runs' validation curves overlaid, a table of differences, then each run."""
+    from loganalyzer.renderers.plots import compare_plot
+
+    images: dict[str, bytes] = {}
+    plot = compare_plot(analysis.runs, fmt="png")
+    path = f"{files_dir}/00-compare.png"
+    images[path] = plot.data
+    rows = [
+        [
+            md_text(r.name),
+            md_text(r.format),
+            md_code(r.monitor),
+            fmt_num(r.best_value),
+            fmt_num(r.best_index),
+            fmt_num(r.delta_best),
+            fmt_num(r.final_value),
+            fmt_num(r.final_gap),
+            md_text(", ".join(r.findings) or "none"),
+        ]
+        for r in comparison.rows
+    ]
+    table = _table(
+        ["Run", "Format", "Monitor", "Best", "At", "Δ best", "Final", "Final gap", "Findings"],
+        rows,
+        ["---", "---", "---", "--:", "--:", "--:", "--:", "--:", "---"],
+    )
+    parts = [
+        _header(title, len(analysis.runs)),
+        _problems(analysis),
+        _image(plot, path),
+        "## Differences\n\nΔ best: best value minus the best of all runs. Final gap: validation "
+        "minus training loss at the last index both were logged.\n\n" + table,
+    ]
+    for i, rr in enumerate(analysis.runs, 1):
+        parts.append(run_section(rr, i, files_dir, images))
+        if progress:
+            progress(rr.run.name)
+    return MarkdownReport("\n\n".join(p for p in parts if p) + "\n", images)
