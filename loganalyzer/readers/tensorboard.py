@@ -1,0 +1,338 @@
+"""TensorBoard event files -> canonical runs, read without TensorFlow.
+
+A TensorBoard run is a *folder*, not a file:
+
+- Keras (``keras.callbacks.TensorBoard``) writes ``RUN/train/events...`` and
+  ``RUN/validation/events...``: one run keyed by ``RUN``. ``epoch_<metric>`` tags are
+  the per-epoch series (``epoch_loss`` in ``validation/`` is ``val_loss``;
+  ``epoch_learning_rate`` is ``learning_rate``), indexed by epoch. ``batch_<metric>``
+  tags (``update_freq="batch"`` or an integer) and ``evaluation_<metric>_vs_iterations``
+  are on another index (the batch step) and go to :attr:`Run.side_series`.
+- tensorboardX, ``torch.utils.tensorboard``, Lightning (``lightning_logs/version_0/``)
+  and Hugging Face (``runs/<date>_<host>/``) write one folder per run with tags such as
+  ``train/loss``, ``eval/loss``, ``val_loss``, ``loss/train``, ``train_loss_step`` /
+  ``train_loss_epoch``; they are named through :func:`loganalyzer.naming.canonical_name`
+  and indexed by global step.
+- Several event files in one folder (a run restarted or resumed) are merged in step
+  order. Where a restarted run logged a step again, the later value (by wall time)
+  wins and a warning says so.
+
+Every scalar point is kept (no reservoir sampling, unlike TensorBoard's own
+accumulator). Both TF2 tensor summaries (what ``tf.summary`` and Keras write) and
+legacy ``simple_value`` scalars are read; histograms, images, graphs and other plugin
+data are left out and listed in :attr:`Run.dropped`. Damaged files (a truncated last
+record, a CRC mismatch, garbage) keep every valid record and warn with the byte offset;
+see :mod:`loganalyzer.readers._tfrecord` for the record-level reader and why it is
+hand-written.
+
+Example:
+    >>> from pathlib import Path
+    >>> from loganalyzer.readers import tensorboard
+    >>> files = sorted(Path("logs/fit").rglob("*tfevents*"))  # doctest: +SKIP
+    >>> for run_dir, group in tensorboard.group(files):  # doctest: +SKIP
+    ...     run = tensorboard.read_group(run_dir, group)[0]
+    ...     print(run.name, run.index, run.train_loss, run.val_loss)
+    fit epoch loss val_loss
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from loganalyzer.errors import LogReadError
+from loganalyzer.naming import canonical_name, is_loss, split_of
+from loganalyzer.readers._tfrecord import EventFileError, Scalars, read_scalars
+from loganalyzer.run import Run
+
+FORMAT = "tensorboard"
+
+#: Sub-folders that hold one split of a run (Keras ``train/`` + ``validation/``; the
+#: Estimator's ``eval/``). Their event files belong to the parent folder's run.
+TRAIN_DIRS = ("train",)
+VAL_DIRS = ("validation", "eval")
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """True when ``head`` starts with a valid TFRecord header (length + its CRC).
+
+    Example:
+        >>> sniff(Path("x"), b"not an event file at all")
+        False
+    """
+    import struct
+
+    from loganalyzer.readers._tfrecord import masked_crc32c
+
+    if len(head) < 12:
+        return False
+    return masked_crc32c(head[:8]) == struct.unpack_from("<I", head, 8)[0]
+
+
+def group(files: Iterable[Path]) -> list[tuple[Path, list[Path]]]:
+    """Group event files into runs: ``[(run_dir, [files...]), ...]``, sorted.
+
+    Files in a ``train/``, ``validation/`` or ``eval/`` sub-folder belong to the run of
+    the folder above (the Keras layout); every other folder is one run, however many
+    event files (restarts) it holds.
+
+    Example:
+        >>> group([Path("fit/train/events.out.tfevents.1.a.v2"),
+        ...        Path("fit/validation/events.out.tfevents.2.a.v2"),
+        ...        Path("lightning_logs/version_0/events.out.tfevents.3.b")])
+        ... # doctest: +NORMALIZE_WHITESPACE
+        [(PosixPath('fit'), [PosixPath('fit/train/events.out.tfevents.1.a.v2'),
+                             PosixPath('fit/validation/events.out.tfevents.2.a.v2')]),
+         (PosixPath('lightning_logs/version_0'),
+          [PosixPath('lightning_logs/version_0/events.out.tfevents.3.b')])]
+    """
+    runs: dict[Path, list[Path]] = {}
+    for f in files:
+        f = Path(f)
+        parent = f.parent
+        key = parent.parent if parent.name in TRAIN_DIRS + VAL_DIRS else parent
+        runs.setdefault(key, []).append(f)
+    return sorted((k, sorted(v)) for k, v in runs.items())
+
+
+def _split_of_file(f: Path) -> str:
+    name = f.parent.name
+    return "train" if name in TRAIN_DIRS else "val" if name in VAL_DIRS else ""
+
+
+def _label(f: Path, run_dir: Path) -> str:
+    try:
+        return Path(os.path.relpath(f, run_dir)).as_posix()
+    except ValueError:
+        return f.name
+
+
+def read(path: Path, *, check_crc: bool = True) -> list[Run]:
+    """Read a single event file as a run of its own (see :func:`read_group`)."""
+    return read_group(Path(path).parent, [Path(path)], check_crc=check_crc)
+
+
+def read_group(run_dir: Path, files: list[Path], *, check_crc: bool = True) -> list[Run]:
+    """Read the event files of one run folder and merge them into one canonical run.
+
+    Args:
+        run_dir: The run folder (``RUN`` for ``RUN/train`` + ``RUN/validation``).
+        files: Its event files (from :func:`group`).
+        check_crc: Check each record's data CRC too (the length CRC of each record
+            header is always checked). Costs a few percent.
+
+    Returns:
+        One :class:`~loganalyzer.run.Run` (format ``"tensorboard"``).
+
+    Raises:
+        LogReadError: no file holds a readable record, or no scalar was logged.
+
+    Example:
+        >>> runs = read_group(Path("fit"), [Path("fit/train/events.out.tfevents.1.a.v2"),
+        ...                                 Path("fit/validation/events.out.tfevents.2.a.v2")])
+        ... # doctest: +SKIP
+        >>> runs[0].metrics.columns.tolist()  # doctest: +SKIP
+        ['loss', 'accuracy', 'learning_rate', 'val_loss', 'val_accuracy']
+    """
+    run_dir = Path(run_dir)
+    warnings: list[str] = []
+    dropped: dict[str, str] = {}
+    read_ok: list[tuple[Path, str, Scalars]] = []
+    failures: list[tuple[Path, EventFileError | OSError]] = []
+    for f in files:
+        f = Path(f)
+        try:
+            sc = read_scalars(f, check_crc=check_crc)
+        except (EventFileError, OSError) as exc:
+            failures.append((f, exc))
+            continue
+        label = _label(f, run_dir)
+        warnings.extend(f"{label}: {w}" for w in sc.warnings)
+        split = _split_of_file(f)
+        for tag, why in sc.dropped.items():
+            dropped.setdefault(_prefixed(tag, split), why)
+        read_ok.append((f, split, sc))
+    if not read_ok:
+        f, exc = failures[0]
+        if isinstance(exc, EventFileError):
+            source = str(f) if len(files) == 1 else str(run_dir)
+            why = exc.why if len(files) == 1 else f"{f.name}: {exc.why}"
+            raise LogReadError(source, why, exc.where)
+        raise exc
+    for f, exc in failures:
+        why = exc.why if isinstance(exc, EventFileError) else (exc.strerror or str(exc))
+        where = f" ({exc.where})" if getattr(exc, "where", None) else ""
+        warnings.append(f"{_label(f, run_dir)}: {why}{where}; skipped this file")
+
+    # First wall time of each file: restarts are merged in the order they ran.
+    def first_wall(item):
+        sc = item[2]
+        return (float(sc.wall_time.min()) if len(sc.wall_time) else float("inf"), str(item[0]))
+
+    read_ok.sort(key=first_wall)
+    series = _merge(read_ok, run_dir, warnings)
+    if not series:
+        what = ", ".join(sorted(set(dropped.values()))) or "no summaries"
+        raise LogReadError(
+            str(files[0]) if len(files) == 1 else str(run_dir),
+            f"no scalar summaries in the event file(s) (found: {what})",
+        )
+    run = _build_run(run_dir, files, series, warnings, dropped)
+    return [run]
+
+
+def _prefixed(tag: str, split: str) -> str:
+    return f"validation/{tag}" if split == "val" else tag
+
+
+def _merge(
+    read_ok: list[tuple[Path, str, Scalars]], run_dir: Path, warnings: list[str]
+) -> dict[tuple[str, str], pd.Series]:
+    """One series per (split, tag): all files' points, later wall time winning on
+    a step logged twice, sorted by step."""
+    per_key: dict[tuple[str, str], list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]] = {}
+    for file_no, (_, split, sc) in enumerate(read_ok):
+        if not len(sc.tag_id):
+            continue
+        order = np.argsort(sc.tag_id, kind="stable")
+        tid = sc.tag_id[order]
+        bounds = np.flatnonzero(np.diff(tid)) + 1
+        for chunk in np.split(order, bounds):
+            tag = sc.tags[int(sc.tag_id[chunk[0]])]
+            per_key.setdefault((split, tag), []).append(
+                (file_no, sc.step[chunk], sc.wall_time[chunk], sc.value[chunk])
+            )
+    out: dict[tuple[str, str], pd.Series] = {}
+    restarts: dict[int, tuple[int, int, int]] = {}  # file -> (from step, to step, rewritten)
+    for key, parts in per_key.items():
+        step = np.concatenate([p[1] for p in parts])
+        wall = np.concatenate([p[2] for p in parts])
+        value = np.concatenate([p[3] for p in parts])
+        file_of = np.concatenate([np.full(len(p[1]), p[0]) for p in parts])
+        if len(parts) > 1:
+            # Files were read in order of their first wall time; within that, order
+            # every point by wall time (stable, so equal times keep file order).
+            o = np.argsort(wall, kind="stable")
+            step, value, file_of = step[o], value[o], file_of[o]
+        before = np.maximum.accumulate(step)
+        back = np.flatnonzero(step[1:] < before[:-1]) + 1
+        if len(back):
+            i = int(back[0])
+            f = int(file_of[i])
+            # steps logged again after going back: later (by wall time) wins
+            rewritten = int(len(step) - len(np.unique(step)))
+            prev = restarts.get(f)
+            if prev is None or rewritten > prev[2]:
+                restarts[f] = (int(before[i - 1]), int(step[i]), rewritten)
+        # keep the last occurrence of each step
+        rev_unique, rev_idx = np.unique(step[::-1], return_index=True)
+        keep = len(step) - 1 - rev_idx
+        out[key] = pd.Series(value[keep], index=rev_unique)
+    for f, (hi, lo, rewritten) in sorted(restarts.items()):
+        label = _label(read_ok[f][0], run_dir)
+        warnings.append(
+            f"{label}: steps go back from {hi} to {lo} (a restarted run); "
+            f"{rewritten} step(s) were logged more than once, kept the later value of each"
+        )
+    return out
+
+
+def _lightning_base(tag: str, tags: set[str]) -> str:
+    """``train_loss_epoch`` -> ``train_loss`` (Lightning's ``on_epoch`` aggregate is the
+    series to compare with validation); ``train_loss_step`` -> ``train_loss`` only when
+    no ``_epoch`` twin exists. Other tags are returned unchanged."""
+    for suffix, twin in (("_epoch", "_step"), ("_step", "_epoch")):
+        if tag.endswith(suffix) and len(tag) > len(suffix):
+            base = tag[: -len(suffix)]
+            if base in tags:
+                return tag
+            split, name = split_of(base)
+            if not split and not is_loss(canonical_name(base)):
+                return tag
+            if suffix == "_step" and base + twin in tags:
+                return tag
+            return base
+    return tag
+
+
+def _build_run(
+    run_dir: Path,
+    files: list[Path],
+    series: dict[tuple[str, str], pd.Series],
+    warnings: list[str],
+    dropped: dict[str, str],
+) -> Run:
+    keras = any(split for split, _ in series) or any(t.startswith("epoch_") for _, t in series)
+    has_epoch_tags = any(t.startswith("epoch_") for _, t in series)
+    tags_by_split: dict[str, set[str]] = {}
+    for split, tag in series:
+        tags_by_split.setdefault(split, set()).add(tag)
+
+    main: dict[tuple[str, str], pd.Series] = {}
+    side: dict[tuple[str, str], pd.Series] = {}
+    if keras and has_epoch_tags:
+        index = "epoch"
+        epoch_max = max(
+            int(s.index.max()) for (_, t), s in series.items() if t.startswith("epoch_")
+        )
+        for key, s in series.items():
+            tag = key[1]
+            if tag.startswith("epoch_"):
+                main[key] = s
+            elif tag.startswith("batch_") or (
+                tag.startswith("evaluation_") and tag.endswith("_vs_iterations")
+            ):
+                side[key] = s
+            elif len(s) and int(s.index.max()) <= epoch_max:
+                main[key] = s  # a custom per-epoch scalar
+            else:
+                side[key] = s
+    else:
+        index = "step"
+        main = dict(series)
+
+    columns: dict[str, pd.Series] = {}
+    original: dict[str, str] = {}
+    for (split, tag), s in sorted(main.items(), key=_column_order):
+        name = tag
+        if keras and not has_epoch_tags and tag.startswith("batch_"):
+            name = tag[len("batch_") :]
+        name = _lightning_base(name, tags_by_split.get(split, set()))
+        canon = canonical_name(name)
+        if split == "val" and not canon.startswith("val_") and canon != "learning_rate":
+            canon = "val_" + canon
+        label = _prefixed(tag, split)
+        if canon in columns:
+            columns[canon] = columns[canon].combine_first(s)
+            dropped[label] = f"same metric as {original[canon]!r} (both map to {canon!r})"
+            continue
+        columns[canon] = s
+        original[canon] = label
+    frame = pd.DataFrame(columns)
+    frame.index = pd.Index(frame.index.astype(np.int64), name=index)
+    run = Run.from_frame(
+        run_dir.name or str(run_dir),
+        frame,
+        format=FORMAT,
+        index=index,
+        sources=[str(f) for f in files],
+        warnings=warnings,
+        dropped=dropped,
+    )
+    run.original_names = {c: original.get(c, c) for c in run.metrics.columns}
+    used = set()
+    for (split, tag), s in sorted(side.items(), key=_column_order):
+        name = tag if tag not in used else _prefixed(tag, split)
+        used.add(name)
+        run.side_series[name] = s.rename_axis("step").rename(name)
+    return run
+
+
+def _column_order(item) -> tuple:
+    """Train before validation; within a split, losses first, then by tag."""
+    (split, tag), _ = item
+    return ({"": 0, "train": 0, "val": 1}[split], "loss" not in tag, tag)
