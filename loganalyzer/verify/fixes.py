@@ -1,0 +1,430 @@
+"""The fixes ``loganalyzer verify`` can apply: real transformations of the user's model.
+
+Each fix takes the compiled model ``build_model()`` returned and gives back a new,
+compiled model (fresh weights, a fresh optimizer built from the user's optimizer config)
+plus the callbacks to train it with. Sequential models stay Sequential; Functional
+models are rebuilt layer by layer with ``keras.models.clone_model`` (its
+``call_function`` inserts layers after a given layer). Output layers are never changed
+except by ``regularize``, which, like weight decay, applies to every Dense/Conv kernel.
+
+=================  ==========================================================================
+action             what it does (params, defaults)
+=================  ==========================================================================
+regularize         ``kernel_regularizer`` L2 or L1 on every Dense/Conv layer
+                   (``kind="l2"``, ``factor=1e-3``)
+dropout            ``Dropout(rate)`` after every hidden Dense/Conv layer (``rate=0.3``)
+shrink             hidden Dense ``units`` / Conv ``filters`` times ``factor`` (``factor=0.5``)
+batch-norm         hidden Dense/Conv -> linear, then ``BatchNormalization``, then the
+                   layer's activation
+early-stopping     ``EarlyStopping(monitor, patience, min_delta, restore_best_weights=True)``
+                   (``monitor="val_loss"``, ``patience=5``, ``min_delta=0``)
+augment            ``GaussianNoise(stddev)`` on vector inputs (default stddev: 0.1 x the
+                   typical input feature std); ``RandomFlip``/``RandomRotation``/
+                   ``RandomTranslation`` on image inputs
+lower-lr           optimizer learning rate times ``factor`` (0.1) or set to ``learning_rate``
+lr-schedule        ``ReduceLROnPlateau(monitor, factor=0.5, patience=3, min_lr=1e-6)``
+clip-gradients     ``clipnorm`` on the optimizer (``clipnorm=1.0``)
+add-data           trains on ``fractions`` (0.25, 0.5, 0.75, 1.0) of the training set; see
+                   :mod:`loganalyzer.verify.experiment`
+=================  ==========================================================================
+
+Example:
+    >>> req = parse_fix("dropout:rate=0.2")
+    >>> req.action, req.params, req.label
+    ('dropout', {'rate': 0.2}, 'dropout(rate=0.2)')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Every action ``--fix`` accepts, with its default parameters.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "regularize": {"kind": "l2", "factor": 1e-3},
+    "dropout": {"rate": 0.3},
+    "shrink": {"factor": 0.5},
+    "batch-norm": {},
+    "early-stopping": {
+        "monitor": "val_loss",
+        "patience": 5,
+        "min_delta": 0.0,
+        "restore_best_weights": True,
+        "mode": "min",
+    },
+    "augment": {},
+    "lower-lr": {"factor": 0.1},
+    "lr-schedule": {"monitor": "val_loss", "factor": 0.5, "patience": 3, "min_lr": 1e-6},
+    "clip-gradients": {"clipnorm": 1.0},
+    "add-data": {"fractions": [0.25, 0.5, 0.75, 1.0]},
+}
+
+#: Advice params that describe the run rather than the fix; not passed to Keras.
+_INFO_PARAMS = {"would_stop_at", "best_index", "epochs_saved"}
+
+
+class FixError(ValueError):
+    """A fix cannot be applied to this model (one line: which fix and why)."""
+
+
+@dataclass
+class FixRequest:
+    """One fix to verify: an action and its parameters (defaults filled in by ``apply``)."""
+
+    action: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """A short display name: ``dropout(rate=0.2)``."""
+        shown = {k: v for k, v in self.params.items() if k not in _INFO_PARAMS}
+        if not shown:
+            return self.action
+        args = ", ".join(f"{k}={_fmt(v)}" for k, v in shown.items())
+        return f"{self.action}({args})"
+
+    def resolved(self) -> dict[str, Any]:
+        """Defaults updated with the given params (advice bookkeeping keys dropped)."""
+        params = dict(DEFAULTS[self.action])
+        params.update({k: v for k, v in self.params.items() if k not in _INFO_PARAMS})
+        return params
+
+
+@dataclass
+class Prepared:
+    """What one run of a variant trains: a compiled model and extra callbacks."""
+
+    model: Any
+    callbacks: list[Any] = field(default_factory=list)
+
+
+def parse_fix(text: str) -> FixRequest:
+    """Parse ``ACTION`` or ``ACTION:key=value,key=value`` (numbers parsed as numbers).
+
+    Raises:
+        FixError: unknown action or malformed parameters.
+    """
+    action, _, rest = text.strip().partition(":")
+    action = action.strip()
+    if action not in DEFAULTS:
+        raise FixError(f"unknown fix {action!r}; choose from {', '.join(DEFAULTS)}")
+    params: dict[str, Any] = {}
+    for item in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise FixError(f"fix {text!r}: parameters are written key=value (got {item!r})")
+        params[key.strip()] = _parse_value(value.strip())
+    unknown = set(params) - set(DEFAULTS[action]) - _INFO_PARAMS
+    if unknown and DEFAULTS[action]:
+        known = ", ".join(DEFAULTS[action])
+        raise FixError(f"fix {action!r} has no parameter {', '.join(sorted(unknown))} ({known})")
+    return FixRequest(action, params)
+
+
+def apply_fix(request: FixRequest, model: Any, data: Any = None) -> Prepared:
+    """Apply a fix to a compiled model and return the model and callbacks to train.
+
+    Args:
+        request: The fix and its parameters.
+        model: The compiled model ``build_model()`` returned (left untouched).
+        data: The spec's :class:`~loganalyzer.verify.spec.Data` (used by ``augment`` for
+            the noise scale).
+
+    Returns:
+        A :class:`Prepared` with a new compiled model and the callbacks to add.
+
+    Raises:
+        FixError: when the fix does not apply (no Dense/Conv layer to change, an
+            optimizer whose learning rate is a schedule for ``lr-schedule``, ...).
+
+    Example:
+        >>> prepared = apply_fix(FixRequest("dropout", {"rate": 0.2}), model)  # doctest: +SKIP
+    """
+    from loganalyzer.verify.keras_env import require_keras
+
+    keras = require_keras()
+    p = request.resolved()
+    action = request.action
+    _ensure_built(model, data)
+    if action == "regularize":
+        kind = str(p["kind"]).lower()
+        if kind not in ("l1", "l2"):
+            raise FixError(f"regularize: kind must be 'l1' or 'l2', not {kind!r}")
+        factor = float(p["factor"])
+
+        def clone(layer, is_output):
+            cfg = layer.get_config()
+            if _is_weight_layer(keras, layer):
+                reg = (
+                    keras.regularizers.L2(factor) if kind == "l2" else keras.regularizers.L1(factor)
+                )
+                cfg["kernel_regularizer"] = keras.regularizers.serialize(reg)
+            return layer.__class__.from_config(cfg)
+
+        _require_weight_layers(keras, model, action, hidden_only=False)
+        return Prepared(_recompile(model, _rebuild(keras, model, clone)))
+    if action == "dropout":
+        rate = float(p["rate"])
+        if not 0.0 < rate < 1.0:
+            raise FixError(f"dropout: rate must be between 0 and 1, not {rate}")
+        _require_weight_layers(keras, model, action)
+
+        def after(layer, is_output):
+            if is_output or not _is_weight_layer(keras, layer):
+                return []
+            return [keras.layers.Dropout(rate)]
+
+        return Prepared(_recompile(model, _rebuild(keras, model, _plain_clone, after)))
+    if action == "shrink":
+        factor = float(p["factor"])
+        if not 0.0 < factor <= 1.0:
+            raise FixError(f"shrink: factor is the fraction of units kept, in (0, 1], not {factor}")
+        _require_weight_layers(keras, model, action)
+
+        def clone(layer, is_output):
+            cfg = layer.get_config()
+            if not is_output and _is_weight_layer(keras, layer):
+                key = "units" if "units" in cfg else "filters"
+                cfg[key] = max(1, int(round(cfg[key] * factor)))
+            return layer.__class__.from_config(cfg)
+
+        return Prepared(_recompile(model, _rebuild(keras, model, clone)))
+    if action == "batch-norm":
+        _require_weight_layers(keras, model, action)
+        activations: dict[str, Any] = {}
+
+        def clone(layer, is_output):
+            cfg = layer.get_config()
+            if not is_output and _is_weight_layer(keras, layer):
+                activations[layer.name] = cfg.get("activation", "linear")
+                cfg["activation"] = "linear"
+            return layer.__class__.from_config(cfg)
+
+        def after(layer, is_output):
+            if layer.name not in activations:
+                return []
+            act = activations[layer.name]
+            extra = [keras.layers.BatchNormalization()]
+            if act not in ("linear", None):
+                extra.append(keras.layers.Activation(act))
+            return extra
+
+        return Prepared(_recompile(model, _rebuild(keras, model, clone, after)))
+    if action == "early-stopping":
+        cb = keras.callbacks.EarlyStopping(
+            monitor=str(p["monitor"]),
+            patience=int(p["patience"]),
+            min_delta=float(p["min_delta"]),
+            mode=str(p.get("mode", "auto")),
+            restore_best_weights=bool(p.get("restore_best_weights", True)),
+        )
+        return Prepared(_recompile(model, _rebuild(keras, model, _plain_clone)), [cb])
+    if action == "augment":
+        return Prepared(_recompile(model, _augment(keras, model, p, data)))
+    if action == "lower-lr":
+        if "learning_rate" in request.params:
+            new_lr = float(request.params["learning_rate"])
+            return Prepared(_recompile(model, _rebuild(keras, model, _plain_clone), lr=new_lr))
+        return Prepared(
+            _recompile(model, _rebuild(keras, model, _plain_clone), lr_factor=float(p["factor"]))
+        )
+    if action == "lr-schedule":
+        lr = model.optimizer.get_config().get("learning_rate")
+        if isinstance(lr, dict):
+            raise FixError(
+                "lr-schedule: the optimizer already uses a learning-rate schedule; "
+                "ReduceLROnPlateau needs a constant learning rate"
+            )
+        cb = keras.callbacks.ReduceLROnPlateau(
+            monitor=str(p["monitor"]),
+            factor=float(p["factor"]),
+            patience=int(p["patience"]),
+            min_lr=float(p["min_lr"]),
+        )
+        return Prepared(_recompile(model, _rebuild(keras, model, _plain_clone)), [cb])
+    if action == "clip-gradients":
+        clipnorm = float(p["clipnorm"])
+        if clipnorm <= 0:
+            raise FixError(f"clip-gradients: clipnorm must be positive, not {clipnorm}")
+        return Prepared(_recompile(model, _rebuild(keras, model, _plain_clone), clipnorm=clipnorm))
+    if action == "add-data":
+        # The data fraction is the experiment's business; the model is the baseline's.
+        return Prepared(model)
+    raise FixError(f"unknown fix {action!r}")
+
+
+# ---------------------------------------------------------------------------- rebuilding
+def _plain_clone(layer, is_output):
+    if hasattr(layer, "layers") and hasattr(layer, "inputs"):  # a nested model
+        from loganalyzer.verify.keras_env import require_keras
+
+        return require_keras().models.clone_model(layer)
+    return layer.__class__.from_config(layer.get_config())
+
+
+def _rebuild(keras, model, clone, after=None, before=None):
+    """A copy of ``model`` with each layer made by ``clone(layer, is_output)`` and the
+    layers ``after(layer, is_output)`` returns inserted after it; ``before`` layers go
+    right after the input. Sequential stays Sequential; Functional is cloned."""
+    outputs = _output_layer_names(model)
+
+    def clone_one(layer):
+        if layer.__class__.__name__ == "InputLayer":
+            return layer.__class__.from_config(layer.get_config())
+        return clone(layer, layer.name in outputs)
+
+    if isinstance(model, keras.Sequential):
+        layers: list[Any] = [keras.Input(shape=tuple(model.inputs[0].shape[1:]))]
+        layers += list(before or [])
+        for layer in model.layers:
+            layers.append(clone_one(layer))
+            layers += list(after(layer, layer.name in outputs) if after else [])
+        return keras.Sequential(layers, name=model.name)
+
+    def call(layer, *args, **kwargs):
+        out = layer(*args, **kwargs)
+        if after is not None:
+            for extra in after(layer, layer.name in outputs):
+                out = extra(out)
+        return out
+
+    new = keras.models.clone_model(model, clone_function=clone_one, call_function=call)
+    if before:
+        if len(new.inputs) != 1:
+            raise FixError("augment supports models with one input")
+        inp = keras.Input(shape=tuple(new.inputs[0].shape[1:]))
+        x = inp
+        for layer in before:
+            x = layer(x)
+        new = keras.Model(inp, new(x), name=model.name)
+    return new
+
+
+def _augment(keras, model, p, data):
+    if len(model.inputs) != 1:
+        raise FixError("augment supports models with one input")
+    shape = tuple(model.inputs[0].shape[1:])
+    kind = p.get("kind") or ("image" if len(shape) == 3 else "gaussian-noise")
+    if kind == "image":
+        if len(shape) != 3:
+            raise FixError(
+                f"augment: image augmentation needs (height, width, channels) inputs, not {shape}"
+            )
+        before = [
+            keras.layers.RandomFlip("horizontal"),
+            keras.layers.RandomRotation(float(p.get("rotation", 0.05))),
+            keras.layers.RandomTranslation(
+                float(p.get("translation", 0.1)), float(p.get("translation", 0.1))
+            ),
+        ]
+    elif kind == "gaussian-noise":
+        stddev = p.get("stddev")
+        if stddev is None:
+            std = data.input_std() if data is not None else None
+            stddev = 0.1 * (std if std else 1.0)
+        before = [keras.layers.GaussianNoise(float(stddev))]
+    else:
+        raise FixError(f"augment: kind must be 'gaussian-noise' or 'image', not {kind!r}")
+    return _rebuild(keras, model, _plain_clone, before=before)
+
+
+def _recompile(old, new, *, lr=None, lr_factor=None, clipnorm=None):
+    """Compile ``new`` as ``old`` was compiled, with a fresh optimizer built from
+    ``old``'s optimizer config (learning rate or clipnorm changed if asked)."""
+    cfg = dict(old.optimizer.get_config())
+    if lr is not None or lr_factor is not None:
+        current = cfg.get("learning_rate")
+        if isinstance(current, dict):  # a schedule: scale its starting rate
+            inner = dict(current.get("config", {}))
+            key = "initial_learning_rate"
+            if key not in inner:
+                raise FixError("lower-lr: cannot change this learning-rate schedule")
+            inner[key] = lr if lr is not None else inner[key] * lr_factor
+            cfg["learning_rate"] = {**current, "config": inner}
+        else:
+            cfg["learning_rate"] = lr if lr is not None else float(current) * lr_factor
+    if clipnorm is not None:
+        cfg["clipnorm"] = clipnorm
+        cfg["global_clipnorm"] = None
+        cfg["clipvalue"] = None
+    optimizer = old.optimizer.__class__.from_config(cfg)
+    compile_args = getattr(getattr(old, "_compile_config", None), "config", None)
+    if isinstance(compile_args, dict):
+        kwargs = dict(compile_args)
+        kwargs["optimizer"] = optimizer
+        new.compile(**kwargs)
+    else:
+        config = old.get_compile_config()
+        new.compile_from_config(config)
+        new.compile(optimizer=optimizer, loss=new.loss, metrics=None)
+    return new
+
+
+def _ensure_built(model, data) -> None:
+    if model.inputs:
+        return
+    if data is None or data.is_dataset:
+        raise FixError("the model has no input shape; start build_model() with keras.Input(...)")
+    model.build((None, *data.x_train.shape[1:]))
+
+
+def _output_layer_names(model) -> set[str]:
+    names = set()
+    for tensor in model.outputs or []:
+        history = getattr(tensor, "_keras_history", None)
+        if history is not None:
+            names.add(history[0].name)
+    if not names and getattr(model, "layers", None):
+        names.add(model.layers[-1].name)
+    return names
+
+
+def _weight_layer_types(keras) -> tuple[type, ...]:
+    L = keras.layers
+    return (
+        L.Dense,
+        L.Conv1D,
+        L.Conv2D,
+        L.Conv3D,
+        L.Conv1DTranspose,
+        L.Conv2DTranspose,
+        L.Conv3DTranspose,
+    )
+
+
+def _is_weight_layer(keras, layer) -> bool:
+    return isinstance(layer, _weight_layer_types(keras))
+
+
+def _require_weight_layers(keras, model, action: str, hidden_only: bool = True) -> None:
+    outputs = _output_layer_names(model)
+    found = [
+        layer
+        for layer in model.layers
+        if _is_weight_layer(keras, layer) and not (hidden_only and layer.name in outputs)
+    ]
+    if not found:
+        where = "hidden Dense/Conv" if hidden_only else "Dense/Conv"
+        raise FixError(f"{action}: the model has no {where} layer to change")
+
+
+def _parse_value(text: str) -> Any:
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return "/".join(_fmt(v) for v in value)
+    return str(value)

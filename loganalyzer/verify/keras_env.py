@@ -1,0 +1,43 @@
+"""The one place that imports Keras for ``loganalyzer verify``, with a clear error.
+
+Example:
+    >>> from loganalyzer.verify.keras_env import MissingKeras
+    >>> str(MissingKeras("keras"))[:40]
+    "loganalyzer verify needs 'keras', which "
+"""
+
+from __future__ import annotations
+
+import os
+
+INSTALL_HINT = "pip install 'loganalyzer[verify]'"
+
+
+class MissingKeras(RuntimeError):
+    """TensorFlow or Keras is not installed; the message says which extra to install."""
+
+    def __init__(self, module: str):
+        super().__init__(
+            f"loganalyzer verify needs {module!r}, which is not installed; "
+            f"install the verify extra: {INSTALL_HINT}"
+        )
+
+
+def require_keras():
+    """Import and return ``keras`` (Keras 3, TensorFlow backend unless the user chose one).
+
+    Raises:
+        MissingKeras: when keras or its backend cannot be imported.
+
+    Example:
+        >>> keras = require_keras()  # doctest: +SKIP
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    try:
+        import keras
+    except ImportError as exc:
+        raise MissingKeras(exc.name or "keras") from None
+    if not str(getattr(keras, "__version__", "0")).startswith("3"):
+        raise MissingKeras("keras>=3")
+    return keras

@@ -1,0 +1,256 @@
+"""Statistics of a verification: paired comparisons over seeds, verdicts, the data power law.
+
+Baseline and fix are trained with the same seeds, so the runs come in pairs and the
+comparison is on the per-seed differences ``fixed - baseline``: their mean, a Student-t
+confidence interval, a paired t-test and, when there are enough pairs for it to reach
+significance (n >= 6), the Wilcoxon signed-rank test. Lower is better for every metric
+compared here (losses, gaps, epochs).
+
+Example:
+    >>> c = paired([1.00, 1.10, 0.95, 1.05], [0.90, 0.97, 0.86, 0.93])
+    >>> round(c.mean_diff, 3), c.verdict
+    (-0.11, 'helped')
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+from scipy import stats as st
+
+#: Verdicts, as shown to users.
+HELPED, NO_CHANGE, HURT = "helped", "no significant change", "hurt"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Paired comparison of one metric, fixed minus baseline (negative = lower = better).
+
+    Attributes:
+        n: Number of pairs.
+        baseline_mean, fixed_mean: Means of each side.
+        mean_diff: Mean of ``fixed - baseline``.
+        ci_low, ci_high: ``confidence`` interval of the mean difference (Student t).
+        p_t: Two-sided p-value of the paired t-test.
+        p_wilcoxon: Two-sided p-value of the Wilcoxon signed-rank test, or ``None``
+            when ``n < 6`` (it cannot reach p < 0.05 then) or all differences are zero.
+        verdict: ``helped`` when the interval lies below 0, ``hurt`` when above 0,
+            else ``no significant change`` (equivalently: paired t-test at ``1 - confidence``).
+        confidence: The confidence level used.
+    """
+
+    n: int
+    baseline_mean: float
+    fixed_mean: float
+    mean_diff: float
+    ci_low: float
+    ci_high: float
+    p_t: float
+    p_wilcoxon: float | None
+    verdict: str
+    confidence: float = 0.95
+
+    @property
+    def rel_diff(self) -> float:
+        """Mean difference relative to the baseline mean (``-0.12`` = 12 % lower)."""
+        if self.baseline_mean == 0 or not math.isfinite(self.baseline_mean):
+            return math.nan
+        return self.mean_diff / abs(self.baseline_mean)
+
+
+def paired(baseline, fixed, confidence: float = 0.95) -> Comparison:
+    """Compare paired samples (same seeds), lower is better.
+
+    Args:
+        baseline: One value per seed for the baseline.
+        fixed: One value per seed for the fix, in the same seed order.
+        confidence: Level of the interval (and ``1 - alpha`` of the verdict).
+
+    Returns:
+        A :class:`Comparison`. With fewer than 2 pairs the interval is infinite and the
+        verdict ``no significant change``. Non-finite pairs (a diverged run) are dropped.
+
+    Example:
+        >>> paired([1.0, 1.0], [1.0, 1.0]).verdict
+        'no significant change'
+    """
+    b = np.asarray(baseline, dtype=float)
+    f = np.asarray(fixed, dtype=float)
+    if b.shape != f.shape:
+        raise ValueError(f"paired samples differ in length: {b.shape} vs {f.shape}")
+    keep = np.isfinite(b) & np.isfinite(f)
+    b, f = b[keep], f[keep]
+    d = f - b
+    n = len(d)
+    if n == 0:
+        return Comparison(
+            0, math.nan, math.nan, math.nan, -math.inf, math.inf, 1.0, None, NO_CHANGE, confidence
+        )
+    mean = float(d.mean())
+    if n < 2:
+        return Comparison(
+            1,
+            float(b.mean()),
+            float(f.mean()),
+            mean,
+            -math.inf,
+            math.inf,
+            1.0,
+            None,
+            NO_CHANGE,
+            confidence,
+        )
+    sd = float(d.std(ddof=1))
+    if sd == 0.0:
+        # Identical differences: no spread, so the interval is the point itself.
+        p = 1.0 if mean == 0 else 0.0
+        low = high = mean
+    else:
+        se = sd / math.sqrt(n)
+        tcrit = float(st.t.ppf(0.5 + confidence / 2, n - 1))
+        low, high = mean - tcrit * se, mean + tcrit * se
+        p = float(st.ttest_rel(f, b).pvalue)
+    p_w = None
+    if n >= 6 and np.any(d != 0):
+        p_w = float(st.wilcoxon(f, b).pvalue)
+    if high < 0:
+        verdict = HELPED
+    elif low > 0:
+        verdict = HURT
+    else:
+        verdict = NO_CHANGE
+    return Comparison(
+        n, float(b.mean()), float(f.mean()), mean, low, high, p, p_w, verdict, confidence
+    )
+
+
+@dataclass(frozen=True)
+class PowerLaw:
+    """``best_val_loss = a * n ** -b + c`` fitted to (training-set size, best val loss).
+
+    Attributes:
+        a, b, c: The fitted parameters (``c`` = 0 for the log-log fallback).
+        method: ``"power-law"`` (least squares with an asymptote) or ``"log-log"``
+            (a straight line in log-log space, used when the 3-parameter fit fails or
+            there are fewer than 4 sizes).
+        n: The largest training-set size used.
+        current: The fitted loss at ``n``.
+        doubled: The predicted loss at ``2 n``.
+    """
+
+    a: float
+    b: float
+    c: float
+    method: str
+    n: float
+    current: float
+    doubled: float
+
+    def predict(self, n) -> np.ndarray:
+        return self.a * np.power(np.asarray(n, dtype=float), -self.b) + self.c
+
+    @property
+    def gain(self) -> float:
+        """Expected decrease of the best validation loss from twice the data (>0 = better)."""
+        return self.current - self.doubled
+
+    @property
+    def rel_gain(self) -> float:
+        return self.gain / self.current if self.current else math.nan
+
+
+def fit_power_law(sizes, losses) -> PowerLaw:
+    """Fit ``loss = a * n**-b + c`` (falling back to a log-log line) and predict ``2 n``.
+
+    Args:
+        sizes: Training-set sizes (samples or batches), at least 2 distinct.
+        losses: Best validation loss at each size (e.g. the mean over seeds).
+
+    Example:
+        >>> n = np.array([100, 200, 300, 400])
+        >>> fit = fit_power_law(n, 5.0 * n ** -0.5 + 0.2)
+        >>> round(fit.b, 2), round(fit.c, 2), round(fit.doubled, 3)
+        (0.5, 0.2, 0.377)
+    """
+    x = np.asarray(sizes, dtype=float)
+    y = np.asarray(losses, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0)
+    x, y = x[keep], y[keep]
+    if len(np.unique(x)) < 2:
+        raise ValueError("a data-size curve needs at least two distinct training-set sizes")
+    n_max = float(x.max())
+    if len(x) >= 4 and np.all(y > 0):
+        try:
+            params = _fit_three(x, y)
+        except (RuntimeError, ValueError, optimize.OptimizeWarning):
+            params = None
+        if params is not None:
+            a, b, c = params
+            fit = PowerLaw(a, b, c, "power-law", n_max, 0.0, 0.0)
+            return PowerLaw(
+                a,
+                b,
+                c,
+                "power-law",
+                n_max,
+                float(fit.predict(n_max)),
+                float(fit.predict(2 * n_max)),
+            )
+    if np.all(y > 0):
+        slope, intercept = np.polyfit(np.log(x), np.log(y), 1)
+        a, b = float(math.exp(intercept)), float(-slope)
+        fit = PowerLaw(a, b, 0.0, "log-log", n_max, 0.0, 0.0)
+    else:  # losses that can be negative: fit a line in log n instead
+        slope, intercept = np.polyfit(np.log(x), y, 1)
+        a, b = float(slope), 0.0
+        return PowerLaw(
+            a, b, float(intercept), "log-linear", n_max,
+            float(intercept + slope * math.log(n_max)),
+            float(intercept + slope * math.log(2 * n_max)),
+        )  # fmt: skip
+    return PowerLaw(
+        a, b, 0.0, "log-log", n_max, float(fit.predict(n_max)), float(fit.predict(2 * n_max))
+    )
+
+
+def _fit_three(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float] | None:
+    """Least-squares ``a n^-b + c`` with ``a >= 0``, ``0 <= b <= 3``, ``0 <= c <= min(y)``."""
+    y_min = float(y.min())
+    b0 = 0.5
+    a0 = max((float(y.max()) - y_min) / max(x.min() ** -b0 - x.max() ** -b0, 1e-12), 1e-6)
+    p0 = (a0, b0, 0.5 * y_min)
+    lower = (0.0, 0.0, 0.0)
+    upper = (np.inf, 3.0, y_min)
+    popt, _ = optimize.curve_fit(
+        lambda n, a, b, c: a * np.power(n, -b) + c,
+        x,
+        y,
+        p0=p0,
+        bounds=(lower, upper),
+        maxfev=20000,
+    )
+    a, b, c = (float(v) for v in popt)
+    if not all(math.isfinite(v) for v in (a, b, c)):
+        return None
+    return a, b, c
+
+
+def diminishing(fit: PowerLaw, observed_gain_last_half: float | None = None) -> bool:
+    """Whether more data is past its best: the predicted gain from doubling is under 2 %
+    of the current loss, or under half of what the last doubling (50 % -> 100 %) gave.
+
+    Example:
+        >>> n = np.array([100, 200, 300, 400])
+        >>> diminishing(fit_power_law(n, 5.0 * n ** -0.5 + 0.2))
+        False
+    """
+    if fit.current <= 0 or not math.isfinite(fit.gain):
+        return True
+    if fit.rel_gain < 0.02:
+        return True
+    if observed_gain_last_half is not None and observed_gain_last_half > 0:
+        return fit.gain < 0.5 * observed_gain_last_half
+    return False
