@@ -174,7 +174,7 @@ def read_group(run_dir: Path, files: list[Path], *, check_crc: bool = True) -> l
         return (float(sc.wall_time.min()) if len(sc.wall_time) else float("inf"), str(item[0]))
 
     read_ok.sort(key=first_wall)
-    series = _merge(read_ok, run_dir, warnings)
+    series = _merge([(f, split, _by_tag(sc)) for f, split, sc in read_ok], run_dir, warnings)
     if not series:
         what = ", ".join(sorted(set(dropped.values()))) or "no summaries"
         raise LogReadError(
@@ -189,23 +189,38 @@ def _prefixed(tag: str, split: str) -> str:
     return f"validation/{tag}" if split == "val" else tag
 
 
+def _by_tag(sc: Scalars) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Split a file's points per tag: tag -> (step, wall_time, value), in file order.
+    Empties ``sc`` as it goes, so a file's points are held once, not twice."""
+    out = {}
+    tid = sc.tag_id
+    if len(sc.tags) <= 16:
+        groups = [(t, np.flatnonzero(tid == t)) for t in range(len(sc.tags))]
+    else:
+        order = np.argsort(tid, kind="stable")
+        bounds = np.flatnonzero(np.diff(tid[order])) + 1
+        groups = [(int(tid[c[0]]), c) for c in np.split(order, bounds) if len(c)]
+    sc.tag_id = np.zeros(0, np.int32)
+    for name in ("step", "wall_time", "value"):
+        column = getattr(sc, name)
+        setattr(sc, name, np.zeros(0, column.dtype))
+        for t, idx in groups:
+            if len(idx):
+                out.setdefault(sc.tags[t], []).append(column[idx])
+        del column
+    return {tag: tuple(parts) for tag, parts in out.items()}
+
+
 def _merge(
-    read_ok: list[tuple[Path, str, Scalars]], run_dir: Path, warnings: list[str]
+    read_ok: list[tuple[Path, str, dict]], run_dir: Path, warnings: list[str]
 ) -> dict[tuple[str, str], pd.Series]:
     """One series per (split, tag): all files' points, later wall time winning on
     a step logged twice, sorted by step."""
     per_key: dict[tuple[str, str], list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]] = {}
-    for file_no, (_, split, sc) in enumerate(read_ok):
-        if not len(sc.tag_id):
-            continue
-        order = np.argsort(sc.tag_id, kind="stable")
-        tid = sc.tag_id[order]
-        bounds = np.flatnonzero(np.diff(tid)) + 1
-        for chunk in np.split(order, bounds):
-            tag = sc.tags[int(sc.tag_id[chunk[0]])]
-            per_key.setdefault((split, tag), []).append(
-                (file_no, sc.step[chunk], sc.wall_time[chunk], sc.value[chunk])
-            )
+    for file_no, (_, split, tags) in enumerate(read_ok):
+        for tag, (step, wall, value) in tags.items():
+            per_key.setdefault((split, tag), []).append((file_no, step, wall, value))
+        tags.clear()
     out: dict[tuple[str, str], pd.Series] = {}
     restarts: dict[int, tuple[int, int, int]] = {}  # file -> (from step, to step, rewritten)
     for key, parts in per_key.items():
@@ -218,6 +233,10 @@ def _merge(
             # every point by wall time (stable, so equal times keep file order).
             o = np.argsort(wall, kind="stable")
             step, value, file_of = step[o], value[o], file_of[o]
+        parts.clear()
+        if len(step) < 2 or bool(np.all(step[1:] > step[:-1])):
+            out[key] = pd.Series(value, index=step)  # the usual case: nothing to merge
+            continue
         before = np.maximum.accumulate(step)
         back = np.flatnonzero(step[1:] < before[:-1]) + 1
         if len(back):
