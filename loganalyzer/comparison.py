@@ -17,7 +17,9 @@ Example:
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -69,14 +71,46 @@ def _final_value(run: Any, name: str | None) -> float | None:
     return float(s.iloc[-1])
 
 
+def labels(results: list[Any]) -> list[str]:
+    """Names that tell the runs apart: their display names, or, when two share a name
+    (``overfit/tensorboard`` and ``healthy/tensorboard`` given as two arguments both
+    show as ``tensorboard``), their source paths.
+
+    Example:
+        >>> from types import SimpleNamespace as NS
+        >>> runs = [NS(run=NS(name="tb", sources=[f"logs/{d}/tb/train/ev", f"logs/{d}/tb/validation/ev"]))
+        ...         for d in ("a", "b")]
+        >>> labels(runs)
+        ['a/tb', 'b/tb']
+    """
+    names = [rr.run.name for rr in results]
+    if len(set(names)) == len(names):
+        return names
+    paths = []
+    for rr in results:
+        sources = [os.path.normpath(s) for s in rr.run.sources]
+        suffix = rr.run.name[rr.run.name.index("#") :] if "#" in rr.run.name else ""
+        # A TensorBoard run's sources are its event files: the run is their folder.
+        path = os.path.commonpath(sources) if len(sources) > 1 else (sources or [rr.run.name])[0]
+        paths.append((path, suffix))
+    parts = [Path(p).parts for p, _ in paths]
+    common = 0
+    while all(len(p) > common + 1 for p in parts) and len({p[common] for p in parts}) == 1:
+        common += 1
+    out = [
+        Path(*p[common:]).as_posix() + suffix for p, (_, suffix) in zip(parts, paths, strict=True)
+    ]
+    return out if len(set(out)) == len(out) else [f"{i}: {o}" for i, o in enumerate(out, 1)]
+
+
 def compare(analysis: Any) -> Comparison:
     """A :class:`Comparison` of every run in ``analysis``, in the order given."""
     rows = []
-    for rr in analysis.runs:
+    for rr, label in zip(analysis.runs, labels(analysis.runs), strict=True):
         best = rr.best
         rows.append(
             CompareRow(
-                name=rr.run.name,
+                name=label,
                 format=rr.run.format,
                 index=rr.run.index,
                 length=rr.run.length,

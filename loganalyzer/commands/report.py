@@ -214,6 +214,8 @@ def report(
 
 
 def _print_comparison(comparison: Any) -> None:
+    """The differences table on stdout (format and monitor are in the written report)."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -221,31 +223,25 @@ def _print_comparison(comparison: Any) -> None:
     from loganalyzer.renderers.view import fmt_num
 
     best = comparison.best
-    table = Table(title="Runs compared (★ lowest best value)", title_justify="left")
-    for head in (
-        "Run",
-        "Format",
-        "Monitor",
-        "Best",
-        "At",
-        "Δ best",
-        "Final",
-        "Final gap",
-        "Findings",
-    ):
-        justify = "right" if head in ("Best", "At", "Δ best", "Final", "Final gap") else "left"
-        table.add_column(head, justify=justify, overflow="fold")
+    monitors = sorted({str(r.monitor) for r in comparison.rows})
+    table = Table(
+        title=f"Runs compared on {' / '.join(monitors)} (★ lowest best value)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("", width=1, no_wrap=True)
+    table.add_column("Run", overflow="fold")
+    for head in ("Best", "At", "Δ best", "Final", "Final gap"):
+        table.add_column(head, justify="right", no_wrap=True)
+    table.add_column("Findings", overflow="fold")
     for r in comparison.rows:
-        star = "★ " if best is not None and r is best else ""
+        star = "★" if best is not None and r is best else ""
         # Text(), never markup: names come from untrusted files.
+        values = (r.best_value, r.best_index, r.delta_best, r.final_value, r.final_gap)
         table.add_row(
-            Text(star + r.name),
-            Text(r.format),
-            Text(str(r.monitor)),
-            *(
-                Text(fmt_num(v))
-                for v in (r.best_value, r.best_index, r.delta_best, r.final_value, r.final_gap)
-            ),
+            star,
+            Text(r.name),
+            *(Text(fmt_num(v)) for v in values),
             Text(", ".join(r.findings) or "none"),
         )
     Console(soft_wrap=False).print(table)

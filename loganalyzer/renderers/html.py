@@ -241,9 +241,18 @@ def _figure(plot: Any, css: str = "") -> str:
     )
 
 
-def run_section(rr: Any, number: int, *, with_plots: bool = True) -> str:
-    """One run's section: verdict, facts, annotated loss plot, findings, advice, more plots."""
+def run_section(rr: Any, number: int, *, with_plots: bool = True, label: str | None = None) -> str:
+    """One run's section: verdict, facts, annotated loss plot, findings, advice, more plots.
+
+    Args:
+        rr: The :class:`~loganalyzer.analysis.RunResult`.
+        number: Its position in the report (section id ``run-<number>``).
+        with_plots: Draw the figures (matplotlib).
+        label: Heading to show instead of the run's name (a comparison's label).
+    """
     view = make_view(rr)
+    if label is not None:
+        view.name = label
     plots = []
     if with_plots:
         from loganalyzer.renderers.plots import run_plots
@@ -406,7 +415,8 @@ def render_compare(
     """
     from loganalyzer.renderers.plots import compare_plot
 
-    plot = compare_plot(analysis.runs, fmt="svg")
+    names = [row.name for row in comparison.rows]
+    plot = compare_plot(analysis.runs, names, fmt="svg")
     heads = ["Run", "Format", "Monitor", "Best", "At", "Δ best", "Final", "Final gap", "Findings"]
     head = "".join(f'<th scope="col"><button type="button">{h}</button></th>' for h in heads)
     rows = []
@@ -440,8 +450,8 @@ def render_compare(
         + "".join(rows)
         + "</tbody></table>"
     )
-    for i, rr in enumerate(analysis.runs, 1):
-        content += run_section(rr, i)
+    for i, (rr, name) in enumerate(zip(analysis.runs, names, strict=True), 1):
+        content += run_section(rr, i, label=name)
         if progress:
             progress(rr.run.name)
     return page(content + "</div>", title, script=True)

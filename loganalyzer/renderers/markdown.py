@@ -124,11 +124,16 @@ def _advice(view: RunView) -> str:
     return "### What to do, in order\n\n" + "\n\n".join(items)
 
 
-def run_section(rr: Any, number: int, files_dir: str, images: dict[str, bytes]) -> str:
-    """One run's section; its PNG plots are added to ``images``."""
+def run_section(
+    rr: Any, number: int, files_dir: str, images: dict[str, bytes], label: str | None = None
+) -> str:
+    """One run's section; its PNG plots are added to ``images``. ``label`` replaces the
+    run's name in the heading (a comparison's label)."""
     from loganalyzer.renderers.plots import run_plots
 
     view = make_view(rr)
+    if label is not None:
+        view.name = label
     plots = run_plots(rr, view.marks, fmt="png")
     links = []
     for plot in plots:
@@ -234,7 +239,8 @@ def render_compare(
     from loganalyzer.renderers.plots import compare_plot
 
     images: dict[str, bytes] = {}
-    plot = compare_plot(analysis.runs, fmt="png")
+    names = [row.name for row in comparison.rows]
+    plot = compare_plot(analysis.runs, names, fmt="png")
     path = f"{files_dir}/00-compare.png"
     images[path] = plot.data
     rows = [
@@ -263,8 +269,8 @@ def render_compare(
         "## Differences\n\nΔ best: best value minus the best of all runs. Final gap: validation "
         "minus training loss at the last index both were logged.\n\n" + table,
     ]
-    for i, rr in enumerate(analysis.runs, 1):
-        parts.append(run_section(rr, i, files_dir, images))
+    for i, (rr, name) in enumerate(zip(analysis.runs, names, strict=True), 1):
+        parts.append(run_section(rr, i, files_dir, images, label=name))
         if progress:
             progress(rr.run.name)
     return MarkdownReport("\n\n".join(p for p in parts if p) + "\n", images)
