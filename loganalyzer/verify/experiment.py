@@ -56,6 +56,9 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "lr-schedule": ("plateau", "noisy"),
 }
 
+#: History key of the regularization penalty at the end of each epoch (regularize only).
+PENALTY = "regularization_penalty"
+
 #: The metrics compared, in table order: name -> what it means.
 METRICS = {
     "best_val_loss": "best validation loss",
@@ -103,12 +106,29 @@ class RunRecord:
         return np.asarray(self.history.get("loss", []), dtype=float)
 
     @property
+    def val_data(self) -> np.ndarray:
+        """Validation loss without regularization penalties (Keras adds them to
+        ``val_loss``; a regularized model must not be judged on its own penalty)."""
+        return self.val - self._penalty(len(self.val))
+
+    @property
+    def train_data(self) -> np.ndarray:
+        """Training loss without the end-of-epoch regularization penalty."""
+        return self.train - self._penalty(len(self.train))
+
+    def _penalty(self, n: int) -> np.ndarray | float:
+        penalty = self.history.get(PENALTY)
+        if penalty is None or len(penalty) != n:
+            return 0.0
+        return np.asarray(penalty, dtype=float)
+
+    @property
     def epochs_run(self) -> int:
         return len(self.train)
 
     def metrics(self) -> dict[str, float]:
         """The compared numbers of this run (NaN when the run has no finite val loss)."""
-        val, train = self.val, self.train
+        val, train = self.val_data, self.train_data
         finite = np.isfinite(val)
         if not finite.any():
             return dict.fromkeys(METRICS, math.nan)
@@ -323,7 +343,15 @@ def _train(keras, spec, label, req, frac, seed, budget, fit, out, progress) -> R
     csv_path = log_dir / "training.csv"
     user_callbacks = list(fit.get("callbacks", []) or [])
     tick = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: progress.epoch_done())
-    all_callbacks = user_callbacks + callbacks + [keras.callbacks.CSVLogger(str(csv_path)), tick]
+    first = []
+    if model.losses:  # regularizers: log the penalty so it can be taken out of the losses
+
+        def log_penalty(epoch, logs):
+            logs[PENALTY] = float(sum(float(v) for v in model.losses))
+
+        first.append(keras.callbacks.LambdaCallback(on_epoch_end=log_penalty))
+    csv_logger = keras.callbacks.CSVLogger(str(csv_path))
+    all_callbacks = first + user_callbacks + callbacks + [csv_logger, tick]
     kwargs = {k: v for k, v in fit.items() if k not in ("epochs", "callbacks", "verbose")}
     kwargs.update(data.fit_kwargs())
     history = model.fit(**kwargs, epochs=budget, callbacks=all_callbacks, verbose=0)

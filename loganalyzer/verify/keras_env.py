@@ -9,6 +9,8 @@ Example:
 from __future__ import annotations
 
 import os
+import sys
+from contextlib import contextmanager
 
 INSTALL_HINT = "pip install 'loganalyzer[verify]'"
 
@@ -35,9 +37,35 @@ def require_keras():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     try:
-        import keras
+        with _quiet_native_stderr():
+            import keras
     except ImportError as exc:
         raise MissingKeras(exc.name or "keras") from None
     if not str(getattr(keras, "__version__", "0")).startswith("3"):
         raise MissingKeras("keras>=3")
     return keras
+
+
+@contextmanager
+def _quiet_native_stderr():
+    """Silence the C++ start-up lines TensorFlow writes straight to file descriptor 2
+    ("oneDNN custom operations are on", absl notices) while it is imported; Python
+    errors still propagate as exceptions."""
+    if "keras" in sys.modules:
+        yield
+        return
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # captured stderr (pytest, notebooks)
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)

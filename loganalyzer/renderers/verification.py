@@ -1,0 +1,427 @@
+"""Render a verification: the terminal table, an HTML page and a Markdown report.
+
+Everything shown is read from a :class:`~loganalyzer.verify.experiment.Verification`
+(the statistics are computed in :mod:`loganalyzer.verify.stats`); this module only
+formats and draws. Per fix it draws the baseline and fixed validation curves overlaid
+(each seed thin, the mean of the seeds thick); for ``add-data`` the best validation
+loss against training-set size with the fitted power law.
+
+The HTML page is self-contained (PNG data URIs, strict Content-Security-Policy, every
+name escaped). Matplotlib is imported only when a figure is drawn.
+
+Example:
+    >>> fmt_ci(-0.1234, -0.2, -0.05)
+    '-0.1234 [-0.2, -0.05]'
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+BASE_COLOR = "#3b6fb6"
+FIX_COLOR = "#e0782b"
+
+#: Column titles of the statistics table, by metric.
+METRIC_TITLES = {
+    "best_val_loss": "best val loss",
+    "kept_val_loss": "val loss kept",
+    "final_gap": "final gap",
+    "best_epoch": "epoch of best",
+}
+
+
+def fmt(x: Any) -> str:
+    """A number in 4 significant digits; NaN/inf named; ``None`` as an en dash."""
+    if x is None:
+        return "–"
+    x = float(x)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.4g}"
+
+
+def fmt_ci(mean: float, low: float, high: float) -> str:
+    """``mean [low, high]``."""
+    return f"{fmt(mean)} [{fmt(low)}, {fmt(high)}]"
+
+
+def fmt_p(p: float | None) -> str:
+    if p is None:
+        return "–"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def rows(result: Any) -> list[dict[str, str]]:
+    """One row per (fix, metric): the numbers every output shows, as text."""
+    out = []
+    for v in result.variants:
+        if v.curve is not None:
+            continue
+        for metric, c in v.comparisons.items():
+            out.append(
+                {
+                    "fix": v.label,
+                    "metric": METRIC_TITLES.get(metric, metric),
+                    "primary": "yes" if metric == v.primary else "",
+                    "baseline": fmt(c.baseline_mean),
+                    "fixed": fmt(c.fixed_mean),
+                    "diff": fmt_ci(c.mean_diff, c.ci_low, c.ci_high),
+                    "rel": "–" if math.isnan(c.rel_diff) else f"{100 * c.rel_diff:+.1f} %",
+                    "p_t": fmt_p(c.p_t),
+                    "p_w": fmt_p(c.p_wilcoxon),
+                    "verdict": c.verdict,
+                }
+            )
+    return out
+
+
+def headline(v: Any) -> str:
+    """One sentence per fix: the verdict on its primary metric with the interval."""
+    if v.curve is not None:
+        return _curve_text(v.curve)
+    c = v.comparisons[v.primary]
+    what = METRIC_TITLES[v.primary]
+    pct = "" if math.isnan(c.rel_diff) else f" ({100 * c.rel_diff:+.1f} %)"
+    text = (
+        f"{v.label}: {v.verdict} — {what} {fmt(c.baseline_mean)} → {fmt(c.fixed_mean)}, "
+        f"mean paired difference {fmt(c.mean_diff)}{pct}, 95 % CI [{fmt(c.ci_low)}, "
+        f"{fmt(c.ci_high)}], paired t-test p = {fmt_p(c.p_t)}, n = {c.n} seeds"
+    )
+    if v.epochs_saved is not None:
+        text += f"; {v.epochs_saved:.1f} epochs saved per run on average"
+    return text
+
+
+def _curve_text(curve: Any) -> str:
+    points = ", ".join(
+        f"{f:.0%}: {fmt(m)}" for f, m in zip(curve.fractions, curve.mean, strict=True)
+    )
+    text = f"add-data: best val loss by share of the training set — {points}."
+    if curve.fit is None:
+        return text + f" No curve could be fitted ({curve.fit_error})."
+    fit = curve.fit
+    law = (
+        f"{fmt(fit.a)}·n^-{fmt(fit.b)} + {fmt(fit.c)}"
+        if fit.method != "log-linear"
+        else f"{fmt(fit.c)} + {fmt(fit.a)}·ln n"
+    )
+    text += (
+        f" Fit ({fit.method}): {law}. Twice the data ({fmt(2 * fit.n)} samples) would take "
+        f"the best val loss from {fmt(fit.current)} to about {fmt(fit.doubled)} "
+        f"({100 * fit.rel_gain:.1f} % lower)"
+    )
+    if curve.diminishing is not None:
+        text += "; returns are diminishing." if curve.diminishing else "; still worth it."
+    return text
+
+
+# ---------------------------------------------------------------------------- terminal
+def render_terminal(result: Any, console: Any = None) -> None:
+    """Print the statistics table and the per-fix findings to the terminal (rich)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # pipes and CI logs: wide enough for the table
+            console = Console(width=140)
+    n = len(result.seeds)
+    console.print(
+        f"[bold]Verification[/bold] of {_rich_escape(result.source)}: {n} seed(s) "
+        f"{result.seeds}, {result.epochs} epochs, {result.elapsed:.0f} s"
+    )
+    table = Table(show_lines=False)
+    for col, justify in (
+        ("fix", "left"),
+        ("metric", "left"),
+        ("baseline", "right"),
+        ("fixed", "right"),
+        ("diff [95% CI]", "right"),
+        ("change", "right"),
+        ("p (t)", "right"),
+        ("p (Wilcoxon)", "right"),
+        ("verdict", "left"),
+    ):
+        table.add_column(col, justify=justify)
+    last_fix = None
+    for r in rows(result):
+        style = {"helped": "green", "hurt": "red"}.get(r["verdict"], "")
+        metric = r["metric"] + (" *" if r["primary"] else "")
+        fix = r["fix"] if r["fix"] != last_fix else ""
+        if r["fix"] != last_fix and last_fix is not None:
+            table.add_section()
+        last_fix = r["fix"]
+        table.add_row(
+            _rich_escape(fix),
+            metric,
+            r["baseline"],
+            r["fixed"],
+            r["diff"],
+            r["rel"],
+            r["p_t"],
+            r["p_w"],
+            f"[{style}]{r['verdict']}[/{style}]" if style else r["verdict"],
+            style=None,
+        )
+    if table.row_count:
+        console.print(table)
+        console.print("* the metric the verdict is based on (lower is better for all rows)")
+    for v in result.variants:
+        console.print(_rich_escape(headline(v)))
+        for status in v.findings:
+            console.print(f"  re-analysis: {_rich_escape(status.text())}")
+    for note in result.notes:
+        console.print(f"[yellow]note:[/yellow] {_rich_escape(note)}")
+
+
+def _rich_escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(str(text))
+
+
+# ---------------------------------------------------------------------------- figures
+def variant_plot(result: Any, v: Any) -> bytes:
+    """PNG: validation loss of baseline and fix over epochs, each seed and their mean."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.2, 3.4), layout="constrained")
+    ax = fig.add_subplot()
+    for label, color in (("baseline", BASE_COLOR), (v.label, FIX_COLOR)):
+        curves = [r.val_data for r in result.runs_of(label)]
+        for y in curves:
+            ax.plot(range(len(y)), y, color=color, alpha=0.3, lw=0.9)
+        if curves:
+            length = max(len(y) for y in curves)
+            stacked = [list(y) + [math.nan] * (length - len(y)) for y in curves]
+            mean = np.nanmean(np.asarray(stacked, dtype=float), axis=0)
+            ax.plot(
+                range(length),
+                mean,
+                color=color,
+                lw=2.2,
+                label=_mpl(f"{label} (mean of {len(curves)})"),
+            )
+    for r in result.runs_of(v.label):
+        if r.kept_epoch < r.epochs_run - 1:
+            ax.plot([r.kept_epoch], [r.val_data[r.kept_epoch]], "o", color=FIX_COLOR, ms=4)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation loss")
+    ax.set_title(_mpl(f"{v.label} vs baseline"), fontsize=10)
+    ax.grid(alpha=0.25)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def curve_plot(v: Any) -> bytes:
+    """PNG: best validation loss against training-set size, with the fitted law."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    curve = v.curve
+    fig = Figure(figsize=(7.2, 3.4), layout="constrained")
+    ax = fig.add_subplot()
+    for size, frac in zip(curve.sizes, curve.fractions, strict=True):
+        ys = curve.per_seed.get(frac, [])
+        ax.plot([size] * len(ys), ys, "o", color=BASE_COLOR, alpha=0.35, ms=4)
+    ax.plot(curve.sizes, curve.mean, "o-", color=BASE_COLOR, lw=2, label="mean over seeds")
+    if curve.fit is not None:
+        xs = np.linspace(min(curve.sizes), 2 * curve.fit.n, 100)
+        ax.plot(
+            xs,
+            curve.fit.predict(xs),
+            "--",
+            color=FIX_COLOR,
+            label=_mpl(f"fit ({curve.fit.method})"),
+        )
+        ax.plot(
+            [2 * curve.fit.n],
+            [curve.fit.doubled],
+            "s",
+            color=FIX_COLOR,
+            label="predicted at 2× data",
+        )
+    ax.set_xlabel("training samples")
+    ax.set_ylabel("best validation loss")
+    ax.set_title("add-data: learning curve", fontsize=10)
+    ax.grid(alpha=0.25)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _mpl(text: str) -> str:
+    try:
+        from loganalyzer.renderers._escape import mpl_text
+
+        return mpl_text(text)
+    except ImportError:
+        return text.replace("$", r"\$").lstrip("_")
+
+
+def _figures(result: Any) -> list[tuple[str, str, bytes]]:
+    """(file stem, alt text, png) per fix, in order."""
+    figs = []
+    for i, v in enumerate(result.variants, 1):
+        if v.curve is not None:
+            figs.append(
+                (
+                    f"fix{i}-add-data",
+                    "Best validation loss against training-set size",
+                    curve_plot(v),
+                )
+            )
+        elif result.runs_of(v.label):
+            figs.append(
+                (f"fix{i}", f"Validation loss: {v.label} vs baseline", variant_plot(result, v))
+            )
+        else:
+            figs.append(("", "", b""))
+    return figs
+
+
+# ---------------------------------------------------------------------------- HTML
+def render_html(result: Any) -> str:
+    """A self-contained HTML page (inline PNG data URIs, strict CSP, all text escaped)."""
+    esc = html.escape
+    figs = _figures(result)
+    parts = [
+        '<div class="la-report">',
+        f"<h1>Verification: {esc(result.source)}</h1>",
+        f'<p class="meta">{len(result.seeds)} seed(s) {esc(str(result.seeds))}, '
+        f"{result.epochs} epochs per run, {result.elapsed:.0f} s; baseline and each fix "
+        "trained with the same seeds; differences are fixed − baseline (lower is better)."
+        "</p>",
+    ]
+    for note in result.notes:
+        parts.append(f'<p class="verdict verdict-warning">{esc(note)}</p>')
+    parts.append("<h2>Statistics</h2>")
+    parts.append(_html_table(result))
+    for v, (_, alt, png) in zip(result.variants, figs, strict=True):
+        css = {"helped": "", "hurt": " verdict-error"}.get(v.verdict, " verdict-warning")
+        parts.append(f"<h2>{esc(v.label)}</h2>")
+        parts.append(f'<div class="verdict{css}"><p class="headline">{esc(headline(v))}</p>')
+        for status in v.findings:
+            parts.append(f"<p>Re-analysis of the fixed runs: {esc(status.text())}</p>")
+        parts.append("</div>")
+        if png:
+            uri = "data:image/png;base64," + base64.b64encode(png).decode()
+            parts.append(
+                f'<figure class="plot plot-compare"><img src="{uri}" alt="{esc(alt)}">'
+                f"<figcaption>{esc(alt)}</figcaption></figure>"
+            )
+    parts.append(f'<p class="hint">Run logs (CSV + JSON per run): {esc(result.out_dir)}</p></div>')
+    return _page("".join(parts), f"Verification: {result.source}")
+
+
+def _html_table(result: Any) -> str:
+    esc = html.escape
+    heads = ["fix", "metric", "baseline", "fixed", "fixed − baseline [95% CI]", "change",
+             "p (t-test)", "p (Wilcoxon)", "verdict"]  # fmt: skip
+    out = ["<table><thead><tr>", *(f"<th>{esc(h)}</th>" for h in heads), "</tr></thead><tbody>"]
+    for r in rows(result):
+        sev = {"helped": "sev-ok", "hurt": "sev-error"}.get(r["verdict"], "")
+        metric = r["metric"] + (" *" if r["primary"] else "")
+        out.append(
+            "<tr>"
+            f"<td>{esc(r['fix'])}</td><td>{esc(metric)}</td>"
+            f'<td class="num">{esc(r["baseline"])}</td><td class="num">{esc(r["fixed"])}</td>'
+            f'<td class="num">{esc(r["diff"])}</td><td class="num">{esc(r["rel"])}</td>'
+            f'<td class="num">{esc(r["p_t"])}</td><td class="num">{esc(r["p_w"])}</td>'
+            f'<td class="{sev}">{esc(r["verdict"])}</td></tr>'
+        )
+    out.append("</tbody></table>")
+    out.append('<p class="hint">* the metric the verdict is based on.</p>')
+    return "".join(out)
+
+
+def _page(content: str, title: str) -> str:
+    try:
+        from loganalyzer.renderers.html import page
+    except ImportError:
+        page = None
+    if page is not None:
+        return page(content, title)
+    csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
+        f"<title>{html.escape(title)}</title></head><body>{content}</body></html>\n"
+    )
+
+
+# ---------------------------------------------------------------------------- Markdown
+def render_markdown(result: Any, files_dir: str) -> tuple[str, dict[str, bytes]]:
+    """Markdown text plus the images it links (``files_dir/<name>.png`` -> bytes)."""
+    md = _md_text
+    figs = _figures(result)
+    lines = [
+        f"# Verification: {md(result.source)}",
+        "",
+        f"{len(result.seeds)} seed(s) {md(str(result.seeds))}, {result.epochs} epochs per run, "
+        f"{result.elapsed:.0f} s. Baseline and each fix trained with the same seeds; differences "
+        "are fixed − baseline (lower is better).",
+        "",
+    ]
+    for note in result.notes:
+        lines += [f"> **Note:** {md(note)}", ""]
+    heads = ["fix", "metric", "baseline", "fixed", "fixed − baseline [95% CI]", "change",
+             "p (t-test)", "p (Wilcoxon)", "verdict"]  # fmt: skip
+    lines += ["## Statistics", "", "| " + " | ".join(heads) + " |",
+              "|" + "|".join(["---", "---"] + ["---:"] * 6 + ["---"]) + "|"]  # fmt: skip
+    for r in rows(result):
+        metric = r["metric"] + (" \\*" if r["primary"] else "")
+        cells = [md(r["fix"]), metric, r["baseline"], r["fixed"], md(r["diff"]), r["rel"],
+                 md(r["p_t"]), r["p_w"], r["verdict"]]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "\\* the metric the verdict is based on.", ""]
+    images: dict[str, bytes] = {}
+    for v, (stem, alt, png) in zip(result.variants, figs, strict=True):
+        lines += [f"## {md(v.label)}", "", f"**{md(headline(v))}**", ""]
+        for status in v.findings:
+            lines += [f"- Re-analysis of the fixed runs: {md(status.text())}"]
+        if v.findings:
+            lines.append("")
+        if png:
+            name = f"{stem}.png"
+            images[name] = png
+            lines += [f"![{md(alt)}]({files_dir}/{name})", ""]
+    lines += [f"Run logs (CSV + JSON per run): `{result.out_dir.replace('`', '')}`", ""]
+    return "\n".join(lines), images
+
+
+def _md_text(text: str) -> str:
+    try:
+        from loganalyzer.renderers._escape import md_text
+
+        return md_text(str(text))
+    except ImportError:
+        return "".join("\\" + ch if ch in "\\`*_{}[]<>#!|~&$" else ch for ch in str(text))
+
+
+def write_reports(result: Any, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``verification.html`` and ``verification.md`` (+ ``verification_files/``)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html_path = out_dir / "verification.html"
+    md_path = out_dir / "verification.md"
+    html_path.write_text(render_html(result), encoding="utf-8")
+    text, images = render_markdown(result, "verification_files")
+    files = out_dir / "verification_files"
+    files.mkdir(exist_ok=True)
+    for name, data in images.items():
+        (files / name).write_bytes(data)
+    md_path.write_text(text, encoding="utf-8")
+    return html_path, md_path
