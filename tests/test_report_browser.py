@@ -7,7 +7,9 @@ Skipped only when no Chromium is installed (``.ci/run`` installs Debian's ``chro
 
 from __future__ import annotations
 
+import base64
 import io
+import re
 
 import numpy as np
 import pytest
@@ -87,6 +89,27 @@ def test_sweep_report_sorts_under_csp(page, tmp_path):
     assert ascending == [before[3], before[1], before[0], before[2]]
     page.evaluate("document.querySelectorAll('table.summary th button')[2].click()")
     assert page.evaluate(names) == ascending[::-1]
+    assert page.log.console_errors == []
+
+
+def test_prints_one_run_per_page(page, tmp_path):
+    path = tmp_path / "sweep.html"
+    path.write_text(html.render(synthetic_analysis()), encoding="utf-8")
+    page.navigate(path.as_uri())
+    pdf = base64.b64decode(page.send("Page.printToPDF", {"printBackground": True})["data"])
+    assert pdf.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= 4
+    page.send("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        breaks = page.evaluate(
+            "Array.from(document.querySelectorAll('section.run'))"
+            ".map(s => getComputedStyle(s).breakBefore)"
+        )
+        hint = page.evaluate("getComputedStyle(document.querySelector('.hint')).display")
+    finally:
+        page.send("Emulation.setEmulatedMedia", {"media": ""})
+    assert breaks == ["page"] * 4  # the summary, then each run on a page of its own
+    assert hint == "none"
     assert page.log.console_errors == []
 
 

@@ -53,8 +53,10 @@ color:#38424c}
 .la-report .facts dd{display:inline;margin:0 0 0 .3em}
 .la-report table{border-collapse:collapse;width:100%;font-size:.9em;margin:.4em 0}
 .la-report th,.la-report td{border:1px solid #d5dbe1;padding:.3em .45em;text-align:left;
-vertical-align:top;overflow-wrap:anywhere}
-.la-report th{background:#f1f4f7}
+vertical-align:top;overflow-wrap:break-word}
+.la-report td.name{overflow-wrap:anywhere;min-width:8em}
+.la-report th{background:#f1f4f7;white-space:nowrap}
+.la-report td.num{white-space:nowrap}
 .la-report th button{all:unset;cursor:pointer;font-weight:600}
 .la-report th button::after{content:" \\2195";color:#8a949e;font-weight:400}
 .la-report th[aria-sort=ascending] button::after{content:" \\2191"}
@@ -293,7 +295,7 @@ def summary_table(results: list[Any]) -> str:
         rows.append(
             "<tr>"
             f'<td class="num" data-sort="{i}">{i}</td>'
-            f'<td><a href="#run-{i}">{esc(view.name)}</a></td>'
+            f'<td class="name"><a href="#run-{i}">{esc(view.name)}</a></td>'
             f'<td class="num" data-sort="{esc(best["value"]) if best else "1e308"}">'
             f"{esc(fmt_num(best['value'])) if best else '–'}</td>"
             f'<td class="num" data-sort="{esc(best["index"]) if best else "1e308"}">'
@@ -423,7 +425,7 @@ def render_compare(
     for i, row in enumerate(comparison.rows, 1):
         rows.append(
             "<tr>"
-            f'<td><a href="#run-{i}">{esc(row.name)}</a></td>'
+            f'<td class="name"><a href="#run-{i}">{esc(row.name)}</a></td>'
             f"<td>{esc(row.format)}</td><td><code>{esc(row.monitor)}</code></td>"
             + "".join(
                 f'<td class="num" data-sort="{_sort_key(v)}">{esc(fmt_num(v))}</td>'
