@@ -297,7 +297,7 @@ def summary_table(results: list[Any]) -> str:
             f'<td class="num" data-sort="{i}">{i}</td>'
             f'<td class="name"><a href="#run-{i}">{esc(view.name)}</a></td>'
             f'<td class="num" data-sort="{esc(best["value"]) if best else "1e308"}">'
-            f"{esc(fmt_num(best['value'])) if best else '–'}</td>"
+            f"{esc(view.best_value_text)}</td>"
             f'<td class="num" data-sort="{esc(best["index"]) if best else "1e308"}">'
             f"{esc(fmt_num(best['index'])) if best else '–'}</td>"
             f'<td data-sort="{sev_key}"><span class="sev sev-{esc(sev)}">{esc(sev)}</span> '

@@ -163,7 +163,7 @@ def summary_table(results: list[Any]) -> str:
             [
                 str(i),
                 md_text(view.name),
-                fmt_num(best["value"]) if best else "–",
+                md_text(view.best_value_text),
                 fmt_num(best["index"]) if best else "–",
                 f"**{(view.severity or 'ok').upper()}** {md_text(view.headline)}",
                 md_text(f"{top_f.rule} {kind_title(top_f.kind)}") if top_f else "–",

@@ -139,6 +139,15 @@ class RunView:
         return f"{self.monitor} {fmt_num(self.best['value'])} at {self.index} {fmt_num(self.best['index'])}"
 
     @property
+    def best_value_text(self) -> str:
+        """The best value for a "best val loss" column, naming the metric when the run
+        had no validation loss and the training loss stands in."""
+        if not self.best:
+            return "–"
+        note = "" if self.monitor and self.monitor.startswith("val_") else f" ({self.monitor})"
+        return fmt_num(self.best["value"]) + note
+
+    @property
     def verdict_class(self) -> str:
         """``ok``, ``info``, ``warning`` or ``error`` (for styling)."""
         return self.severity if self.severity in ("warning", "error") else "ok"
