@@ -174,11 +174,11 @@ def render_terminal(result: Any, console: Any = None) -> None:
         console.print(table)
         console.print("* the metric the verdict is based on (lower is better for all rows)")
     for v in result.variants:
-        console.print(_rich_escape(headline(v)))
+        console.print(_rich_escape(headline(v)), soft_wrap=True)
         for status in v.findings:
-            console.print(f"  re-analysis: {_rich_escape(status.text())}")
+            console.print(f"  re-analysis: {_rich_escape(status.text())}", soft_wrap=True)
     for note in result.notes:
-        console.print(f"[yellow]note:[/yellow] {_rich_escape(note)}")
+        console.print(f"[yellow]note:[/yellow] {_rich_escape(note)}", soft_wrap=True)
 
 
 def _rich_escape(text: str) -> str:

@@ -87,6 +87,13 @@ class FixRequest:
         """Defaults updated with the given params (advice bookkeeping keys dropped)."""
         params = dict(DEFAULTS[self.action])
         params.update({k: v for k, v in self.params.items() if k not in _INFO_PARAMS})
+        if self.action == "add-data":
+            fractions = params["fractions"]
+            fractions = fractions if isinstance(fractions, (list, tuple)) else [fractions]
+            bad = [f for f in fractions if not isinstance(f, (int, float)) or not 0 < f <= 1]
+            if bad:
+                raise FixError(f"add-data: fractions must be numbers in (0, 1], not {bad}")
+            params["fractions"] = [float(f) for f in fractions]
         return params
 
 
@@ -113,7 +120,11 @@ def parse_fix(text: str) -> FixRequest:
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
             raise FixError(f"fix {text!r}: parameters are written key=value (got {item!r})")
-        params[key.strip()] = _parse_value(value.strip())
+        value = value.strip()
+        if "/" in value:  # a list: fractions=0.25/0.5/0.75
+            params[key.strip()] = [_parse_value(v) for v in value.split("/")]
+        else:
+            params[key.strip()] = _parse_value(value)
     unknown = set(params) - set(DEFAULTS[action]) - _INFO_PARAMS
     if unknown and DEFAULTS[action]:
         known = ", ".join(DEFAULTS[action])

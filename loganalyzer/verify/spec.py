@@ -330,7 +330,7 @@ def _check_shapes(source: str, model: Any, data: Data) -> None:
     if out_shape is not None and len(model.outputs) == 1:
         squeezed = tuple(d for d in y_shape if d != 1)
         out_sq = tuple(d for d in out_shape if d != 1)
-        sparse_labels = len(y_shape) <= 1 or y_shape == (1,)
+        sparse_labels = y_shape in ((), (1,))  # class indices for a softmax output
         if out_sq != squeezed and not sparse_labels:
             raise SpecError(
                 f"{source}: the model outputs shape {out_shape} but y_train samples "

@@ -104,7 +104,7 @@ def paired(baseline, fixed, confidence: float = 0.95) -> Comparison:
             confidence,
         )
     sd = float(d.std(ddof=1))
-    if sd == 0.0:
+    if sd <= 1e-12 * max(abs(mean), 1e-300):
         # Identical differences: no spread, so the interval is the point itself.
         p = 1.0 if mean == 0 else 0.0
         low = high = mean

@@ -1,0 +1,157 @@
+"""``loganalyzer verify`` end to end: tiny specs, 2 seeds, few epochs; and the demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+keras = pytest.importorskip("keras", reason="needs the verify extra (keras)")
+
+from typer.testing import CliRunner  # noqa: E402
+
+from loganalyzer.cli import app  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY = """
+import keras
+import numpy as np
+
+FIT = {"epochs": 3, "batch_size": 16}
+
+def build_model():
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(12, activation="relu"),
+                              keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+def load_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 6)).astype("float32")
+    y = (x[:, :1] + 0.5 * rng.normal(size=(80, 1))).astype("float32")
+    return (x[:60], y[:60]), (x[60:], y[60:])
+"""
+
+
+def invoke(args):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    out = result.stdout + (getattr(result, "stderr", "") or "")
+    return result, out
+
+
+@pytest.fixture
+def tiny_spec(tmp_path):
+    path = tmp_path / "tiny.py"
+    path.write_text(textwrap.dedent(TINY))
+    return path
+
+
+def test_verify_writes_logs_and_report(tiny_spec, tmp_path):
+    out_dir = tmp_path / "out"
+    result, out = invoke(
+        ["verify", tiny_spec, "--fix", "dropout:rate=0.2", "--fix", "early-stopping:patience=1",
+         "--seeds", "2", "--epochs", "3", "-o", out_dir]
+    )  # fmt: skip
+    assert result.exit_code == 0, out
+    assert "dropout(rate=0.2)" in out and "95 % CI [" in out
+    for variant in ("baseline", "dropout_rate_0.2", "early-stopping_patience_1"):
+        for seed in (1, 2):
+            run = out_dir / variant / f"seed{seed}"
+            history = json.loads((run / "history.json").read_text())
+            csv_lines = (run / "training.csv").read_text().strip().splitlines()
+            assert csv_lines[0].startswith("epoch,")
+            assert len(csv_lines) - 1 == len(history["loss"]) <= 3
+            assert len(history["val_loss"]) == len(history["loss"])
+    page = (out_dir / "verification.html").read_text()
+    assert "Content-Security-Policy" in page and "data:image/png;base64," in page
+    assert page.count("<figure") == 2  # one overlay per fix
+    md = (out_dir / "verification.md").read_text()
+    assert "| dropout(rate=0.2) |" in md.replace("\\", "")
+    assert (out_dir / "verification_files" / "fix1.png").stat().st_size > 1000
+
+
+def test_add_data_reports_a_learning_curve(tiny_spec, tmp_path):
+    result, out = invoke(
+        ["verify", tiny_spec, "--fix", "add-data:fractions=0.5", "--seeds", "2", "--epochs", "2",
+         "-o", tmp_path / "o"]
+    )  # fmt: skip
+    assert result.exit_code == 0, out
+    assert "add-data" in out and "Twice the data (120 samples)" in out
+    assert list((tmp_path / "o").glob("add-data*@50pct/seed2/history.json"))
+
+
+def test_from_log_verifies_advice_or_says_it_falls_back(tiny_spec, tmp_path):
+    log = REPO / "sample_logs" / "overfit" / "history.json"
+    result, out = invoke(
+        ["verify", tiny_spec, "--from-log", log, "--seeds", "2", "--epochs", "2", "-o", tmp_path]
+    )
+    assert result.exit_code == 0, out
+    assert "verifying advice #" in out or "verifying the default fixes" in out
+
+
+def test_usage_errors_are_one_line(tiny_spec, tmp_path):
+    result, out = invoke(["verify", tiny_spec, "--fix", "dropuot", "-o", tmp_path])
+    assert result.exit_code == 2 and "unknown fix 'dropuot'" in out
+    result, out = invoke(["verify", "-o", tmp_path])
+    assert result.exit_code == 2 and "--demo" in out
+    result, out = invoke(["verify", tiny_spec, "-o", tmp_path])
+    assert result.exit_code == 2 and "nothing to verify" in out
+    bad = tmp_path / "bad.py"
+    bad.write_text("def build_model():\n    pass\n")
+    result, out = invoke(["verify", bad, "--fix", "dropout", "-o", tmp_path])
+    assert result.exit_code == 2 and "must define load_data()" in out
+    assert "Traceback" not in out
+
+
+def test_without_keras_says_which_extra_to_install(tiny_spec):
+    code = (
+        "import sys; sys.modules['keras'] = None; sys.modules['tensorflow'] = None\n"
+        "from loganalyzer.cli import main\n"
+        f"sys.argv = ['loganalyzer', 'verify', {str(tiny_spec)!r}, '--fix', 'dropout']\n"
+        "main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "pip install 'loganalyzer[verify]'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_interrupt_keeps_finished_seeds(tiny_spec, tmp_path):
+    from loganalyzer.verify.experiment import Progress, verify
+    from loganalyzer.verify.fixes import parse_fix
+    from loganalyzer.verify.spec import load_spec
+
+    class StopInSeed2(Progress):
+        seed = None
+
+        def run_started(self, label, seed):
+            self.seed = seed
+
+        def epoch_done(self):
+            if self.seed == 2:
+                raise KeyboardInterrupt
+
+    result = verify(
+        load_spec(tiny_spec), [parse_fix("dropout")], seeds=3, epochs=2,
+        out_dir=tmp_path, progress=StopInSeed2(),
+    )  # fmt: skip
+    assert result.interrupted
+    assert result.seeds == [1]
+    assert {(r.label, r.seed) for r in result.runs} == {("baseline", 1), ("dropout", 1)}
+    assert result.variants[0].comparisons["best_val_loss"].n == 1
+    assert any("interrupted" in n for n in result.notes)
+
+
+@pytest.mark.slow
+def test_demo_names_a_fix_that_helped_with_its_interval(tmp_path):
+    result, out = invoke(["verify", "--demo", "-o", tmp_path])
+    assert result.exit_code == 0, out
+    helped = [line for line in out.splitlines() if ": helped — " in line]
+    assert helped, out
+    assert "95 % CI [" in out
+    assert (tmp_path / "verification.html").exists()

@@ -1,0 +1,150 @@
+"""Loading an experiment spec for ``loganalyzer verify``: good specs load, bad ones say
+in one line what is wrong."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras", reason="needs the verify extra (keras)")
+
+from loganalyzer.verify.spec import SpecError, load_spec  # noqa: E402
+
+MODEL = """
+import keras
+import numpy as np
+
+def build_model():
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu"),
+                              keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+"""
+
+DATA = """
+def load_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 5)).astype("float32")
+    y = x[:, :1]
+    return (x[:30], y[:30]), (x[30:], y[30:])
+"""
+
+
+def write(tmp_path, source, name="spec.py"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def test_good_spec_loads_with_fit_and_compile(tmp_path):
+    source = (
+        MODEL.replace('    model.compile(optimizer="adam", loss="mse")\n', "")
+        + DATA
+        + (
+            '\nFIT = {"epochs": 3, "batch_size": 8}\n'
+            "\ndef compile(model):\n"
+            "    model.compile(optimizer=keras.optimizers.SGD(0.01), loss='mse')\n"
+        )
+    )
+    spec = load_spec(write(tmp_path, source))
+    assert spec.fit == {"epochs": 3, "batch_size": 8}
+    assert spec.data.x_train.shape == (30, 5) and spec.data.x_val.shape == (10, 5)
+    model = spec.new_model()
+    assert isinstance(model.optimizer, keras.optimizers.SGD)
+    assert spec.new_model() is not model  # a fresh model per run
+
+
+@pytest.mark.parametrize(
+    "returns",
+    [
+        "(x[:30], y[:30], x[30:], y[30:])",
+        "{'x_train': x[:30], 'y_train': y[:30], 'x_val': x[30:], 'y_val': y[30:]}",
+    ],
+)
+def test_other_data_forms(tmp_path, returns):
+    data = DATA.replace("(x[:30], y[:30]), (x[30:], y[30:])", returns)
+    spec = load_spec(write(tmp_path, MODEL + data))
+    assert len(spec.data.x_train) == 30 and len(spec.data.y_val) == 10
+
+
+def test_missing_function(tmp_path):
+    with pytest.raises(SpecError, match=r"spec\.py: the spec must define load_data\(\)"):
+        load_spec(write(tmp_path, MODEL))
+
+
+def test_wrong_return_shape_of_load_data(tmp_path):
+    bad = DATA.replace("(x[:30], y[:30]), (x[30:], y[30:])", "x, y, x")
+    with pytest.raises(SpecError, match=r"load_data\(\) must return .*got a tuple of 3"):
+        load_spec(write(tmp_path, MODEL + bad))
+
+
+def test_mismatched_lengths(tmp_path):
+    bad = DATA.replace("(x[:30], y[:30])", "(x[:30], y[:20])")
+    with pytest.raises(SpecError, match="x_train has 30 samples but y_train has 20"):
+        load_spec(write(tmp_path, MODEL + bad))
+
+
+def test_model_input_shape_does_not_match_data(tmp_path):
+    spec = load_spec(
+        write(tmp_path, MODEL.replace("keras.Input((5,))", "keras.Input((7,))") + DATA)
+    )
+    with pytest.raises(
+        SpecError, match=r"inputs of shape \(7,\) but x_train samples have shape \(5,\)"
+    ):
+        spec.new_model()
+
+
+def test_model_output_shape_does_not_match_labels(tmp_path):
+    two_targets = DATA.replace("y = x[:, :1]", "y = x[:, :3]")
+    spec = load_spec(write(tmp_path, MODEL + two_targets))
+    with pytest.raises(
+        SpecError, match=r"outputs shape \(1,\) but y_train samples have shape \(3,\)"
+    ):
+        spec.new_model()
+
+
+def test_uncompiled_model_without_compile(tmp_path):
+    source = MODEL.replace('    model.compile(optimizer="adam", loss="mse")\n', "") + DATA
+    spec = load_spec(write(tmp_path, source))
+    with pytest.raises(SpecError, match="not compiled"):
+        spec.new_model()
+
+
+def test_build_model_returning_something_else_and_raising(tmp_path):
+    spec = load_spec(
+        write(tmp_path, "import numpy as np\ndef build_model():\n    return 42\n" + DATA)
+    )
+    with pytest.raises(SpecError, match="must return a keras.Model, got int"):
+        spec.new_model()
+    spec = load_spec(write(tmp_path, "import numpy as np\ndef build_model():\n    1/0\n" + DATA))
+    with pytest.raises(SpecError, match=r"build_model\(\) failed: ZeroDivisionError"):
+        spec.new_model()
+
+
+def test_syntax_error_and_missing_file(tmp_path):
+    with pytest.raises(SpecError, match=r"spec\.py:1: syntax error"):
+        load_spec(write(tmp_path, "def build_model(:\n"))
+    with pytest.raises(SpecError, match="no such file"):
+        load_spec(tmp_path / "nope.py")
+    with pytest.raises(SpecError, match="a spec is a .py file"):
+        load_spec(write(tmp_path, "x", name="spec.txt"))
+
+
+def test_saved_keras_model_with_npz(tmp_path):
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="relu"),
+                              keras.layers.Dense(1)])  # fmt: skip
+    model.compile(optimizer=keras.optimizers.Adam(0.003), loss="mse")
+    model.save(tmp_path / "m.keras")
+    x = np.random.default_rng(0).normal(size=(20, 5)).astype("float32")
+    np.savez(tmp_path / "d.npz", x_train=x, y_train=x[:, :1], x_val=x[:5], y_val=x[:5, :1])
+    spec = load_spec(tmp_path / "m.keras", tmp_path / "d.npz")
+    fresh = spec.new_model()
+    assert float(fresh.optimizer.learning_rate) == pytest.approx(0.003)
+    assert not np.allclose(fresh.layers[0].get_weights()[0], model.layers[0].get_weights()[0])
+    np.savez(tmp_path / "bad.npz", x_train=x, y_train=x[:, :1])
+    with pytest.raises(SpecError, match="missing array"):
+        load_spec(tmp_path / "m.keras", tmp_path / "bad.npz")
+    with pytest.raises(SpecError, match="needs --data"):
+        load_spec(tmp_path / "m.keras")
