@@ -246,3 +246,31 @@ def test_overfit_sample_report_first_screen():
             assert f"~{es[0].params['would_stop_at']}" in verdict
             kinds = loss_plot(rr).kinds()
             assert {"onset", "best", "early-stop"} <= kinds
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        {"loss": [0.5]},  # one point
+        {"loss": [0.3] * 10, "val_loss": [0.3] * 10},  # constant
+        {"loss": [1.0, 0.5, 0.2], "val_loss": [float("nan")] * 3},  # val never finite
+        {"val_loss": [1.0, 0.8, 0.9, 1.2]},  # validation only
+        {"loss": [float("inf"), float("nan"), 1.0, 0.5], "val_loss": [0.0, -0.5, 2.0, -1e6]},
+        {"loss": [0.0, 0.0, 0.0], "val_loss": [1e-12, 1e12, 1.0]},
+    ],
+)
+def test_awkward_runs_render(columns):
+    from loganalyzer.findings import Finding
+
+    result = analyze(columns)
+    rr = result.runs[0]
+    # A finding with missing positions and string evidence must not break the report.
+    rr.findings.append(
+        Finding(rule="LA105", kind="noisy", severity="warning", metric=None, start=None,
+                end=None, message="noisy", evidence={"noise_sigma": "NaN", "x": [1, None]})
+    )  # fmt: skip
+    page = Page(html.render(result))
+    assert len(page.all("section", "run")) == 1
+    for img in page.all("img"):
+        _svg(img)
+    assert "whole run" in page.plain
