@@ -145,9 +145,8 @@ Progress = Callable[[str], None]
 
 # ---------------------------------------------------------------------------- pieces
 def _facts(view: RunView) -> str:
-    sources = ", ".join(view.sources) or "(in memory)"
     items = [
-        ("Source", sources),
+        ("Source", view.source_text),
         ("Format", view.format),
         ("Length", f"{view.length} {view.index}s"),
         ("Best", view.best_text),

@@ -80,7 +80,7 @@ def _facts(view: RunView) -> str:
         ["Source", "Format", "Length", "Best"],
         [
             [
-                md_text(", ".join(view.sources) or "(in memory)"),
+                md_text(view.source_text),
                 md_text(view.format),
                 md_text(f"{view.length} {view.index}s"),
                 md_text(view.best_text),

@@ -146,13 +146,17 @@ def _vline(ax: Any, x: float, color: str, label: str, style: str = "-") -> None:
     )
 
 
-def _mark_nonfinite(ax: Any, x: np.ndarray, y: np.ndarray, color: str, name: str) -> list:
+def _mark_nonfinite(
+    ax: Any, x: np.ndarray, y: np.ndarray, color: str, name: str, row: int = 0
+) -> list:
+    """Non-finite values as ✕ along the top edge (one row per series, so two series'
+    marks do not hide each other)."""
     bad = ~np.isfinite(y)
     if not bad.any():
         return []
     ax.scatter(
         x[bad],
-        np.full(bad.sum(), 0.96),
+        np.full(bad.sum(), 0.96 - 0.05 * row),
         transform=_top(ax),
         marker="X",
         s=36,
@@ -206,7 +210,7 @@ def loss_plot(rr: Any, marks: Marks | None = None, fmt: str = "svg") -> Plot:
             notes += _mark_nonfinite(ax, xt, yt, TRAIN_COLOR, run.train_loss)
         if xv.size:
             ax.plot(xv, _finite(yv), color=VAL_COLOR, lw=1.8, label=mpl_text(run.val_loss))
-            notes += _mark_nonfinite(ax, xv, yv, VAL_COLOR, run.val_loss)
+            notes += _mark_nonfinite(ax, xv, yv, VAL_COLOR, run.val_loss, row=1)
         _apply_scale(ax, scale, yt, yv)
 
         for start, end, metric in marks.plateaus:
@@ -261,7 +265,6 @@ def loss_plot(rr: Any, marks: Marks | None = None, fmt: str = "svg") -> Plot:
 
         handles, labels = ax.get_legend_handles_labels()
         xl, lr = _xy(run, run.learning_rate)
-        legend_ax = ax
         if xl.size and np.isfinite(lr).any():
             ax2 = ax.twinx()
             ax2.grid(False)
@@ -274,9 +277,16 @@ def loss_plot(rr: Any, marks: Marks | None = None, fmt: str = "svg") -> Plot:
             handles.append(h2)
             labels.append("learning rate")
             notes.append(Annotation("learning-rate", None, "learning rate on the right axis"))
-            legend_ax = ax2
         if handles:
-            legend_ax.legend(handles, labels, loc="upper right", fontsize=8, framealpha=0.9)
+            # Above the plot, not on it: the curves' ends and marks stay visible.
+            fig.legend(
+                handles,
+                labels,
+                loc="outside upper right",
+                ncols=min(len(handles), 6),
+                fontsize=8,
+                frameon=False,
+            )
         ax.set_xlabel(run.index)
         ax.set_ylabel("loss" + ("" if scale == "linear" else f" ({scale} scale)"))
         ax.set_title("Loss curves", loc="left", fontsize=10, weight="bold")

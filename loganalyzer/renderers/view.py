@@ -139,6 +139,20 @@ class RunView:
         return f"{self.monitor} {fmt_num(self.best['value'])} at {self.index} {fmt_num(self.best['index'])}"
 
     @property
+    def source_text(self) -> str:
+        """The source file, or for a run read from several files (TensorBoard event
+        files) their folder and how many there are."""
+        if not self.sources:
+            return "(in memory)"
+        if len(self.sources) == 1:
+            return self.sources[0]
+        try:
+            folder = os.path.commonpath(self.sources)
+        except ValueError:
+            return ", ".join(self.sources)
+        return f"{folder} ({len(self.sources)} files)"
+
+    @property
     def best_value_text(self) -> str:
         """The best value for a "best val loss" column, naming the metric when the run
         had no validation loss and the training loss stands in."""
