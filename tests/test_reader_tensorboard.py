@@ -158,6 +158,28 @@ def test_other_writers_tags_are_canonical_and_step_indexed(tmp_path):
     assert run.metrics["val_loss"].tolist() == [3.5, 2.5, 2.0]
 
 
+def test_hugging_face_trainer_tags(tmp_path):
+    events = []
+    for step in range(10, 101, 10):
+        w = 1.7e9 + step
+        events.append(tb.event(step, w, tb.simple_value("train/loss", 2.0 - step / 100)))
+        events.append(tb.event(step, w, tb.simple_value("train/learning_rate", 5e-5)))
+        events.append(tb.event(step, w, tb.simple_value("train/epoch", step / 50)))
+        if step % 50 == 0:
+            events.append(tb.event(step, w, tb.simple_value("eval/loss", 1.5)))
+            events.append(tb.event(step, w, tb.simple_value("eval/runtime", 3.2)))
+    f = tb.write(tmp_path / "runs" / "Jan01_12-00-00_host" / "events.out.tfevents.1.h", events)
+    [run] = read_paths([tmp_path / "runs"]).runs
+    assert run.name == "Jan01_12-00-00_host" and run.index == "step"
+    assert (run.train_loss, run.val_loss, run.learning_rate) == (
+        "loss",
+        "val_loss",
+        "learning_rate",
+    )
+    assert run.counts()["loss"] == 10 and run.counts()["val_loss"] == 2
+    assert run.sources == [str(f)]
+
+
 def test_loss_slash_split_style(tmp_path):
     f = tb.scalar_file(
         tmp_path / "r" / "events.out.tfevents.1.h", {"loss/train": [1.0, 0.5], "loss/val": [1, 1]}
@@ -352,7 +374,7 @@ def test_flipped_length_byte_stops_with_offset(tmp_path):
         assert sc.step.tolist() == list(range(29))
         [w] = sc.warnings
         assert f"record at byte {rec}: length CRC does not match" in w
-        assert "kept 30 records before it" in w
+        assert f"kept 30 records before it, ignored the last {len(data) - rec} bytes" in w
 
 
 def test_empty_and_random_files_are_one_clear_error(tmp_path):

@@ -145,3 +145,37 @@ def test_valid_framing_around_garbage_payloads(tmp_path, prefix, records):
 def test_tiny_files(tmp_path, size):
     sc = _read(tmp_path, BODY[:size])
     assert sc is None
+
+
+def _naive_walk(buf: bytes) -> tuple[list[int], int]:
+    pos, out = 0, []
+    while pos + 12 <= len(buf):
+        end = pos + int.from_bytes(buf[pos : pos + 8], "little") + 16
+        if end > len(buf):
+            break
+        out.append(pos)
+        pos = end
+    return out, pos
+
+
+@SETTINGS
+@given(
+    pattern=st.lists(st.integers(0, 40), min_size=1, max_size=5),
+    repeats=st.integers(1, 400),
+    breaks=st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 90)), max_size=4),
+    cut=st.integers(0, 30),
+)
+def test_predicted_record_walk_equals_sequential_walk(pattern, repeats, breaks, cut):
+    """The numpy walk that predicts boundaries from repeating lengths must find
+    exactly the records a plain sequential walk finds."""
+    import numpy as np
+
+    from loganalyzer.readers._tfrecord import _walk
+
+    lengths = pattern * repeats
+    for at, n in breaks:
+        lengths.insert(min(at, len(lengths)), n)
+    buf = b"".join(tb.record(bytes([7]) * n) for n in lengths)
+    buf = buf[: max(0, len(buf) - cut)]
+    offs, pos = _walk(buf, np.frombuffer(buf, dtype=np.uint8))
+    assert (offs.tolist(), pos) == _naive_walk(buf)

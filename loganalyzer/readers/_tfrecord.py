@@ -41,6 +41,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import dataclass, field
 from os import PathLike
@@ -744,14 +745,17 @@ def read_scalars(
     crc_bad = 0
     crc_first = -1
     with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
         base = 0  # file offset of buf[0]
         buf = b""
         eof = False
+        want = chunk_bytes
         while True:
             if not eof:
-                data = fh.read(chunk_bytes)
-                eof = len(data) < chunk_bytes
+                data = fh.read(want)
+                eof = len(data) < want
                 buf = buf + data if buf else data
+                want = chunk_bytes
             n = len(buf)
             b = np.frombuffer(buf, dtype=np.uint8)
             o, pos = _walk(buf, b)
@@ -775,6 +779,10 @@ def read_scalars(
                     stop = (base + pos, "length CRC does not match (damaged or not a record)")
                 elif eof:
                     stop = (base + pos, f"truncated ({n - pos} of its bytes are in the file)")
+                elif pos + _HEADER <= n:
+                    # a long record (a graph, an image): read the rest of it at once
+                    need = pos + _HEADER + _FOOTER + struct.unpack_from("<Q", buf, pos)[0] - n
+                    want = max(chunk_bytes, min(need, size - base - n))
             if len(o):
                 if check_crc:
                     ds = o + _HEADER
@@ -799,7 +807,7 @@ def read_scalars(
                     )
                 warnings.append(
                     f"record at byte {stop[0]}: {stop[1]}; kept {kept} records before it"
-                    + (f", ignored the last {base + n - stop[0]} bytes" if "CRC" in stop[1] else "")
+                    + (f", ignored the last {size - stop[0]} bytes" if "CRC" in stop[1] else "")
                 )
                 break
             if eof and pos >= n:
