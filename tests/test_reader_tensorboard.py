@@ -180,6 +180,16 @@ def test_hugging_face_trainer_tags(tmp_path):
     assert run.sources == [str(f)]
 
 
+def test_estimator_eval_folder_is_validation(tmp_path):
+    root = tmp_path / "model_dir"
+    tb.scalar_file(root / "events.out.tfevents.1.h", {"loss": [2.0, 1.0, 0.5]})
+    tb.scalar_file(root / "eval" / "events.out.tfevents.2.h", {"loss": [2.5, 2.0, 2.2]})
+    [run] = read_paths([root]).runs
+    assert (run.train_loss, run.val_loss, run.index) == ("loss", "val_loss", "step")
+    assert run.original_names["val_loss"] == "eval/loss"
+    assert run.metrics["val_loss"].tolist() == [2.5, 2.0, float(np.float32(2.2))]
+
+
 def test_loss_slash_split_style(tmp_path):
     f = tb.scalar_file(
         tmp_path / "r" / "events.out.tfevents.1.h", {"loss/train": [1.0, 0.5], "loss/val": [1, 1]}
