@@ -177,6 +177,7 @@ def test_hugging_face_trainer_tags(tmp_path):
         "learning_rate",
     )
     assert run.counts()["loss"] == 10 and run.counts()["val_loss"] == 2
+    assert "epoch" not in run.metrics.columns and run.side_series["epoch"].iloc[-1] == 2.0
     assert run.sources == [str(f)]
 
 
@@ -441,6 +442,8 @@ def test_real_lightning_event_file():
     assert train.index.max() == 2049
     assert run.learning_rate == "learning_rate"
     assert run.dropped["_hparams_/experiment"] == "hparams plugin data (not a scalar)"
+    # the epoch counter Lightning logs is kept beside the metrics, not as one
+    assert "epoch" not in run.metrics.columns and len(run.side_series["epoch"]) == 82
 
 
 def test_real_keras_train_validation_pair():

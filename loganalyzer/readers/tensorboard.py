@@ -12,7 +12,8 @@ A TensorBoard run is a *folder*, not a file:
   and Hugging Face (``runs/<date>_<host>/``) write one folder per run with tags such as
   ``train/loss``, ``eval/loss``, ``val_loss``, ``loss/train``, ``train_loss_step`` /
   ``train_loss_epoch``; they are named through :func:`loganalyzer.naming.canonical_name`
-  and indexed by global step.
+  and indexed by global step. The ``epoch`` counter Lightning and HF log as a scalar
+  is kept in :attr:`Run.side_series` (it is the clock, not a metric).
 - Several event files in one folder (a run restarted or resumed) are merged in step
   order. Where a restarted run logged a step again, the later value (by wall time)
   wins and a warning says so.
@@ -55,6 +56,9 @@ FORMAT = "tensorboard"
 #: Estimator's ``eval/``). Their event files belong to the parent folder's run.
 TRAIN_DIRS = ("train",)
 VAL_DIRS = ("validation", "eval")
+
+# Canonical names of scalars that count progress rather than measure training.
+_COUNTERS = ("epoch", "global_step")
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -323,12 +327,19 @@ def _build_run(
 
     columns: dict[str, pd.Series] = {}
     original: dict[str, str] = {}
+    side_names: dict[tuple[str, str], str] = {}
     for (split, tag), s in sorted(main.items(), key=_column_order):
         name = tag
         if keras and not has_epoch_tags and tag.startswith("batch_"):
             name = tag[len("batch_") :]
         name = _lightning_base(name, tags_by_split.get(split, set()))
         canon = canonical_name(name)
+        if canon in _COUNTERS:
+            # Lightning and HF log the epoch counter as a scalar on the step index: kept,
+            # but beside the metrics (it is the clock, not something trained).
+            side[(split, tag)] = s
+            side_names[(split, tag)] = canon
+            continue
         if _is_val(split) and not canon.startswith("val_") and canon != "learning_rate":
             canon = "val_" + canon
         label = _prefixed(tag, split)
@@ -352,7 +363,9 @@ def _build_run(
     run.original_names = {c: original.get(c, c) for c in run.metrics.columns}
     used = set()
     for (split, tag), s in sorted(side.items(), key=_column_order):
-        name = tag if tag not in used else _prefixed(tag, split)
+        name = side_names.get((split, tag), tag)
+        if name in used:
+            name = _prefixed(tag, split)
         used.add(name)
         run.side_series[name] = s.rename_axis("step").rename(name)
     return run
