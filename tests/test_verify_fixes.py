@@ -79,6 +79,10 @@ def test_regularize_l2_and_l1_on_every_dense(build):
     assert type(prepared.model) is type(original)
     assert all(layer.kernel_regularizer is None for layer in layers(original))  # untouched
     assert prepared.model.losses  # the penalty is really part of the loss
+    # Same starting weights as the baseline, so the pair differs only by the fix.
+    for new, old in zip(layers(prepared.model), layers(original), strict=True):
+        for w_new, w_old in zip(new.get_weights(), old.get_weights(), strict=True):
+            np.testing.assert_array_equal(w_new, w_old)
     trains(prepared)
     l1 = apply_fix(parse_fix("regularize:kind=l1,factor=1e-5"), build())
     assert all(
@@ -122,7 +126,9 @@ def test_batch_norm_between_linear_layer_and_activation(build):
 @pytest.mark.parametrize("build", BUILDERS)
 def test_early_stopping_callback_restores_best(build):
     req = parse_fix("early-stopping:patience=1,min_delta=0.001")
-    prepared = apply_fix(req, build())
+    original = build()
+    prepared = apply_fix(req, original)
+    assert prepared.model is original  # training-only fix: the baseline's own weights
     (cb,) = prepared.callbacks
     assert isinstance(cb, keras.callbacks.EarlyStopping)
     assert (cb.monitor, cb.patience, cb.restore_best_weights) == ("val_loss", 1, True)

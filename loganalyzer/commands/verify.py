@@ -53,7 +53,9 @@ def register(app: typer.Typer) -> None:
             None, "--from-log", help="Analyse this training log and verify its top advice."
         ),
         top: int = typer.Option(1, "--top", min=1, help="With --from-log: how many advice."),
-        seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds per variant (paired)."),
+        seeds: int | None = typer.Option(
+            None, "--seeds", min=1, help="Seeds per variant, paired (default 3; demo 4)."
+        ),
         epochs: int | None = typer.Option(
             None, "--epochs", min=1, help="Epochs per run (default: the spec's FIT)."
         ),
@@ -76,7 +78,7 @@ def run_verify(
     fixes: list[str],
     from_log: Path | None,
     top: int,
-    seeds: int,
+    seeds: int | None,
     epochs: int | None,
     output: Path,
     data: Path | None,
@@ -115,6 +117,8 @@ def run_verify(
                 requests = [parse_fix(f) for f in demo_module.DEMO_FIXES]
             if epochs is None:
                 epochs = demo_module.DEMO_EPOCHS
+            if seeds is None:
+                seeds = demo_module.DEMO_SEEDS
         else:
             from loganalyzer.verify.spec import load_spec
 
@@ -125,6 +129,7 @@ def run_verify(
     if not requests:
         raise _fail("nothing to verify: give --fix ACTION (e.g. --fix dropout) or --from-log LOG")
     requests = _dedupe(requests)
+    seeds = 3 if seeds is None else seeds
 
     for note in notes:
         typer.echo(f"note: {note}", err=True)

@@ -138,18 +138,18 @@ def render_terminal(result: Any, console: Any = None) -> None:
         f"{result.seeds}, {result.epochs} epochs, {result.elapsed:.0f} s"
     )
     table = Table(show_lines=False)
-    for col, justify in (
+    for col, justify, *no_wrap in (
         ("fix", "left"),
         ("metric", "left"),
         ("baseline", "right"),
         ("fixed", "right"),
-        ("diff [95% CI]", "right"),
+        ("diff [95% CI]", "right", True),
         ("change", "right"),
         ("p (t)", "right"),
         ("p (Wilcoxon)", "right"),
         ("verdict", "left"),
     ):
-        table.add_column(col, justify=justify)
+        table.add_column(col, justify=justify, no_wrap=bool(no_wrap))
     last_fix = None
     for r in rows(result):
         style = {"helped": "green", "hurt": "red"}.get(r["verdict"], "")
@@ -177,6 +177,8 @@ def render_terminal(result: Any, console: Any = None) -> None:
         console.print(_rich_escape(headline(v)), soft_wrap=True)
         for status in v.findings:
             console.print(f"  re-analysis: {_rich_escape(status.text())}", soft_wrap=True)
+        for note in getattr(v, "notes", []):
+            console.print(f"  [yellow]note:[/yellow] {_rich_escape(note)}", soft_wrap=True)
     for note in result.notes:
         console.print(f"[yellow]note:[/yellow] {_rich_escape(note)}", soft_wrap=True)
 
@@ -200,9 +202,9 @@ def variant_plot(result: Any, v: Any) -> bytes:
         for y in curves:
             ax.plot(range(len(y)), y, color=color, alpha=0.3, lw=0.9)
         if curves:
-            length = max(len(y) for y in curves)
-            stacked = [list(y) + [math.nan] * (length - len(y)) for y in curves]
-            mean = np.nanmean(np.asarray(stacked, dtype=float), axis=0)
+            # The mean only where every seed has a point (early-stopped runs end sooner).
+            length = min(len(y) for y in curves)
+            mean = np.mean(np.asarray([y[:length] for y in curves], dtype=float), axis=0)
             ax.plot(
                 range(length),
                 mean,
@@ -316,6 +318,8 @@ def render_html(result: Any) -> str:
         parts.append(f'<div class="verdict{css}"><p class="headline">{esc(headline(v))}</p>')
         for status in v.findings:
             parts.append(f"<p>Re-analysis of the fixed runs: {esc(status.text())}</p>")
+        for note in getattr(v, "notes", []):
+            parts.append(f"<p>Note: {esc(note)}</p>")
         parts.append("</div>")
         if png:
             uri = "data:image/png;base64," + base64.b64encode(png).decode()
@@ -393,7 +397,9 @@ def render_markdown(result: Any, files_dir: str) -> tuple[str, dict[str, bytes]]
         lines += [f"## {md(v.label)}", "", f"**{md(headline(v))}**", ""]
         for status in v.findings:
             lines += [f"- Re-analysis of the fixed runs: {md(status.text())}"]
-        if v.findings:
+        for note in getattr(v, "notes", []):
+            lines += [f"- Note: {md(note)}"]
+        if v.findings or getattr(v, "notes", []):
             lines.append("")
         if png:
             name = f"{stem}.png"

@@ -164,9 +164,12 @@ class FindingStatus:
     baseline_runs: int
     fixed_runs: int
     n: int
+    checkable: bool = True
 
     @property
     def status(self) -> str:
+        if not self.checkable:
+            return "cannot be checked (no detector for it is available)"
         if self.baseline_runs == 0:
             return "not found in the baseline runs"
         if self.fixed_runs == 0:
@@ -176,6 +179,8 @@ class FindingStatus:
         return "still there"
 
     def text(self) -> str:
+        if not self.checkable:
+            return f"{self.kind}: {self.status}"
         return (
             f"{self.kind}: {self.status} (baseline {self.baseline_runs}/{self.n} runs, "
             f"fixed {self.fixed_runs}/{self.n})"
@@ -192,6 +197,7 @@ class VariantResult:
     epochs_saved: float | None = None
     findings: list[FindingStatus] = field(default_factory=list)
     curve: DataCurve | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -412,8 +418,32 @@ def _summarise(result: Verification, req: FixRequest, kinds: list[str], spec) ->
     for kind in kinds:
         nb = sum(_has(base[s], kind) for s in seeds)
         nf = sum(_has(fixed[s], kind) for s in seeds)
-        statuses.append(FindingStatus(kind, nb, nf, len(seeds)))
-    return VariantResult(req, primary, comparisons, saved, statuses)
+        statuses.append(FindingStatus(kind, nb, nf, len(seeds), _detectable(kind)))
+    notes = []
+    if seeds and req.action != "early-stopping":
+        last = result.epochs - 1
+        late = [s for s in seeds if fixed[s].metrics()["best_epoch"] >= 0.8 * last]
+        if len(late) == len(seeds) and last >= 4:
+            notes.append(
+                f"the fixed runs were still improving near the end of the {result.epochs}-epoch "
+                "budget (best epoch "
+                + ", ".join(str(int(fixed[s].metrics()["best_epoch"])) for s in seeds)
+                + "); this fix may need more epochs to show its effect (try --epochs "
+                f"{2 * result.epochs})"
+            )
+    return VariantResult(req, primary, comparisons, saved, statuses, notes=notes)
+
+
+def _detectable(kind: str) -> bool:
+    """Whether a detector for ``kind`` (or rule code ``LAxxx``) exists in this install."""
+    if kind.startswith("LA"):
+        return True
+    try:
+        from loganalyzer.detectors import detector_for
+
+        return detector_for(kind) is not None
+    except Exception:  # the detector registry is not importable: cannot tell
+        return True
 
 
 def _has(record: RunRecord, kind: str) -> bool:

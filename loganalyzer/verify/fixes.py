@@ -137,7 +137,11 @@ def apply_fix(request: FixRequest, model: Any, data: Any = None) -> Prepared:
 
     Args:
         request: The fix and its parameters.
-        model: The compiled model ``build_model()`` returned (left untouched).
+        model: The compiled, untrained model ``build_model()`` returned. Fixes that
+            change the model return a rebuilt copy (``model`` is left as it was); fixes
+            that only change training (``early-stopping``, ``lr-schedule``, ``lower-lr``,
+            ``clip-gradients``) keep this very model, so baseline and fix start from the
+            same weights.
         data: The spec's :class:`~loganalyzer.verify.spec.Data` (used by ``augment`` for
             the noise scale).
 
@@ -229,16 +233,14 @@ def apply_fix(request: FixRequest, model: Any, data: Any = None) -> Prepared:
             mode=str(p.get("mode", "auto")),
             restore_best_weights=bool(p.get("restore_best_weights", True)),
         )
-        return Prepared(_recompile(model, _rebuild(keras, model, _plain_clone)), [cb])
+        return Prepared(model, [cb])
     if action == "augment":
         return Prepared(_recompile(model, _augment(keras, model, p, data)))
     if action == "lower-lr":
         if "learning_rate" in request.params:
             new_lr = float(request.params["learning_rate"])
-            return Prepared(_recompile(model, _rebuild(keras, model, _plain_clone), lr=new_lr))
-        return Prepared(
-            _recompile(model, _rebuild(keras, model, _plain_clone), lr_factor=float(p["factor"]))
-        )
+            return Prepared(_recompile(model, model, lr=new_lr))
+        return Prepared(_recompile(model, model, lr_factor=float(p["factor"])))
     if action == "lr-schedule":
         lr = model.optimizer.get_config().get("learning_rate")
         if isinstance(lr, dict):
@@ -252,12 +254,12 @@ def apply_fix(request: FixRequest, model: Any, data: Any = None) -> Prepared:
             patience=int(p["patience"]),
             min_lr=float(p["min_lr"]),
         )
-        return Prepared(_recompile(model, _rebuild(keras, model, _plain_clone)), [cb])
+        return Prepared(_recompile(model, model), [cb])
     if action == "clip-gradients":
         clipnorm = float(p["clipnorm"])
         if clipnorm <= 0:
             raise FixError(f"clip-gradients: clipnorm must be positive, not {clipnorm}")
-        return Prepared(_recompile(model, _rebuild(keras, model, _plain_clone), clipnorm=clipnorm))
+        return Prepared(_recompile(model, model, clipnorm=clipnorm))
     if action == "add-data":
         # The data fraction is the experiment's business; the model is the baseline's.
         return Prepared(model)
@@ -290,7 +292,9 @@ def _rebuild(keras, model, clone, after=None, before=None):
         for layer in model.layers:
             layers.append(clone_one(layer))
             layers += list(after(layer, layer.name in outputs) if after else [])
-        return keras.Sequential(layers, name=model.name)
+        new = keras.Sequential(layers, name=model.name)
+        _copy_matching_weights(model, new)
+        return new
 
     def call(layer, *args, **kwargs):
         out = layer(*args, **kwargs)
@@ -308,7 +312,36 @@ def _rebuild(keras, model, clone, after=None, before=None):
         for layer in before:
             x = layer(x)
         new = keras.Model(inp, new(x), name=model.name)
+    _copy_matching_weights(model, new)
     return new
+
+
+def _copy_matching_weights(old, new) -> None:
+    """Start every layer the fix left the same shape from the baseline's initial weights.
+
+    Baseline and fix are built after the same seed, but the rebuilt layers draw new
+    initial weights; copying them where names and shapes agree (all layers for
+    ``regularize`` and ``dropout``, the Dense/Conv kernels for ``batch-norm``) makes the
+    pair differ only by the fix, which narrows the confidence interval.
+    """
+    by_name = {layer.name: layer for layer in _all_layers(old)}
+    for layer in _all_layers(new):
+        src = by_name.get(layer.name)
+        if src is None or type(src) is not type(layer):
+            continue
+        weights = src.get_weights()
+        if [w.shape for w in weights] == [tuple(v.shape) for v in layer.weights]:
+            layer.set_weights(weights)
+
+
+def _all_layers(model) -> list[Any]:
+    out = []
+    for layer in model.layers:
+        if hasattr(layer, "layers") and hasattr(layer, "inputs"):
+            out += _all_layers(layer)
+        else:
+            out.append(layer)
+    return out
 
 
 def _augment(keras, model, p, data):
