@@ -374,18 +374,46 @@ def test_flipped_data_byte_is_skipped_when_checking_crc(tmp_path):
     assert len(unchecked.value) == 100 and unchecked.warnings == []
 
 
-def test_flipped_length_byte_stops_with_offset(tmp_path):
+def test_flipped_length_byte_skips_to_the_next_valid_record(tmp_path):
     f = _loss_file(tmp_path)
     data = bytearray(f.read_bytes())
-    rec = _offsets(bytes(data))[30]
+    offsets = _offsets(bytes(data))
+    rec, nxt = offsets[30], offsets[31]  # record 30 holds step 29
     data[rec] ^= 0x01
     f.write_bytes(bytes(data))
     for check in (True, False):
         sc = read_scalars(f, check_crc=check)
-        assert sc.step.tolist() == list(range(29))
+        assert sc.step.tolist() == [s for s in range(100) if s != 29]
         [w] = sc.warnings
-        assert f"record at byte {rec}: length CRC does not match" in w
-        assert f"kept 30 records before it, ignored the last {len(data) - rec} bytes" in w
+        assert w == (
+            f"record at byte {rec}: length CRC does not match (damaged or not a record); "
+            f"skipped {nxt - rec} bytes to the next valid record at byte {nxt}"
+        )
+
+
+def test_damaged_tail_is_ignored_with_offset(tmp_path):
+    f = _loss_file(tmp_path)
+    data = f.read_bytes()
+    rec = _offsets(data)[60]
+    f.write_bytes(data[:rec] + b"\xff" * 500)
+    sc = read_scalars(f)
+    assert sc.step.tolist() == list(range(59))
+    [w] = sc.warnings
+    assert f"record at byte {rec}: length CRC does not match" in w
+    assert "kept 60 records before it" in w and "ignored the last 500 bytes" in w
+
+
+def test_resync_across_chunks(tmp_path):
+    f = _loss_file(tmp_path, n=400)
+    data = bytearray(f.read_bytes())
+    rec = _offsets(bytes(data))[100]
+    data[rec + 2] ^= 0x10
+    f.write_bytes(bytes(data))
+    whole = read_scalars(f)
+    assert len(whole.value) == 399
+    for chunk in (50, 333, 4096):
+        part = read_scalars(f, chunk_bytes=chunk)
+        assert part.triples() == whole.triples() and part.warnings == whole.warnings
 
 
 def test_empty_and_random_files_are_one_clear_error(tmp_path):

@@ -53,6 +53,7 @@ CHUNK_BYTES = 1 << 20  # read the file this many bytes at a time
 _HEADER = 12  # uint64 length + uint32 length CRC
 _FOOTER = 4  # uint32 data CRC
 _MASK_DELTA = 0xA282EAD8
+_BAD_HEADER = "length CRC does not match (damaged or not a record)"
 
 # ----------------------------------------------------------------------------- CRC32C
 
@@ -196,6 +197,7 @@ def _data_crcs(buf, b: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> n
 
 
 _LEN = struct.Struct("<Q").unpack_from
+_LEN32 = struct.Struct("<I").unpack_from
 
 
 def _walk(buf: bytes, b: np.ndarray) -> tuple[np.ndarray, int]:
@@ -253,6 +255,27 @@ def _walk(buf: bytes, b: np.ndarray) -> tuple[np.ndarray, int]:
         break
     parts.append(np.asarray(offs, dtype=np.int64))
     return np.concatenate(parts), pos
+
+
+def _find_record(buf, b: np.ndarray, start: int, remaining: int) -> int | None:
+    """First position ``>= start`` in ``buf`` where a record with a matching length
+    CRC begins (and, when the whole record is in ``buf``, a matching data CRC too:
+    two 32-bit checks make a false match negligible). ``remaining`` is how many bytes
+    the file holds from ``buf[0]`` on (a length past it is implausible)."""
+    n = len(buf)
+    for lo in range(start, max(start, n - _HEADER + 1), 1 << 20):
+        cand = np.arange(lo, min(lo + (1 << 20), n - _HEADER + 1), dtype=np.int64)
+        hits = np.flatnonzero(_masked_crc_rows(b, cand, 8) == _gather_u32(b, cand + 8))
+        for p in cand[hits].tolist():
+            length = _LEN(buf, p)[0]
+            end = p + _HEADER + length + _FOOTER
+            if end > remaining:
+                continue
+            if end > n:
+                return p  # the rest of it is in the next chunk
+            if _one_masked_crc(buf, p + _HEADER, length) == _LEN32(buf, end - _FOOTER)[0]:
+                return p
+    return None
 
 
 def _period(lens: list[int]) -> int:
@@ -635,7 +658,8 @@ def _fast_decode(b: np.ndarray, s: np.ndarray, e: np.ndarray):
     ok &= value_end <= e
 
     vp = np.minimum(value_pos, last - 7)
-    f32 = _gather_u32(b, vp).view(np.float32).astype(np.float64)
+    with np.errstate(invalid="ignore"):  # signalling NaNs are values too
+        f32 = _gather_u32(b, vp).view(np.float32).astype(np.float64)
     value = f32
     if is_double.any():
         f64 = _gather_u64(b, vp).view(np.float64)
@@ -744,6 +768,7 @@ def read_scalars(
     records = 0
     crc_bad = 0
     crc_first = -1
+    damaged = -1  # file offset of a damaged record header while looking past it
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         base = 0  # file offset of buf[0]
@@ -758,16 +783,40 @@ def read_scalars(
                 want = chunk_bytes
             n = len(buf)
             b = np.frombuffer(buf, dtype=np.uint8)
+            if damaged >= 0:
+                # Look for the next record whose header (and data) CRC match.
+                p = _find_record(buf, b, max(0, damaged + 1 - base), size - base)
+                if p is None:
+                    if eof:
+                        warnings.append(
+                            f"record at byte {damaged}: {_BAD_HEADER}; kept {records} records "
+                            f"before it, no valid record after it (ignored the last "
+                            f"{size - damaged} bytes)"
+                        )
+                        break
+                    keep = max(0, n - (_HEADER - 1))  # a header may straddle the chunks
+                    base += keep
+                    buf = buf[keep:]
+                    continue
+                warnings.append(
+                    f"record at byte {damaged}: {_BAD_HEADER}; skipped {base + p - damaged} "
+                    f"bytes to the next valid record at byte {base + p}"
+                )
+                damaged = -1
+                base += p
+                buf = buf[p:]
+                n = len(buf)
+                b = np.frombuffer(buf, dtype=np.uint8)
             o, pos = _walk(buf, b)
-            stop = None  # (file offset, message) that ends the read
+            stop = None  # (file offset, message) that ends the walk of this chunk
             if len(o):
                 lengths = _gather_u64(b, o).astype(np.int64)
                 good = _masked_crc_rows(b, o, 8) == _gather_u32(b, o + 8)
                 if not good.all():
                     i = int(np.argmin(good))
-                    stop = (base + int(o[i]), "length CRC does not match (damaged or not a record)")
+                    stop = (base + int(o[i]), _BAD_HEADER)
+                    pos = int(o[i])
                     o, lengths = o[:i], lengths[:i]
-                    pos = int(o[-1] + lengths[-1] + 16) if len(o) else 0
             if stop is None and pos < n and (eof or pos + _HEADER <= n):
                 # The next record does not fit in what we have: damaged header, or
                 # more to read, or (at the end of the file) truncated.
@@ -776,7 +825,7 @@ def read_scalars(
                     and masked_crc32c(buf[pos : pos + 8])
                     != struct.unpack_from("<I", buf, pos + 8)[0]
                 ):
-                    stop = (base + pos, "length CRC does not match (damaged or not a record)")
+                    stop = (base + pos, _BAD_HEADER)
                 elif eof:
                     stop = (base + pos, f"truncated ({n - pos} of its bytes are in the file)")
                 elif pos + _HEADER <= n:
@@ -795,19 +844,24 @@ def read_scalars(
                         crc_bad += len(bad)
                         o, lengths = o[okc], lengths[okc]
                 records += len(o)
-                _decode_chunk(buf, b, o + _HEADER, lengths, base, col)
+                with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf are data
+                    _decode_chunk(buf, b, o + _HEADER, lengths, base, col)
             if stop is not None:
-                kept = records
-                if kept == 0 and crc_bad == 0:
+                if records == 0 and crc_bad == 0 and stop[0] == 0:
                     raise EventFileError(
                         f"not a TensorBoard event file: its first record's {stop[1]}"
-                        if "CRC" in stop[1]
+                        if stop[1] == _BAD_HEADER
                         else f"not a TensorBoard event file: its first record is {stop[1]}",
-                        f"byte {stop[0]}",
+                        "byte 0",
                     )
+                if stop[1] == _BAD_HEADER:
+                    # The length cannot be trusted; valid records may follow the damage.
+                    damaged = stop[0]
+                    base += pos
+                    buf = buf[pos:]
+                    continue
                 warnings.append(
-                    f"record at byte {stop[0]}: {stop[1]}; kept {kept} records before it"
-                    + (f", ignored the last {size - stop[0]} bytes" if "CRC" in stop[1] else "")
+                    f"record at byte {stop[0]}: {stop[1]}; kept {records} records before it"
                 )
                 break
             if eof and pos >= n:
