@@ -27,8 +27,11 @@ Why a hand-written reader rather than TensorBoard's or tbparse:
   per-record decoder. The file is read in chunks, so memory stays at a few bytes per
   point (about 29) plus one chunk, whatever the file size.
 - **Robust**: a truncated final record, a record whose CRC does not match, or bytes
-  that are not records at all never raise; every valid record before the damage is
-  kept and a warning names the byte offset. The length CRC of every record header is
+  that are not records at all never raise; every valid record is kept and a warning
+  names the byte offset. A record whose data CRC fails is skipped; after a damaged
+  header (whose length cannot be trusted) the reader looks for the next position
+  where a record's length *and* data CRCs both match and goes on from there
+  (TensorBoard stops at the first damage). The length CRC of every record header is
   always checked (it costs little: 8 bytes per record, vectorised); the data CRC is
   checked when ``check_crc=True`` (the default; vectorised table CRC32C).
 
@@ -752,7 +755,7 @@ def read_scalars(
 
     Returns:
         :class:`Scalars`, with a warning (naming the byte offset) for a truncated or
-        damaged record: every valid record before the damage is kept.
+        damaged record: every valid record before and after the damage is kept.
 
     Raises:
         EventFileError: the file is empty or its first record is not a valid record.

@@ -21,8 +21,10 @@ A TensorBoard run is a *folder*, not a file:
 Every scalar point is kept (no reservoir sampling, unlike TensorBoard's own
 accumulator). Both TF2 tensor summaries (what ``tf.summary`` and Keras write) and
 legacy ``simple_value`` scalars are read; histograms, images, graphs and other plugin
-data are left out and listed in :attr:`Run.dropped`. Damaged files (a truncated last
-record, a CRC mismatch, garbage) keep every valid record and warn with the byte offset;
+data are left out and listed in :attr:`Run.dropped`. A step logged more than once in
+one file (Lightning's learning-rate monitor does) keeps its last value. Damaged files
+(a truncated last record, a CRC mismatch, garbage) keep every valid record and warn
+with the byte offset;
 see :mod:`loganalyzer.readers._tfrecord` for the record-level reader and why it is
 hand-written.
 
