@@ -155,3 +155,75 @@ def test_demo_names_a_fix_that_helped_with_its_interval(tmp_path):
     assert helped, out
     assert "95 % CI [" in out
     assert (tmp_path / "verification.html").exists()
+
+
+def test_from_log_uses_the_advice_params(monkeypatch, tmp_path):
+    """The top testable advice becomes the fix, with the numbers the advice computed."""
+    import pandas as pd
+
+    import loganalyzer.analysis as analysis
+    from loganalyzer.commands.verify import requests_from_log
+    from loganalyzer.findings import Advice
+    from loganalyzer.run import Run
+
+    run = Run.from_frame(
+        "r", pd.DataFrame({"loss": [1.0, 0.5], "val_loss": [1.0, 1.2]}),
+        format="keras-json", index="epoch",
+    )  # fmt: skip
+    advice = [
+        Advice("train-longer", 1, ["LA107"], "", "", {"extra_epochs": 10}),
+        Advice("early-stopping", 2, ["LA101"], "", "",
+               {"monitor": "val_loss", "patience": 4, "min_delta": 0.002, "mode": "min",
+                "restore_best_weights": True, "would_stop_at": 12, "best_index": 8,
+                "epochs_saved": 37}),
+        Advice("regularize", 3, ["LA101"], "", "", {"kind": "l2", "factor": 1e-4}),
+    ]  # fmt: skip
+    fake = analysis.Analysis(runs=[analysis.RunResult(run=run, advice=advice)])
+    monkeypatch.setattr(analysis, "analyze", lambda *a, **k: fake)
+    requests, motivating, notes = requests_from_log(tmp_path / "log.json", top=2)
+    assert [r.action for r in requests] == ["early-stopping", "regularize"]
+    assert requests[0].resolved()["patience"] == 4
+    assert requests[0].resolved()["min_delta"] == 0.002
+    assert "would_stop_at" not in requests[0].resolved()
+    assert requests[1].resolved() == {"kind": "l2", "factor": 1e-4}
+    assert motivating[requests[0].label] == ["LA101"]
+    assert any("train-longer" in n for n in notes)
+    # No advice at all: fall back to defaults and say so.
+    monkeypatch.setattr(
+        analysis, "analyze", lambda *a, **k: analysis.Analysis(runs=[analysis.RunResult(run=run)])
+    )
+    requests, _, notes = requests_from_log(tmp_path / "log.json", top=1)
+    assert [r.action for r in requests] == ["early-stopping", "regularize"]
+    assert any("default fixes" in n for n in notes)
+
+
+def test_tf_data_datasets_and_add_data(tmp_path):
+    import numpy as np
+    import tensorflow as tf
+
+    from loganalyzer.verify.experiment import verify
+    from loganalyzer.verify.fixes import parse_fix
+    from loganalyzer.verify.spec import spec_from_functions
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 6)).astype("float32")
+    y = x[:, :1]
+
+    def build_model():
+        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        return model
+
+    def load_data():
+        train = tf.data.Dataset.from_tensor_slices((x[:48], y[:48])).batch(8)
+        val = tf.data.Dataset.from_tensor_slices((x[48:], y[48:])).batch(8)
+        return train, val
+
+    spec = spec_from_functions("ds", build_model, load_data)
+    assert spec.data.is_dataset and spec.data.n_train() == 6  # batches
+    result = verify(
+        spec, [parse_fix("add-data:fractions=0.5")], seeds=2, epochs=2, out_dir=tmp_path
+    )
+    curve = result.variants[0].curve
+    assert curve.fractions == [0.5, 1.0] and curve.sizes == [3.0, 6.0]
+    assert len(curve.per_seed[0.5]) == 2 and curve.fit is not None

@@ -113,7 +113,7 @@ def _curve_text(curve: Any) -> str:
         else f"{fmt(fit.c)} + {fmt(fit.a)}·ln n"
     )
     text += (
-        f" Fit ({fit.method}): {law}. Twice the data ({fmt(2 * fit.n)} samples) would take "
+        f" Fit ({fit.method}): {law}. Twice the data ({fmt(2 * fit.n)} {curve.unit}) would take "
         f"the best val loss from {fmt(fit.current)} to about {fmt(fit.doubled)} "
         f"({100 * fit.rel_gain:.1f} % lower)"
     )
@@ -251,7 +251,7 @@ def curve_plot(v: Any) -> bytes:
             color=FIX_COLOR,
             label="predicted at 2× data",
         )
-    ax.set_xlabel("training samples")
+    ax.set_xlabel(f"training {curve.unit}")
     ax.set_ylabel("best validation loss")
     ax.set_title("add-data: learning curve", fontsize=10)
     ax.grid(alpha=0.25)

@@ -154,6 +154,7 @@ class DataCurve:
     fit: PowerLaw | None
     fit_error: str | None
     diminishing: bool | None
+    unit: str = "samples"
 
 
 @dataclass
@@ -473,7 +474,8 @@ def _data_curve(result: Verification, req: FixRequest, spec) -> DataCurve:
         dim = diminishing(fit, last_half)
     except (ValueError, RuntimeError) as exc:
         err = str(exc)
-    return DataCurve(fractions, [float(s) for s in sizes], per_seed, mean, fit, err, dim)
+    unit = "batches" if spec.data.is_dataset else "samples"
+    return DataCurve(fractions, [float(s) for s in sizes], per_seed, mean, fit, err, dim, unit)
 
 
 def _slug(label: str) -> str:

@@ -19,8 +19,9 @@ batch-norm         hidden Dense/Conv -> linear, then ``BatchNormalization``, the
 early-stopping     ``EarlyStopping(monitor, patience, min_delta, restore_best_weights=True)``
                    (``monitor="val_loss"``, ``patience=5``, ``min_delta=0``)
 augment            ``GaussianNoise(stddev)`` on vector inputs (default stddev: 0.1 x the
-                   typical input feature std); ``RandomFlip``/``RandomRotation``/
-                   ``RandomTranslation`` on image inputs
+                   typical input feature std); ``RandomFlip``/``RandomRotation(rotation)``/
+                   ``RandomTranslation(translation)`` on image inputs (``kind`` chosen
+                   from the input shape unless given)
 lower-lr           optimizer learning rate times ``factor`` (0.1) or set to ``learning_rate``
 lr-schedule        ``ReduceLROnPlateau(monitor, factor=0.5, patience=3, min_lr=1e-6)``
 clip-gradients     ``clipnorm`` on the optimizer (``clipnorm=1.0``)
@@ -52,7 +53,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "restore_best_weights": True,
         "mode": "min",
     },
-    "augment": {},
+    "augment": {"kind": None, "stddev": None, "rotation": 0.05, "translation": 0.1},
     "lower-lr": {"factor": 0.1},
     "lr-schedule": {"monitor": "val_loss", "factor": 0.5, "patience": 3, "min_lr": 1e-6},
     "clip-gradients": {"clipnorm": 1.0},
@@ -126,7 +127,9 @@ def parse_fix(text: str) -> FixRequest:
         else:
             params[key.strip()] = _parse_value(value)
     unknown = set(params) - set(DEFAULTS[action]) - _INFO_PARAMS
-    if unknown and DEFAULTS[action]:
+    if action == "lower-lr":
+        unknown.discard("learning_rate")
+    if unknown:
         known = ", ".join(DEFAULTS[action])
         raise FixError(f"fix {action!r} has no parameter {', '.join(sorted(unknown))} ({known})")
     return FixRequest(action, params)
@@ -237,7 +240,7 @@ def apply_fix(request: FixRequest, model: Any, data: Any = None) -> Prepared:
     if action == "augment":
         return Prepared(_recompile(model, _augment(keras, model, p, data)))
     if action == "lower-lr":
-        if "learning_rate" in request.params:
+        if request.params.get("learning_rate") is not None:
             new_lr = float(request.params["learning_rate"])
             return Prepared(_recompile(model, model, lr=new_lr))
         return Prepared(_recompile(model, model, lr_factor=float(p["factor"])))
