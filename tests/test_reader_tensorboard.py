@@ -498,3 +498,10 @@ def test_reading_never_imports_tensorflow(tmp_path):
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_sniff_recognises_event_files_by_content(tmp_path):
+    f = _loss_file(tmp_path)
+    assert tensorboard.sniff(f, f.read_bytes()[:65536])
+    assert not tensorboard.sniff(f, b"epoch,loss,val_loss\n0,1.0,1.1\n")
+    assert not tensorboard.sniff(f, b"")
