@@ -76,10 +76,17 @@ def rows(result: Any) -> list[dict[str, str]]:
                     "rel": "–" if math.isnan(c.rel_diff) else f"{100 * c.rel_diff:+.1f} %",
                     "p_t": fmt_p(c.p_t),
                     "p_w": fmt_p(c.p_wilcoxon),
-                    "verdict": c.verdict,
+                    "verdict": _verdict_text(metric, c.verdict),
                 }
             )
     return out
+
+
+def _verdict_text(metric: str, verdict: str) -> str:
+    """A best epoch that moves is neither good nor bad in itself: say which way."""
+    if metric == "best_epoch":
+        return {"helped": "earlier", "hurt": "later"}.get(verdict, verdict)
+    return verdict
 
 
 def headline(v: Any) -> str:
@@ -405,7 +412,7 @@ def render_markdown(result: Any, files_dir: str) -> tuple[str, dict[str, bytes]]
             name = f"{stem}.png"
             images[name] = png
             lines += [f"![{md(alt)}]({files_dir}/{name})", ""]
-    lines += [f"Run logs (CSV + JSON per run): `{result.out_dir.replace('`', '')}`", ""]
+    lines += [f"Run logs (CSV + JSON per run): {md(result.out_dir)}", ""]
     return "\n".join(lines), images
 
 

@@ -1,0 +1,58 @@
+"""The verification report renders what the experiment measured, escaped and self-contained."""
+
+from __future__ import annotations
+
+import re
+
+from loganalyzer.renderers.verification import render_html, render_markdown, rows
+from loganalyzer.verify.experiment import FindingStatus, RunRecord, VariantResult, Verification
+from loganalyzer.verify.fixes import FixRequest
+from loganalyzer.verify.stats import paired
+
+EVIL = "<script>alert(1)</script>"
+
+
+def fake_verification() -> Verification:
+    runs = []
+    base_vals = {1: [1.0, 0.8, 0.9, 1.0], 2: [1.1, 0.85, 0.95, 1.05]}
+    for seed, val in base_vals.items():
+        runs.append(RunRecord("baseline", None, seed, 1.0,
+                              {"loss": [1.0, 0.6, 0.4, 0.3], "val_loss": val}, 4, 3, "x"))  # fmt: skip
+        runs.append(RunRecord("dropout", "dropout", seed, 1.0,
+                              {"loss": [1.0, 0.7, 0.6, 0.55], "val_loss": [v - 0.1 for v in val]},
+                              4, 3, "x"))  # fmt: skip
+    metrics = {}
+    for m in ("best_val_loss", "kept_val_loss", "final_gap", "best_epoch"):
+        b = [r.metrics()[m] for r in runs if r.label == "baseline"]
+        f = [r.metrics()[m] for r in runs if r.label == "dropout"]
+        metrics[m] = paired(b, f)
+    variant = VariantResult(FixRequest("dropout"), "best_val_loss", metrics,
+                            findings=[FindingStatus("overfitting", 2, 0, 2)])  # fmt: skip
+    return Verification(EVIL, [1, 2], 4, [FixRequest("dropout")], runs, [variant],
+                        f"out/{EVIL}", 1.0, notes=[EVIL])  # fmt: skip
+
+
+def test_rows_carry_the_paired_statistics():
+    table = rows(fake_verification())
+    best = next(r for r in table if r["metric"] == "best val loss")
+    assert best["primary"] == "yes"
+    assert best["baseline"] == "0.825" and best["fixed"] == "0.725"
+    assert best["diff"] == "-0.1 [-0.1, -0.1]" and best["verdict"] == "helped"
+    epoch = next(r for r in table if r["metric"] == "epoch of best")
+    assert epoch["verdict"] == "no significant change"
+
+
+def test_html_is_self_contained_and_escaped():
+    page = render_html(fake_verification())
+    assert EVIL not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Content-Security-Policy" in page
+    assert not re.search(r"""(src|href)=["'](?!data:)""", page)  # nothing loads from anywhere
+    assert page.count("data:image/png;base64,") == 1
+    assert "overfitting: gone (baseline 2/2 runs, fixed 0/2)" in page
+
+
+def test_markdown_links_its_overlay_and_escapes_names():
+    text, images = render_markdown(fake_verification(), "files")
+    assert "<script>" not in text
+    assert list(images) == ["fix1.png"] and images["fix1.png"][:4] == b"\x89PNG"
+    assert "![Validation loss: dropout vs baseline](files/fix1.png)" in text
