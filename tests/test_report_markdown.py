@@ -138,3 +138,20 @@ def test_markdown_copy_renders_from_elsewhere(tmp_path):
     moved = tmp_path / "b"
     shutil.copytree(out.parent, moved)
     check_structure(moved / "r.md", 1)
+
+
+def test_sections_drawn_in_worker_processes_are_identical(monkeypatch):
+    """Big sweeps draw on every core; the report must not change by a byte."""
+    from loganalyzer.renderers import _pool, html
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    analysis = Analysis(runs=synthetic_analysis().runs[:2])
+    serial_md = markdown.render(analysis, jobs=1)
+    serial_html = html.render(analysis, jobs=1)
+    monkeypatch.setattr(_pool, "MIN_PARALLEL", 2)
+    parallel_md = markdown.render(analysis, jobs=2)
+    assert parallel_md.text == serial_md.text
+    assert parallel_md.images == serial_md.images
+    seen = []
+    assert html.render(analysis, jobs=2, progress=seen.append) == serial_html
+    assert seen == [rr.run.name for rr in analysis.runs]

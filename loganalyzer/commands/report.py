@@ -143,27 +143,27 @@ def _emit(
     compare: Any = None,
     title: str | None = None,
     advance: Any = None,
+    jobs: int | None = None,
 ) -> None:
+    options: dict[str, Any] = {"progress": advance, "jobs": jobs}
+    if title:
+        options["title"] = title
     if fmt == "html":
         from loganalyzer.renderers import html
 
         if compare is not None:
-            text = html.render_compare(
-                result, compare, progress=advance, **({"title": title} if title else {})
-            )
+            text = html.render_compare(result, compare, **options)
         else:
-            text = html.render(result, title=title, progress=advance)
+            text = html.render(result, **options)
         _write(output, text.encode("utf-8"), force)
         return
     from loganalyzer.renderers import markdown
 
     rel = files_dir(output).name
     if compare is not None:
-        report = markdown.render_compare(
-            result, compare, files_dir=rel, progress=advance, **({"title": title} if title else {})
-        )
+        report = markdown.render_compare(result, compare, files_dir=rel, **options)
     else:
-        report = markdown.render(result, files_dir=rel, title=title, progress=advance)
+        report = markdown.render(result, files_dir=rel, **options)
     for name, data in report.images.items():
         _write(output.parent / name, data, force=True)
     _write(output, report.text.encode("utf-8"), force)
@@ -194,6 +194,9 @@ def report(
     ),
     train_loss: str | None = typer.Option(None, help="Metric to use as the training loss."),
     val_loss: str | None = typer.Option(None, help="Metric to use as the validation loss."),
+    jobs: int = typer.Option(
+        0, "--jobs", "-j", help="Processes drawing plots for big sweeps (0: every core)."
+    ),
 ) -> None:
     """Write an HTML or Markdown report with annotated plots, findings and advice."""
     fmt = resolve_format(output, format)
@@ -202,7 +205,7 @@ def report(
         result = _analyse(paths, train_loss, val_loss)
         start(len(result.runs))
         try:
-            _emit(result, fmt, output, force, title=title, advance=advance)
+            _emit(result, fmt, output, force, title=title, advance=advance, jobs=jobs or None)
         except FileExistsError:
             raise _fail(f"{output} already exists; pass --force to overwrite it") from None
         except OSError as exc:
@@ -261,6 +264,9 @@ def compare(
     ),
     train_loss: str | None = typer.Option(None, help="Metric to use as the training loss."),
     val_loss: str | None = typer.Option(None, help="Metric to use as the validation loss."),
+    jobs: int = typer.Option(
+        0, "--jobs", "-j", help="Processes drawing plots for big sweeps (0: every core)."
+    ),
 ) -> None:
     """Overlay the runs' validation curves and tabulate how they differ."""
     from loganalyzer.comparison import compare as make_comparison
@@ -278,7 +284,15 @@ def compare(
         if output is not None:
             start(len(result.runs))
             try:
-                _emit(result, fmt, output, force, compare=comparison, advance=advance)
+                _emit(
+                    result,
+                    fmt,
+                    output,
+                    force,
+                    compare=comparison,
+                    advance=advance,
+                    jobs=jobs or None,
+                )
             except FileExistsError:
                 raise _fail(f"{output} already exists; pass --force to overwrite it") from None
             except OSError as exc:

@@ -281,6 +281,31 @@ def run_section(rr: Any, number: int, *, with_plots: bool = True, label: str | N
     )
 
 
+def _labelled_section(
+    rr: Any, number: int, labels: list[str] | None = None, with_plots: bool = True
+) -> str:
+    """``run_section`` with the label for this number (picklable for worker processes)."""
+    label = labels[number - 1] if labels else None
+    return run_section(rr, number, with_plots=with_plots, label=label)
+
+
+def sections(
+    results: list[Any],
+    progress: Progress | None = None,
+    *,
+    labels: list[str] | None = None,
+    with_plots: bool = True,
+    jobs: int | None = None,
+) -> list[str]:
+    """Every run's section, in order, drawn on ``jobs`` processes for big sweeps."""
+    from functools import partial
+
+    from loganalyzer.renderers._pool import map_runs
+
+    fn = partial(_labelled_section, labels=labels, with_plots=with_plots)
+    return map_runs(fn, results, progress, jobs=jobs if with_plots else 1)
+
+
 def summary_table(results: list[Any]) -> str:
     """The sweep overview: one row per run, sortable by clicking a column heading."""
     rows = []
@@ -335,7 +360,12 @@ def _problems(analysis: Any) -> str:
 
 
 def body(
-    analysis: Any, *, title: str, progress: Progress | None = None, with_plots: bool = True
+    analysis: Any,
+    *,
+    title: str,
+    progress: Progress | None = None,
+    with_plots: bool = True,
+    jobs: int | None = None,
 ) -> str:
     """The report's content (inside ``<div class="la-report">``), shared by the page
     and the Jupyter fragment."""
@@ -349,10 +379,7 @@ def body(
         parts.append(summary_table(analysis.runs))
     if n == 0:
         parts.append("<p>No training runs were found.</p>")
-    for i, rr in enumerate(analysis.runs, 1):
-        parts.append(run_section(rr, i, with_plots=with_plots))
-        if progress:
-            progress(rr.run.name)
+    parts += sections(analysis.runs, progress, with_plots=with_plots, jobs=jobs)
     return '<div class="la-report">' + "".join(parts) + "</div>"
 
 
@@ -370,13 +397,20 @@ def page(content: str, title: str, *, script: bool = False) -> str:
 
 
 # ---------------------------------------------------------------------------- API
-def render(analysis: Any, *, title: str | None = None, progress: Progress | None = None) -> str:
+def render(
+    analysis: Any,
+    *,
+    title: str | None = None,
+    progress: Progress | None = None,
+    jobs: int | None = None,
+) -> str:
     """A complete, self-contained HTML page for ``analysis``.
 
     Args:
         analysis: An :class:`~loganalyzer.analysis.Analysis`.
         title: Page heading (default: the run's name, or "Training log report").
         progress: Called with each run's name once its section is rendered.
+        jobs: Processes drawing plots for big sweeps (default every core; 1: none).
 
     Returns:
         The HTML text (UTF-8), one file with every plot inlined as an SVG data URI.
@@ -387,7 +421,7 @@ def render(analysis: Any, *, title: str | None = None, progress: Progress | None
             if len(analysis.runs) == 1
             else "Training log report"
         )
-    content = body(analysis, title=title, progress=progress)
+    content = body(analysis, title=title, progress=progress, jobs=jobs)
     return page(content, title, script=len(analysis.runs) > 1)
 
 
@@ -404,6 +438,7 @@ def render_compare(
     *,
     title: str = "Run comparison",
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> str:
     """A comparison page: the runs' validation curves overlaid, a table of their
     differences, then each run's section.
@@ -413,6 +448,7 @@ def render_compare(
         comparison: A :class:`~loganalyzer.comparison.Comparison` of those runs.
         title: Page heading.
         progress: Called with each run's name once its section is rendered.
+        jobs: Processes drawing plots for big sweeps (default every core; 1: none).
     """
     from loganalyzer.renderers.plots import compare_plot
 
@@ -451,10 +487,7 @@ def render_compare(
         + "".join(rows)
         + "</tbody></table>"
     )
-    for i, (rr, name) in enumerate(zip(analysis.runs, names, strict=True), 1):
-        content += run_section(rr, i, label=name)
-        if progress:
-            progress(rr.run.name)
+    content += "".join(sections(analysis.runs, progress, labels=names, jobs=jobs))
     return page(content + "</div>", title, script=True)
 
 

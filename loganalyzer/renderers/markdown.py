@@ -153,6 +153,38 @@ def run_section(
     return "\n\n".join(p for p in parts if p)
 
 
+def _section_with_images(
+    rr: Any, number: int, files_dir: str, labels: list[str] | None = None
+) -> tuple[str, dict[str, bytes]]:
+    """``run_section`` returning its images (picklable for worker processes)."""
+    images: dict[str, bytes] = {}
+    label = labels[number - 1] if labels else None
+    return run_section(rr, number, files_dir, images, label=label), images
+
+
+def sections(
+    results: list[Any],
+    files_dir: str,
+    images: dict[str, bytes],
+    progress: Progress | None = None,
+    *,
+    labels: list[str] | None = None,
+    jobs: int | None = None,
+) -> list[str]:
+    """Every run's section, in order (drawn on ``jobs`` processes for big sweeps); the
+    PNGs are added to ``images``."""
+    from functools import partial
+
+    from loganalyzer.renderers._pool import map_runs
+
+    fn = partial(_section_with_images, files_dir=files_dir, labels=labels)
+    out = []
+    for text, section_images in map_runs(fn, results, progress, jobs=jobs):
+        out.append(text)
+        images.update(section_images)
+    return out
+
+
 def summary_table(results: list[Any]) -> str:
     rows = []
     for i, rr in enumerate(results, 1):
@@ -202,6 +234,7 @@ def render(
     files_dir: str = "report_files",
     title: str | None = None,
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> MarkdownReport:
     """The Markdown report for ``analysis``.
 
@@ -211,6 +244,7 @@ def render(
             ``report`` writes ``<stem>_files``.
         title: Heading (default "Training log report").
         progress: Called with each run's name once its section is rendered.
+        jobs: Processes drawing plots for big sweeps (default every core; 1: none).
     """
     title = title or "Training log report"
     images: dict[str, bytes] = {}
@@ -220,10 +254,7 @@ def render(
         parts.append(summary_table(analysis.runs))
     if n == 0:
         parts.append("No training runs were found.")
-    for i, rr in enumerate(analysis.runs, 1):
-        parts.append(run_section(rr, i, files_dir, images))
-        if progress:
-            progress(rr.run.name)
+    parts += sections(analysis.runs, files_dir, images, progress, jobs=jobs)
     return MarkdownReport("\n\n".join(p for p in parts if p) + "\n", images)
 
 
@@ -234,6 +265,7 @@ def render_compare(
     files_dir: str = "report_files",
     title: str = "Run comparison",
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> MarkdownReport:
     """The runs' validation curves overlaid, a table of differences, then each run."""
     from loganalyzer.renderers.plots import compare_plot
@@ -269,8 +301,5 @@ def render_compare(
         "## Differences\n\nΔ best: best value minus the best of all runs. Final gap: validation "
         "minus training loss at the last index both were logged.\n\n" + table,
     ]
-    for i, (rr, name) in enumerate(zip(analysis.runs, names, strict=True), 1):
-        parts.append(run_section(rr, i, files_dir, images, label=name))
-        if progress:
-            progress(rr.run.name)
+    parts += sections(analysis.runs, files_dir, images, progress, labels=names, jobs=jobs)
     return MarkdownReport("\n\n".join(p for p in parts if p) + "\n", images)
