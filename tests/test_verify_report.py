@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from loganalyzer.renderers.verification import render_html, render_markdown, rows
+from loganalyzer.renderers.verification import render_html, render_markdown, rows, to_dict
 from loganalyzer.verify.experiment import FindingStatus, RunRecord, VariantResult, Verification
 from loganalyzer.verify.fixes import FixRequest
 from loganalyzer.verify.stats import paired
@@ -56,3 +56,14 @@ def test_markdown_links_its_overlay_and_escapes_names():
     assert "<script>" not in text
     assert list(images) == ["fix1.png"] and images["fix1.png"][:4] == b"\x89PNG"
     assert "![Validation loss: dropout vs baseline](files/fix1.png)" in text
+
+
+def test_json_summary_is_strict_json():
+    import json
+
+    doc = json.loads(json.dumps(to_dict(fake_verification()), allow_nan=False))
+    (fix,) = doc["fixes"]
+    assert fix["verdict"] == "helped" and fix["params"] == {"rate": 0.3}
+    best = fix["metrics"]["best_val_loss"]
+    assert abs(best["mean_diff"] + 0.1) < 1e-12 and best["ci_high"] < 0
+    assert fix["findings"][0]["status"] == "gone"

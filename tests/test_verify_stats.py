@@ -50,7 +50,7 @@ def test_degenerate_pairs():
     shifted = paired([1.0, 2.0, 3.0], [0.5, 1.5, 2.5])  # identical improvement every seed
     assert shifted.verdict == HELPED and shifted.ci_high == pytest.approx(-0.5)
     one = paired([1.0], [0.5])
-    assert one.verdict == NO_CHANGE and math.isinf(one.ci_low)
+    assert one.verdict == NO_CHANGE and math.isinf(one.ci_low) and math.isnan(one.p_t)
     # A diverged run (NaN) drops its pair instead of poisoning the mean.
     nan = paired([1.0, 1.1, float("nan"), 1.2], [0.8, 0.9, 0.5, 1.0])
     assert nan.n == 3 and nan.mean_diff == pytest.approx(-0.2)

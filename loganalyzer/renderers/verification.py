@@ -53,7 +53,7 @@ def fmt_ci(mean: float, low: float, high: float) -> str:
 
 
 def fmt_p(p: float | None) -> str:
-    if p is None:
+    if p is None or math.isnan(p):
         return "–"
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
@@ -425,9 +425,69 @@ def _md_text(text: str) -> str:
         return "".join("\\" + ch if ch in "\\`*_{}[]<>#!|~&$" else ch for ch in str(text))
 
 
+def to_dict(result: Any) -> dict[str, Any]:
+    """The verification as JSON-safe data (``verification.json``, for CI and scripts)."""
+    from dataclasses import asdict
+
+    from loganalyzer.findings import jsonable
+
+    fixes = []
+    for v in result.variants:
+        entry: dict[str, Any] = {
+            "fix": v.label,
+            "action": v.request.action,
+            "params": v.request.resolved(),
+            "verdict": v.verdict,
+            "primary": v.primary,
+            "metrics": {m: asdict(c) for m, c in v.comparisons.items()},
+            "epochs_saved": v.epochs_saved,
+            "findings": [
+                {
+                    "kind": f.kind,
+                    "status": f.status,
+                    "baseline_runs": f.baseline_runs,
+                    "fixed_runs": f.fixed_runs,
+                    "n": f.n,
+                }
+                for f in v.findings
+            ],  # fmt: skip
+            "notes": list(getattr(v, "notes", [])),
+        }
+        if v.curve is not None:
+            c = v.curve
+            entry["curve"] = {
+                "fractions": c.fractions,
+                "sizes": c.sizes,
+                "unit": c.unit,
+                "mean_best_val_loss": c.mean,
+                "fit": None if c.fit is None else asdict(c.fit),
+                "expected_gain_from_twice_the_data": None if c.fit is None else c.fit.gain,
+                "diminishing": c.diminishing,
+            }
+        fixes.append(entry)
+    return jsonable(
+        {
+            "schema": "loganalyzer-verify/1",
+            "source": result.source,
+            "seeds": result.seeds,
+            "epochs": result.epochs,
+            "interrupted": result.interrupted,
+            "elapsed_seconds": result.elapsed,
+            "notes": result.notes,
+            "fixes": fixes,
+        }
+    )
+
+
 def write_reports(result: Any, out_dir: Path) -> tuple[Path, Path]:
-    """Write ``verification.html`` and ``verification.md`` (+ ``verification_files/``)."""
+    """Write ``verification.html``, ``verification.md`` (+ ``verification_files/``) and
+    ``verification.json``."""
+    import json
+
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "verification.json").write_text(
+        json.dumps(to_dict(result), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+    )
     html_path = out_dir / "verification.html"
     md_path = out_dir / "verification.md"
     html_path.write_text(render_html(result), encoding="utf-8")

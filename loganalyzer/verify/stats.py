@@ -34,7 +34,7 @@ class Comparison:
         baseline_mean, fixed_mean: Means of each side.
         mean_diff: Mean of ``fixed - baseline``.
         ci_low, ci_high: ``confidence`` interval of the mean difference (Student t).
-        p_t: Two-sided p-value of the paired t-test.
+        p_t: Two-sided p-value of the paired t-test (NaN with fewer than 2 pairs).
         p_wilcoxon: Two-sided p-value of the Wilcoxon signed-rank test, or ``None``
             when ``n < 6`` (it cannot reach p < 0.05 then) or all differences are zero.
         verdict: ``helped`` when the interval lies below 0, ``hurt`` when above 0,
@@ -87,7 +87,16 @@ def paired(baseline, fixed, confidence: float = 0.95) -> Comparison:
     n = len(d)
     if n == 0:
         return Comparison(
-            0, math.nan, math.nan, math.nan, -math.inf, math.inf, 1.0, None, NO_CHANGE, confidence
+            0,
+            math.nan,
+            math.nan,
+            math.nan,
+            -math.inf,
+            math.inf,
+            math.nan,
+            None,
+            NO_CHANGE,
+            confidence,
         )
     mean = float(d.mean())
     if n < 2:
@@ -98,7 +107,7 @@ def paired(baseline, fixed, confidence: float = 0.95) -> Comparison:
             mean,
             -math.inf,
             math.inf,
-            1.0,
+            math.nan,
             None,
             NO_CHANGE,
             confidence,
