@@ -505,3 +505,25 @@ def test_sniff_recognises_event_files_by_content(tmp_path):
     assert tensorboard.sniff(f, f.read_bytes()[:65536])
     assert not tensorboard.sniff(f, b"epoch,loss,val_loss\n0,1.0,1.1\n")
     assert not tensorboard.sniff(f, b"")
+
+
+def test_long_records_are_crc_checked_too(tmp_path):
+    """A graph-sized record (checked in segments side by side, then chained)."""
+    from loganalyzer.readers._tfrecord import _long_masked_crc, masked_crc32c
+
+    blob = np.random.default_rng(5).bytes(300_001)
+    b = np.frombuffer(blob, dtype=np.uint8)
+    for start, length in [(0, 300_001), (1, 70_000), (7, 4097), (2, 16_383)]:
+        assert _long_masked_crc(blob, b, start, length) == masked_crc32c(
+            blob[start : start + length]
+        )
+    graph = b"\x09" + struct.pack("<d", 1.7e9) + tb.ld(4, blob)
+    events = [graph, tb.event(1, 1.7e9, tb.simple_value("loss", 0.5))]
+    f = tb.write(tmp_path / "r" / "events.out.tfevents.1", events)
+    assert read_scalars(f).triples() == [("loss", 1, 0.5)]
+    data = bytearray(f.read_bytes())
+    data[len(data) // 2] ^= 0x01  # inside the graph
+    f.write_bytes(bytes(data))
+    sc = read_scalars(f)
+    assert sc.triples() == [("loss", 1, 0.5)]
+    assert "1 record(s) failed the data CRC check" in sc.warnings[0]
