@@ -86,7 +86,7 @@ def test_add_data_reports_a_learning_curve(tiny_spec, tmp_path):
 
 
 def test_from_log_verifies_advice_or_says_it_falls_back(tiny_spec, tmp_path):
-    log = REPO / "sample_logs" / "overfit" / "history.json"
+    log = REPO / "sample_logs" / "overfit" / "tensorboard"  # the Keras TensorBoard callback
     result, out = invoke(
         ["verify", tiny_spec, "--from-log", log, "--seeds", "2", "--epochs", "2", "-o", tmp_path]
     )

@@ -196,8 +196,13 @@ def requests_from_log(log: Path, top: int) -> tuple[list[Any], dict[str, list[st
     if not testable:
         kinds = sorted({f.kind for f in result.runs[0].findings})
         found = f" (findings: {', '.join(kinds)})" if kinds else ""
+        why = "gave no advice that verify can test"
+        try:
+            from loganalyzer.advice import advise  # noqa: F401
+        except ImportError:
+            why = "has no advice because the advice engine is not installed"
         notes.append(
-            f"{log}: the analysis gave no advice that verify can test{found}; "
+            f"{log}: the analysis {why}{found}; "
             "verifying the default fixes early-stopping and regularize instead"
         )
         return [FixRequest("early-stopping"), FixRequest("regularize")], {}, notes
