@@ -189,5 +189,6 @@ def test_vectorised_record_walk_equals_sequential_walk(pattern, repeats, breaks,
         buf = bytearray(buf)
         buf[flip % len(buf)] ^= 0x04
         buf = bytes(buf)
-    offs, pos = _walk(buf, np.frombuffer(buf, dtype=np.uint8))
+    offs, pos, checked = _walk(buf, np.frombuffer(buf, dtype=np.uint8))
     assert (offs.tolist(), pos) == _naive_walk(buf)
+    assert len(checked) == len(offs)
