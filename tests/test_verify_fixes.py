@@ -102,6 +102,47 @@ def test_dropout_after_hidden_layers_only(build):
     trains(prepared)
 
 
+def test_dropout_goes_after_the_whole_block():
+    """Dense -> BatchNormalization -> Activation is one block: Dropout after it, not
+    between the Dense and its normalization."""
+    seq = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(8),
+            keras.layers.BatchNormalization(),
+            keras.layers.Activation("relu"),
+            keras.layers.Dense(4, activation="relu"),
+            keras.layers.Dense(1),
+        ]
+    )
+    seq.compile(optimizer="adam", loss="mse")
+    inp = keras.Input((6,))
+    x = keras.layers.Dense(8)(inp)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Activation("relu")(x)
+    skip = keras.layers.Dense(4, activation="relu")(x)
+    out = keras.layers.Dense(1)(keras.layers.Concatenate()([x, skip]))
+    func = keras.Model(inp, out)
+    func.compile(optimizer="adam", loss="mse")
+    expected_seq = ["Dense", "BatchNormalization", "Activation", "Dropout", "Dense", "Dropout",
+                    "Dense"]  # fmt: skip
+    seq_prepared = apply_fix(FixRequest("dropout"), seq)
+    assert kinds(seq_prepared.model) == expected_seq
+    trains(seq_prepared)
+    func_prepared = apply_fix(FixRequest("dropout"), func)
+    got = kinds(func_prepared.model)
+    assert got.index("Activation") < got.index("Dropout")  # after the block ...
+    assert got.count("Dropout") == 2  # ... once per hidden block, none after the output
+    act = next(la for la in layers(func_prepared.model) if isinstance(la, keras.layers.Activation))
+    consumers = [
+        la for la in layers(func_prepared.model)
+        if any(n.parent_nodes and act in [p.operation for p in n.parent_nodes]
+               for n in la._inbound_nodes)
+    ]  # fmt: skip
+    assert [type(c).__name__ for c in consumers] == ["Dropout"]
+    trains(func_prepared)
+
+
 @pytest.mark.parametrize("build", BUILDERS)
 def test_shrink_hidden_units_keeps_output(build):
     prepared = apply_fix(FixRequest("shrink", {"factor": 0.5}), build())

@@ -12,7 +12,8 @@ action             what it does (params, defaults)
 =================  ==========================================================================
 regularize         ``kernel_regularizer`` L2 or L1 on every Dense/Conv layer
                    (``kind="l2"``, ``factor=1e-3``)
-dropout            ``Dropout(rate)`` after every hidden Dense/Conv layer (``rate=0.3``)
+dropout            ``Dropout(rate)`` after every hidden Dense/Conv block, i.e. after the
+                   BatchNormalization/activation/pooling that follow the layer (``rate=0.3``)
 shrink             hidden Dense ``units`` / Conv ``filters`` times ``factor`` (``factor=0.5``)
 batch-norm         hidden Dense/Conv -> linear, then ``BatchNormalization``, then the
                    layer's activation
@@ -192,7 +193,8 @@ def apply_fix(request: FixRequest, model: Any, data: Any = None) -> Prepared:
                 return []
             return [keras.layers.Dropout(rate)]
 
-        return Prepared(_recompile(model, _rebuild(keras, model, _plain_clone, after)))
+        rebuilt = _rebuild(keras, model, _plain_clone, after, block_end=True)
+        return Prepared(_recompile(model, rebuilt))
     if action == "shrink":
         factor = float(p["factor"])
         if not 0.0 < factor <= 1.0:
@@ -278,10 +280,16 @@ def _plain_clone(layer, is_output):
     return layer.__class__.from_config(layer.get_config())
 
 
-def _rebuild(keras, model, clone, after=None, before=None):
+def _rebuild(keras, model, clone, after=None, before=None, block_end=False):
     """A copy of ``model`` with each layer made by ``clone(layer, is_output)`` and the
     layers ``after(layer, is_output)`` returns inserted after it; ``before`` layers go
-    right after the input. Sequential stays Sequential; Functional is cloned."""
+    right after the input. Sequential stays Sequential; Functional is cloned.
+
+    With ``block_end`` the inserted layers go after the end of the layer's block
+    instead: past the BatchNormalization / activation / pooling layers that directly
+    follow it (``Dense -> BatchNormalization -> Activation -> Dropout``), which is
+    where dropout belongs.
+    """
     outputs = _output_layer_names(model)
 
     def clone_one(layer):
@@ -289,20 +297,60 @@ def _rebuild(keras, model, clone, after=None, before=None):
             return layer.__class__.from_config(layer.get_config())
         return clone(layer, layer.name in outputs)
 
+    def extras_for(layer):
+        return list(after(layer, layer.name in outputs)) if after is not None else []
+
     if isinstance(model, keras.Sequential):
         layers: list[Any] = [keras.Input(shape=tuple(model.inputs[0].shape[1:]))]
         layers += list(before or [])
+        pending: list[Any] = []
         for layer in model.layers:
+            if pending and not _is_block_tail(keras, layer):
+                layers += pending
+                pending = []
             layers.append(clone_one(layer))
-            layers += list(after(layer, layer.name in outputs) if after else [])
+            if block_end:
+                pending += extras_for(layer)
+            else:
+                layers += extras_for(layer)
+        layers += pending
         new = keras.Sequential(layers, name=model.name)
         _copy_matching_weights(model, new)
         return new
 
+    deferred: dict[int, list[Any]] = {}  # id(tensor) -> layers still to apply to it
+    applied: dict[int, Any] = {}
+
+    def resolve(x):
+        key = id(x)
+        if key not in deferred:
+            return x
+        if key not in applied:
+            y = x
+            for extra in deferred[key]:
+                y = extra(y)
+            applied[key] = y
+        return applied[key]
+
     def call(layer, *args, **kwargs):
+        carried: list[Any] = []
+        if (
+            block_end
+            and _is_block_tail(keras, layer)
+            and len(args) == 1
+            and id(args[0]) in deferred
+            and id(args[0]) not in applied
+        ):
+            carried = deferred[id(args[0])]  # the block goes on: move them past this layer
+        else:
+            args = keras.tree.map_structure(resolve, args)
+            kwargs = keras.tree.map_structure(resolve, kwargs)
         out = layer(*args, **kwargs)
-        if after is not None:
-            for extra in after(layer, layer.name in outputs):
+        extras = carried + extras_for(layer)
+        if extras and block_end:
+            deferred[id(out)] = extras
+        else:
+            for extra in extras:
                 out = extra(out)
         return out
 
@@ -317,6 +365,17 @@ def _rebuild(keras, model, clone, after=None, before=None):
         new = keras.Model(inp, new(x), name=model.name)
     _copy_matching_weights(model, new)
     return new
+
+
+def _is_block_tail(keras, layer) -> bool:
+    """Layers that end a Dense/Conv block rather than start a new one."""
+    L = keras.layers
+    tails = (
+        L.BatchNormalization, L.LayerNormalization, L.Activation, L.ReLU, L.LeakyReLU,
+        L.PReLU, L.ELU, L.Softmax, L.MaxPooling1D, L.MaxPooling2D, L.MaxPooling3D,
+        L.AveragePooling1D, L.AveragePooling2D, L.AveragePooling3D,
+    )  # fmt: skip
+    return isinstance(layer, tails)
 
 
 def _copy_matching_weights(old, new) -> None:
