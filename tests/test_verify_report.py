@@ -67,3 +67,32 @@ def test_json_summary_is_strict_json():
     best = fix["metrics"]["best_val_loss"]
     assert abs(best["mean_diff"] + 0.1) < 1e-12 and best["ci_high"] < 0
     assert fix["findings"][0]["status"] == "gone"
+
+
+def test_diverged_runs_are_counted_not_hidden():
+    from loganalyzer.verify.experiment import _summarise
+
+    nan = float("nan")
+    runs = []
+    for seed in (1, 2, 3):
+        runs.append(
+            RunRecord(
+                "baseline",
+                None,
+                seed,
+                1.0,
+                {"loss": [5.0, 50.0, nan], "val_loss": [4.0, 60.0, nan]},
+                3,
+                2,
+                "x",
+            )
+        )
+        runs.append(RunRecord("clip-gradients", "clip-gradients", seed, 1.0,
+                              {"loss": [5.0, 2.0, 1.0], "val_loss": [4.0, 2.5 + seed / 10, 1.5]},
+                              3, 2, "x"))  # fmt: skip
+    result = Verification("s", [1, 2, 3], 3, [], runs, [], "o", 1.0)
+    v = _summarise(result, FixRequest("clip-gradients"), ["divergence"], spec=None)
+    assert v.diverged == (3, 0, 3)
+    assert any("baseline 3/3, fixed 0/3" in n for n in v.notes)
+    assert v.comparisons["best_val_loss"].verdict == "helped"  # 4.0 -> 1.5 in every pair
+    assert v.comparisons["kept_val_loss"].n == 0  # NaN at the end: no pair to compare

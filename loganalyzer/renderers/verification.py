@@ -452,6 +452,7 @@ def to_dict(result: Any) -> dict[str, Any]:
                 for f in v.findings
             ],  # fmt: skip
             "notes": list(getattr(v, "notes", [])),
+            "diverged": dict(zip(("baseline_runs", "fixed_runs", "n"), v.diverged, strict=True)),
         }
         if v.curve is not None:
             c = v.curve

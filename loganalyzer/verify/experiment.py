@@ -123,6 +123,11 @@ class RunRecord:
         return np.asarray(penalty, dtype=float)
 
     @property
+    def diverged(self) -> bool:
+        """A NaN or infinite training or validation loss anywhere in the run."""
+        return bool((~np.isfinite(self.train)).any() or (~np.isfinite(self.val)).any())
+
+    @property
     def epochs_run(self) -> int:
         return len(self.train)
 
@@ -199,6 +204,7 @@ class VariantResult:
     findings: list[FindingStatus] = field(default_factory=list)
     curve: DataCurve | None = None
     notes: list[str] = field(default_factory=list)
+    diverged: tuple[int, int, int] = (0, 0, 0)  # baseline runs, fixed runs, pairs
 
     @property
     def label(self) -> str:
@@ -432,7 +438,18 @@ def _summarise(result: Verification, req: FixRequest, kinds: list[str], spec) ->
                 + "); this fix may need more epochs to show its effect (try --epochs "
                 f"{2 * result.epochs})"
             )
-    return VariantResult(req, primary, comparisons, saved, statuses, notes=notes)
+    diverged = (
+        sum(base[s].diverged for s in seeds),
+        sum(fixed[s].diverged for s in seeds),
+        len(seeds),
+    )
+    if diverged[0] or diverged[1]:
+        notes.append(
+            f"runs with a NaN/inf loss: baseline {diverged[0]}/{len(seeds)}, "
+            f"fixed {diverged[1]}/{len(seeds)}; a pair whose metric is not finite is left "
+            "out of its statistics"
+        )
+    return VariantResult(req, primary, comparisons, saved, statuses, notes=notes, diverged=diverged)
 
 
 def _detectable(kind: str) -> bool:
