@@ -69,7 +69,14 @@ def register(app: typer.Typer) -> None:
             False, "--demo", help="Run the embedded seed example (no spec needed)."
         ),
     ) -> None:
-        """Retrain with a fix over several seeds and say, with statistics, whether it helped."""
+        """Retrain with a fix over several seeds and say, with statistics, whether it helped.
+
+        Examples: `loganalyzer verify --demo`;
+        `loganalyzer verify experiment.py --fix dropout --fix regularize:factor=1e-4`;
+        `loganalyzer verify experiment.py --from-log logs/history.json`.
+        The spec defines build_model() and load_data() (optionally FIT and compile(model)).
+        See docs/verify.md.
+        """
         raise typer.Exit(run_verify(spec, fix, from_log, top, seeds, epochs, output, data, demo))
 
 
