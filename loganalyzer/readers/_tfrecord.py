@@ -606,21 +606,34 @@ def _decode_value(buf, start: int, end: int):
 
 
 def _varint_vec(b: np.ndarray, pos: np.ndarray, ok: np.ndarray):
-    """Decode one varint at each ``pos`` (where ``ok``). Returns (value, next_pos, ok)."""
+    """Decode one varint at each ``pos`` (where ``ok``). Returns (value, next_pos, ok).
+
+    Nearly all varints in a scalar event are one byte; only the others are followed
+    further, on the subset that needs it."""
     last = len(b) - 1
-    value = np.zeros(len(pos), dtype=np.uint64)
-    length = np.zeros(len(pos), dtype=np.int64)
-    active = ok.copy()
-    for k in range(10):
-        if not active.any():
-            break
-        byte = b[np.minimum(pos + k, last)]
-        part = (byte & 0x7F).astype(np.uint64) << np.uint64(7 * k)
-        value[active] |= part[active]
-        done = active & (byte < 0x80)
-        length[done] = k + 1
-        active &= ~done
-    ok = ok & ~active
+    byte = b[np.clip(pos, 0, last)]
+    value = (byte & 0x7F).astype(np.uint64)
+    length = np.ones(len(pos), dtype=np.int64)
+    more = ok & (byte >= 0x80)
+    if more.any():
+        idx = np.flatnonzero(more)
+        p = pos[idx]
+        v = value[idx]
+        n = np.ones(len(idx), dtype=np.int64)
+        active = np.ones(len(idx), dtype=bool)
+        for k in range(1, 10):
+            byte = b[np.clip(p + k, 0, last)]
+            v |= np.where(active, (byte & 0x7F).astype(np.uint64) << np.uint64(7 * k), 0)
+            done = active & (byte < 0x80)
+            n[done] = k + 1
+            active &= ~done
+            if not active.any():
+                break
+        value[idx] = v
+        length[idx] = n
+        if active.any():  # longer than 10 bytes: not a varint
+            ok = ok.copy()
+            ok[idx[active]] = False
     return value, pos + length, ok
 
 
@@ -639,7 +652,7 @@ def _fast_decode(b: np.ndarray, s: np.ndarray, e: np.ndarray):
     last = len(b) - 1
 
     def at(pos):
-        return b[np.minimum(pos, last)]
+        return b[np.clip(pos, 0, last)]
 
     ok = (at(s) == 0x09) & (s + 9 < e)
     wall = _gather_u64(b, np.minimum(s + 1, last - 7)).view(np.float64)
@@ -692,7 +705,7 @@ def _fast_decode(b: np.ndarray, s: np.ndarray, e: np.ndarray):
     ok &= ~has_meta | (meta_ok & (mstart + mlen.astype(np.int64) == e))
     ok &= value_end <= e
 
-    vp = np.minimum(value_pos, last - 7)
+    vp = np.clip(value_pos, 0, max(last - 7, 0))
     with np.errstate(invalid="ignore"):  # signalling NaNs are values too
         f32 = _gather_u32(b, vp).view(np.float32).astype(np.float64)
     value = f32
