@@ -148,3 +148,24 @@ def test_saved_keras_model_with_npz(tmp_path):
         load_spec(tmp_path / "m.keras", tmp_path / "bad.npz")
     with pytest.raises(SpecError, match="needs --data"):
         load_spec(tmp_path / "m.keras")
+
+
+def test_demo_spec_source_is_the_demo(tmp_path):
+    """``verify --demo --show-spec`` prints a spec file that is the embedded demo."""
+    from typer.testing import CliRunner
+
+    from loganalyzer.cli import app
+    from loganalyzer.verify import demo
+
+    res = CliRunner().invoke(app, ["verify", "--demo", "--show-spec"])
+    assert res.exit_code == 0
+    spec = load_spec(write(tmp_path, res.stdout, name="demo_spec.py"))
+    (xt, yt), (xv, yv) = demo.load_data()
+    np.testing.assert_array_equal(spec.data.x_train, xt)
+    np.testing.assert_array_equal(spec.data.y_val, yv)
+    assert spec.fit == {"epochs": demo.DEMO_EPOCHS, "batch_size": 32}
+    ours, theirs = demo.build_model(), spec.new_model()
+    assert [type(la).__name__ for la in ours.layers] == [type(la).__name__ for la in theirs.layers]
+    assert [la.get_config().get("units") for la in ours.layers] == [
+        la.get_config().get("units") for la in theirs.layers
+    ]

@@ -68,6 +68,9 @@ def register(app: typer.Typer) -> None:
         demo: bool = typer.Option(
             False, "--demo", help="Run the embedded seed example (no spec needed)."
         ),
+        show_spec: bool = typer.Option(
+            False, "--show-spec", help="With --demo: print the demo as a spec file and exit."
+        ),
     ) -> None:
         """Retrain with a fix over several seeds and say, with statistics, whether it helped.
 
@@ -77,6 +80,11 @@ def register(app: typer.Typer) -> None:
         The spec defines build_model() and load_data() (optionally FIT and compile(model)).
         See docs/verify.md.
         """
+        if show_spec:
+            from loganalyzer.verify.demo import SPEC_SOURCE
+
+            typer.echo(SPEC_SOURCE, nl=False)
+            raise typer.Exit(0)
         raise typer.Exit(run_verify(spec, fix, from_log, top, seeds, epochs, output, data, demo))
 
 
