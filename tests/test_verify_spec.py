@@ -169,3 +169,17 @@ def test_demo_spec_source_is_the_demo(tmp_path):
     assert [la.get_config().get("units") for la in ours.layers] == [
         la.get_config().get("units") for la in theirs.layers
     ]
+
+
+def test_build_model_must_return_a_fresh_model(tmp_path):
+    shared = (
+        "import keras\nimport numpy as np\n"
+        "_MODEL = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1)])\n"
+        "_MODEL.compile(optimizer='adam', loss='mse')\n"
+        "def build_model():\n    return _MODEL\n"
+    )
+    spec = load_spec(write(tmp_path, shared + DATA))
+    model = spec.new_model()
+    model.fit(spec.data.x_train, spec.data.y_train, epochs=1, verbose=0)
+    with pytest.raises(SpecError, match="already trained"):
+        spec.new_model()

@@ -331,6 +331,11 @@ def verify(
         elapsed=elapsed,
         interrupted=interrupted,
     )
+    if len(done) < 2:
+        result.notes.append(
+            f"{len(done)} complete seed(s): no confidence interval or test is possible; "
+            "use --seeds 3 or more"
+        )
     if interrupted:
         result.notes.append(
             f"interrupted: compared the {len(done)} seed(s) that finished for every variant"

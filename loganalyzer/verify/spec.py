@@ -138,6 +138,11 @@ class Spec:
                 self.compile(model)
             except Exception as exc:
                 raise SpecError(f"{self.source}: compile(model) failed: {_exc_line(exc)}") from None
+        if _already_trained(model):
+            raise SpecError(
+                f"{self.source}: build_model() returned a model that was already trained; "
+                "it must build a new model on every call (baseline and fix start fresh)"
+            )
         if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
             raise SpecError(
                 f"{self.source}: the model from build_model() is not compiled; compile it "
@@ -336,6 +341,14 @@ def _check_shapes(source: str, model: Any, data: Data) -> None:
                 f"{source}: the model outputs shape {out_shape} but y_train samples "
                 f"have shape {y_shape}"
             )
+
+
+def _already_trained(model: Any) -> bool:
+    """The model's optimizer has taken steps (``build_model`` returned a shared model)."""
+    try:
+        return int(model.optimizer.iterations) > 0
+    except (AttributeError, TypeError, ValueError):
+        return False
 
 
 def _is_dataset(obj: Any) -> bool:
