@@ -183,3 +183,38 @@ def test_build_model_must_return_a_fresh_model(tmp_path):
     model.fit(spec.data.x_train, spec.data.y_train, epochs=1, verbose=0)
     with pytest.raises(SpecError, match="already trained"):
         spec.new_model()
+
+
+def test_multi_input_model_with_dict_data(tmp_path):
+    from loganalyzer.verify.experiment import verify
+    from loganalyzer.verify.fixes import parse_fix
+
+    source = """
+import keras
+import numpy as np
+
+def build_model():
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    x = keras.layers.Concatenate()([a, b])
+    x = keras.layers.Dense(4, activation="relu")(x)
+    model = keras.Model({"a": a, "b": b}, keras.layers.Dense(1)(x))
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+def load_data():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(40, 3)), rng.normal(size=(40, 2))
+    y = a[:, :1] + b[:, :1]
+    return ({"a": a[:30], "b": b[:30]}, y[:30]), ({"a": a[30:], "b": b[30:]}, y[30:])
+"""
+    spec = load_spec(write(tmp_path, source))
+    assert spec.data.n_train() == 30
+    half = spec.data.subset(0.5)
+    assert half.x_train["a"].shape == (15, 3) and half.y_train.shape == (15, 1)
+    result = verify(spec, [parse_fix("dropout"), parse_fix("add-data:fractions=0.5")], seeds=2,
+                    epochs=2, out_dir=tmp_path / "o")  # fmt: skip
+    assert result.variants[0].comparisons["best_val_loss"].n == 2
+    assert result.variants[1].curve.sizes == [15.0, 30.0]
+    bad = source.replace('"b": b[:30]}, y[:30]', '"b": b[:20]}, y[:30]')
+    with pytest.raises(SpecError, match=r"the arrays of x_train differ .* \(20, 30\)"):
+        load_spec(write(tmp_path, bad))

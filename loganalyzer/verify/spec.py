@@ -5,7 +5,8 @@ Two forms are accepted:
 1. A Python file defining
 
    - ``build_model()`` -> a Keras 3 model (compiled, or compiled by ``compile(model)``);
-   - ``load_data()`` -> ``((x_train, y_train), (x_val, y_val))``, or the 4-tuple
+   - ``load_data()`` -> ``((x_train, y_train), (x_val, y_val))`` (each x or y an array,
+     or a dict/list of arrays for a multi-input or multi-output model), or the 4-tuple
      ``(x_train, y_train, x_val, y_val)``, or a dict with those four keys, or
      ``(train_dataset, val_dataset)`` of ``tf.data`` datasets yielding ``(x, y)`` batches;
    - optionally ``FIT = {"epochs": ..., "batch_size": ...}`` (other ``model.fit`` keyword
@@ -61,7 +62,7 @@ class Data:
     def n_train(self) -> int | None:
         """Number of training samples (arrays) or batches (datasets, if known)."""
         if not self.is_dataset:
-            return len(self.x_train)
+            return _n_samples(self.x_train)
         card = int(self.train_ds.cardinality())
         return card if card >= 0 else None
 
@@ -79,7 +80,7 @@ class Data:
         k = max(1, int(round(n * fraction)))
         if self.is_dataset:
             return Data(train_ds=self.train_ds.take(k), val_ds=self.val_ds)
-        return Data(self.x_train[:k], self.y_train[:k], self.x_val, self.y_val)
+        return Data(_slice(self.x_train, k), _slice(self.y_train, k), self.x_val, self.y_val)
 
     def fit_kwargs(self) -> dict[str, Any]:
         if self.is_dataset:
@@ -287,32 +288,81 @@ def _coerce_data(source: str, raw: Any) -> Data:
     else:
         raise SpecError(f"{source}: {shape_help}; got {_describe(raw)}")
     names = ("x_train", "y_train", "x_val", "y_val")
-    arrays = []
-    for name, part in zip(names, parts, strict=True):
-        try:
-            arr = np.asarray(part)
-        except Exception:
-            raise SpecError(f"{source}: {name} is not an array ({type(part).__name__})") from None
-        if arr.dtype == object or arr.ndim == 0:
-            raise SpecError(f"{source}: {name} is not a numeric array (got {_describe(part)})")
-        arrays.append(arr)
+    arrays = [_as_arrays(source, name, part) for name, part in zip(names, parts, strict=True)]
     xt, yt, xv, yv = arrays
     for (xn, x), (yn, y) in (((names[0], xt), (names[1], yt)), ((names[2], xv), (names[3], yv))):
-        if len(x) != len(y):
-            raise SpecError(f"{source}: {xn} has {len(x)} samples but {yn} has {len(y)}")
-        if len(x) == 0:
+        for part_name, part in ((xn, x), (yn, y)):
+            if _n_samples(part) < 0:
+                lengths = sorted({len(a) for a in _leaves(part)})
+                raise SpecError(
+                    f"{source}: the arrays of {part_name} differ in their number of samples "
+                    f"({', '.join(map(str, lengths))})"
+                )
+        nx, ny = _n_samples(x), _n_samples(y)
+        if nx != ny:
+            raise SpecError(f"{source}: {xn} has {nx} samples but {yn} has {ny}")
+        if nx == 0:
             raise SpecError(f"{source}: {xn} is empty")
-    if xt.shape[1:] != xv.shape[1:]:
+    if _sample_shapes(xt) != _sample_shapes(xv):
         raise SpecError(
-            f"{source}: x_train samples have shape {xt.shape[1:]} but x_val samples {xv.shape[1:]}"
+            f"{source}: x_train samples have shape {_shape_text(xt)} but x_val samples "
+            f"{_shape_text(xv)}"
         )
     return Data(xt, yt, xv, yv)
 
 
+def _as_arrays(source: str, name: str, part: Any) -> Any:
+    """One array, or a dict/list of arrays for a multi-input or multi-output model."""
+    if isinstance(part, dict):
+        return {k: _as_arrays(source, f"{name}[{k!r}]", v) for k, v in part.items()}
+    if isinstance(part, (list, tuple)) and part and all(hasattr(p, "shape") for p in part):
+        return [_as_arrays(source, f"{name}[{i}]", p) for i, p in enumerate(part)]
+    try:
+        arr = np.asarray(part)
+    except Exception:
+        raise SpecError(f"{source}: {name} is not an array ({type(part).__name__})") from None
+    if arr.dtype == object or arr.ndim == 0:
+        raise SpecError(f"{source}: {name} is not a numeric array (got {_describe(part)})")
+    return arr
+
+
+def _leaves(x: Any) -> list[np.ndarray]:
+    if isinstance(x, dict):
+        return [leaf for v in x.values() for leaf in _leaves(v)]
+    if isinstance(x, list):
+        return [leaf for v in x for leaf in _leaves(v)]
+    return [x]
+
+
+def _n_samples(x: Any) -> int:
+    lengths = {len(a) for a in _leaves(x)}
+    return lengths.pop() if len(lengths) == 1 else -1
+
+
+def _sample_shapes(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _sample_shapes(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_sample_shapes(v) for v in x]
+    return tuple(x.shape[1:])
+
+
+def _shape_text(x: Any) -> str:
+    return str(_sample_shapes(x))
+
+
+def _slice(x: Any, k: int) -> Any:
+    if isinstance(x, dict):
+        return {key: _slice(v, k) for key, v in x.items()}
+    if isinstance(x, list):
+        return [_slice(v, k) for v in x]
+    return x[:k]
+
+
 def _check_shapes(source: str, model: Any, data: Data) -> None:
     """The model must accept x and produce something shaped like y."""
-    if data.is_dataset:
-        return
+    if data.is_dataset or not isinstance(data.x_train, np.ndarray):
+        return  # datasets and multi-input data: Keras itself checks them in fit()
     try:
         in_shape = tuple(model.inputs[0].shape[1:]) if model.inputs else None
     except (AttributeError, ValueError):
@@ -331,6 +381,8 @@ def _check_shapes(source: str, model: Any, data: Data) -> None:
         out_shape = tuple(model.outputs[0].shape[1:]) if model.outputs else None
     except (AttributeError, ValueError):
         out_shape = None
+    if not isinstance(data.y_train, np.ndarray):
+        return
     y_shape = tuple(data.y_train.shape[1:])
     if out_shape is not None and len(model.outputs) == 1:
         squeezed = tuple(d for d in y_shape if d != 1)
