@@ -231,6 +231,26 @@ def test_conv_model_fixes_and_image_augmentation():
     aug.model.fit(x, y, epochs=1, verbose=0)
 
 
+@pytest.mark.parametrize("functional", [False, True])
+def test_output_layer_behind_a_separate_activation_is_kept(functional):
+    """Dense(3) -> Activation("softmax") is the output: shrink and dropout leave it alone."""
+    if functional:
+        inp = keras.Input((6,))
+        x = keras.layers.Dense(8, activation="relu")(inp)
+        out = keras.layers.Activation("softmax")(keras.layers.Dense(3)(x))
+        model = keras.Model(inp, out)
+    else:
+        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"),
+                                  keras.layers.Dense(3), keras.layers.Activation("softmax")])  # fmt: skip
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    shrunk = apply_fix(FixRequest("shrink"), model)
+    assert [la.units for la in layers(shrunk.model) if hasattr(la, "units")] == [4, 3]
+    dropped = apply_fix(FixRequest("dropout"), model)
+    assert kinds(dropped.model) == ["Dense", "Dropout", "Dense", "Activation"]
+    y = np.arange(len(X)) % 3
+    shrunk.model.fit(X, y, epochs=1, verbose=0)
+
+
 def test_bad_fixes_are_clear():
     with pytest.raises(FixError, match="unknown fix 'dropuot'"):
         parse_fix("dropuot")

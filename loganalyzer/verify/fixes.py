@@ -475,14 +475,30 @@ def _ensure_built(model, data) -> None:
 
 
 def _output_layer_names(model) -> set[str]:
+    """Names of the layers that make the model's outputs: the layer producing each
+    output and, walking back through weightless layers (``Activation("softmax")``,
+    ``Reshape``, ``Dropout``, ...), the Dense/Conv layer that feeds it. Fixes never
+    shrink, drop out or normalise those: their size is the task's."""
     names = set()
     for tensor in model.outputs or []:
         history = getattr(tensor, "_keras_history", None)
-        if history is not None:
-            names.add(history[0].name)
+        op = history[0] if history is not None else None
+        while op is not None:
+            names.add(op.name)
+            passes = not op.weights or type(op).__name__ in _NORMALIZATIONS
+            if not passes or not getattr(op, "_inbound_nodes", None):
+                break
+            parents = getattr(op._inbound_nodes[0], "parent_nodes", None) or []
+            op = parents[0].operation if len(parents) == 1 else None
     if not names and getattr(model, "layers", None):
-        names.add(model.layers[-1].name)
+        for layer in reversed(model.layers):
+            names.add(layer.name)
+            if layer.weights and type(layer).__name__ not in _NORMALIZATIONS:
+                break
     return names
+
+
+_NORMALIZATIONS = {"BatchNormalization", "LayerNormalization", "GroupNormalization"}
 
 
 def _weight_layer_types(keras) -> tuple[type, ...]:
