@@ -12,7 +12,7 @@ epochs by default: 16 training runs, about 1.5 minutes on 2 CPU cores (measured 
 on a shared 2-core machine), well under the five-minute bar.
 
 Example:
-    >>> spec = demo_spec()  # doctest: +SKIP
+    >>> spec = demo_spec()  # loads the generated data; builds no model yet
     >>> spec.fit
     {'epochs': 25, 'batch_size': 32}
 """

@@ -25,7 +25,6 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -503,6 +502,3 @@ def _data_curve(result: Verification, req: FixRequest, spec) -> DataCurve:
 def _slug(label: str) -> str:
     label = label.replace("%", "pct")
     return re.sub(r"[^A-Za-z0-9_.@-]+", "_", label).strip("_") or "variant"
-
-
-ProgressFactory = Callable[[], Progress]
