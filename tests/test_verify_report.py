@@ -96,3 +96,38 @@ def test_diverged_runs_are_counted_not_hidden():
     assert any("baseline 3/3, fixed 0/3" in n for n in v.notes)
     assert v.comparisons["best_val_loss"].verdict == "helped"  # 4.0 -> 1.5 in every pair
     assert v.comparisons["kept_val_loss"].n == 0  # NaN at the end: no pair to compare
+
+
+def test_reanalysis_says_whether_the_motivating_finding_is_gone(tmp_path, monkeypatch):
+    """Each run's own log is analysed again; the fix's target finding is counted per side."""
+    import json
+
+    import loganalyzer.analysis as analysis
+    from loganalyzer.findings import Finding
+    from loganalyzer.verify.experiment import _reanalyse, _summarise
+
+    def fake_analyze(path):  # stands in for the detectors: overfitting = val rises >5 %
+        hist = json.loads(open(path).read())
+        val = hist["val_loss"]
+        rr = analysis.RunResult(run=analysis.to_run(hist))
+        if val[-1] > 1.05 * min(val):
+            rr.findings.append(Finding("LA101", "overfitting", "warning", "val_loss", 1, 3, "m"))
+        return analysis.Analysis(runs=[rr])
+
+    monkeypatch.setattr(analysis, "analyze", fake_analyze)
+    runs = []
+    for seed in (1, 2):
+        for label, val in (("baseline", [1.0, 0.8, 0.9, 1.0]), ("dropout", [1.0, 0.8, 0.78, 0.77])):
+            d = tmp_path / label / f"seed{seed}"
+            d.mkdir(parents=True)
+            hist = {"loss": [1.0, 0.7, 0.5, 0.4], "val_loss": [v + seed / 100 for v in val]}
+            (d / "history.json").write_text(json.dumps(hist))
+            rec = RunRecord(label, None if label == "baseline" else "dropout", seed, 1.0, hist, 4,
+                            3, str(d))  # fmt: skip
+            _reanalyse(rec)
+            runs.append(rec)
+    assert [r.findings[0]["rule"] for r in runs if r.label == "baseline"] == ["LA101", "LA101"]
+    result = Verification("s", [1, 2], 4, [], runs, [], str(tmp_path), 1.0)
+    v = _summarise(result, FixRequest("dropout"), ["LA101"], spec=None)
+    (status,) = v.findings
+    assert (status.baseline_runs, status.fixed_runs, status.status) == (2, 0, "gone")
