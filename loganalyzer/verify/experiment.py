@@ -170,11 +170,12 @@ class FindingStatus:
     fixed_runs: int
     n: int
     checkable: bool = True
+    reason: str = "no detector for it is available"
 
     @property
     def status(self) -> str:
         if not self.checkable:
-            return "cannot be checked (no detector for it is available)"
+            return f"cannot be checked ({self.reason})"
         if self.baseline_runs == 0:
             return "not found in the baseline runs"
         if self.fixed_runs == 0:
@@ -398,6 +399,8 @@ def _reanalyse(record: RunRecord) -> None:
         from loganalyzer.analysis import analyze
 
         result = analyze(str(Path(record.log_dir) / "history.json"))
+        if result.errors:
+            record.analysis_error = result.errors[0].line()
         record.findings = [
             {"rule": f.rule, "kind": f.kind, "severity": f.severity, "message": f.message}
             for f in result.findings
@@ -429,7 +432,14 @@ def _summarise(result: Verification, req: FixRequest, kinds: list[str], spec) ->
     for kind in kinds:
         nb = sum(_has(base[s], kind) for s in seeds)
         nf = sum(_has(fixed[s], kind) for s in seeds)
-        statuses.append(FindingStatus(kind, nb, nf, len(seeds), _detectable(kind)))
+        status = FindingStatus(kind, nb, nf, len(seeds), _detectable(kind))
+        failed = [base[s] for s in seeds if base[s].analysis_error] + [
+            fixed[s] for s in seeds if fixed[s].analysis_error
+        ]
+        if failed:
+            status.checkable = False
+            status.reason = f"the run logs could not be analysed: {failed[0].analysis_error}"
+        statuses.append(status)
     notes = []
     if seeds and req.action != "early-stopping":
         last = result.epochs - 1
