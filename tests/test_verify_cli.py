@@ -227,3 +227,19 @@ def test_tf_data_datasets_and_add_data(tmp_path):
     curve = result.variants[0].curve
     assert curve.fractions == [0.5, 1.0] and curve.sizes == [3.0, 6.0]
     assert len(curve.per_seed[0.5]) == 2 and curve.fit is not None
+
+
+def test_registering_verify_imports_no_tensorflow():
+    """The verify command lives in the CLI, but only running it imports TensorFlow/Keras."""
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from loganalyzer.cli import app\n"
+        "res = CliRunner().invoke(app, ['verify', '--help'])\n"
+        "assert res.exit_code == 0, res.output\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'matplotlib') if m in sys.modules]\n"
+        "print(','.join(heavy) or 'none')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "none"
