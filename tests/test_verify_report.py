@@ -131,3 +131,49 @@ def test_reanalysis_says_whether_the_motivating_finding_is_gone(tmp_path, monkey
     v = _summarise(result, FixRequest("dropout"), ["LA101"], spec=None)
     (status,) = v.findings
     assert (status.baseline_runs, status.fixed_runs, status.status) == (2, 0, "gone")
+
+
+def test_a_baseline_that_never_gives_a_finite_loss_is_judged_by_divergence():
+    from loganalyzer.renderers.verification import headline
+    from loganalyzer.verify.experiment import _summarise
+
+    nan = float("nan")
+
+    def summary(n_seeds):
+        runs = []
+        for seed in range(1, n_seeds + 1):
+            runs.append(
+                RunRecord(
+                    "baseline",
+                    None,
+                    seed,
+                    1.0,
+                    {"loss": [nan, nan], "val_loss": [nan, nan]},
+                    2,
+                    1,
+                    "x",
+                )
+            )
+            runs.append(
+                RunRecord(
+                    "lower-lr",
+                    "lower-lr",
+                    seed,
+                    1.0,
+                    {"loss": [3.0, 2.0], "val_loss": [3.1, 2.2]},
+                    2,
+                    1,
+                    "x",
+                )
+            )
+        # fmt: skip
+        result = Verification("s", list(range(1, n_seeds + 1)), 2, [], runs, [], "o", 1.0)
+        return _summarise(result, FixRequest("lower-lr"), [], spec=None)
+
+    three = summary(3)
+    assert three.comparisons["best_val_loss"].n == 0
+    assert three.verdict == "no significant change"  # 3 of 3 is p = 0.25: not enough seeds
+    text = headline(three)
+    assert "baseline 3/3, fixed 0/3" in text and "p = 0.250" in text and "6 or more" in text
+    six = summary(6)
+    assert six.verdict == "helped" and six.divergence_test.p == 0.03125

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from loganalyzer.verify.stats import HELPED, HURT, NO_CHANGE, diminishing, fit_power_law, paired
+from loganalyzer.verify.stats import (
+    HELPED,
+    HURT,
+    NO_CHANGE,
+    diminishing,
+    fit_power_law,
+    paired,
+    sign_test,
+)
 
 
 def test_paired_matches_scipy_t_interval_and_p_value():
@@ -81,3 +89,10 @@ def test_power_law_flat_curve_is_diminishing_and_loglog_fallback():
     assert two.doubled == pytest.approx(2.0 * (800 / 100) ** -0.5)
     with pytest.raises(ValueError):
         fit_power_law([100, 100], [1.0, 1.0])
+
+
+def test_sign_test_matches_scipy_binomial():
+    assert sign_test(3, 0).p == pytest.approx(st.binomtest(3, 3, 0.5).pvalue) == 0.25
+    assert sign_test(3, 0).verdict == NO_CHANGE
+    assert sign_test(0, 7).verdict == HURT
+    assert sign_test(0, 0).p == 1.0

@@ -95,6 +95,18 @@ def headline(v: Any) -> str:
         return _curve_text(v.curve)
     c = v.comparisons[v.primary]
     what = METRIC_TITLES[v.primary]
+    if c.n == 0:
+        base, fixed, n = v.diverged
+        text = f"{v.label}: {v.verdict} — no seed gave a finite {what} on both sides"
+        if v.divergence_test is not None:
+            t = v.divergence_test
+            text += (
+                f"; runs that diverged: baseline {base}/{n}, fixed {fixed}/{n} "
+                f"(exact sign test p = {fmt_p(t.p)}"
+                + ("; 6 or more seeds are needed for 6 of 6 to be significant" if n < 6 else "")
+                + ")"
+            )
+        return text
     pct = "" if math.isnan(c.rel_diff) else f" ({100 * c.rel_diff:+.1f} %)"
     text = (
         f"{v.label}: {v.verdict} — {what} {fmt(c.baseline_mean)} → {fmt(c.fixed_mean)}, "
@@ -219,6 +231,7 @@ def variant_plot(result: Any, v: Any) -> bytes:
                 lw=2.2,
                 label=_mpl(f"{label} (mean of {len(curves)})"),
             )
+    _scale(ax, [r.val_data for label in ("baseline", v.label) for r in result.runs_of(label)])
     for r in result.runs_of(v.label):
         if r.kept_epoch < r.epochs_run - 1:
             ax.plot([r.kept_epoch], [r.val_data[r.kept_epoch]], "o", color=FIX_COLOR, ms=4)
@@ -264,6 +277,17 @@ def curve_plot(v: Any) -> bytes:
     ax.grid(alpha=0.25)
     ax.legend(fontsize=8)
     return _png(fig)
+
+
+def _scale(ax: Any, curves: list[Any]) -> None:
+    """A log axis when the curves span decades (a diverging baseline), as the run
+    reports do; the report renderers' rule is reused when it is there."""
+    try:
+        from loganalyzer.renderers.plots import _apply_scale, choose_scale
+    except ImportError:
+        return
+    if curves:
+        _apply_scale(ax, choose_scale(*curves), *curves)
 
 
 def _png(fig: Any) -> bytes:
@@ -452,6 +476,7 @@ def to_dict(result: Any) -> dict[str, Any]:
                 for f in v.findings
             ],  # fmt: skip
             "notes": list(getattr(v, "notes", [])),
+            "divergence_test": None if v.divergence_test is None else asdict(v.divergence_test),
             "diverged": dict(zip(("baseline_runs", "fixed_runs", "n"), v.diverged, strict=True)),
         }
         if v.curve is not None:

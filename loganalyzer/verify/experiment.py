@@ -36,9 +36,11 @@ from loganalyzer.verify.stats import (
     NO_CHANGE,
     Comparison,
     PowerLaw,
+    SignTest,
     diminishing,
     fit_power_law,
     paired,
+    sign_test,
 )
 
 #: Finding kinds each fix is meant to remove (used when no advice names the rules).
@@ -205,6 +207,7 @@ class VariantResult:
     curve: DataCurve | None = None
     notes: list[str] = field(default_factory=list)
     diverged: tuple[int, int, int] = (0, 0, 0)  # baseline runs, fixed runs, pairs
+    divergence_test: SignTest | None = None
 
     @property
     def label(self) -> str:
@@ -215,6 +218,9 @@ class VariantResult:
         if self.curve is not None:
             return "see data curve"
         c = self.comparisons.get(self.primary)
+        if c is not None and c.n == 0 and self.divergence_test is not None:
+            # No pair has finite numbers to compare: the evidence is which side diverged.
+            return self.divergence_test.verdict
         return c.verdict if c is not None else NO_CHANGE
 
 
@@ -457,13 +463,22 @@ def _summarise(result: Verification, req: FixRequest, kinds: list[str], spec) ->
         sum(fixed[s].diverged for s in seeds),
         len(seeds),
     )
+    test = None
     if diverged[0] or diverged[1]:
+        test = sign_test(
+            sum(base[s].diverged and not fixed[s].diverged for s in seeds),
+            sum(fixed[s].diverged and not base[s].diverged for s in seeds),
+        )
         notes.append(
             f"runs with a NaN/inf loss: baseline {diverged[0]}/{len(seeds)}, "
-            f"fixed {diverged[1]}/{len(seeds)}; a pair whose metric is not finite is left "
-            "out of its statistics"
+            f"fixed {diverged[1]}/{len(seeds)} (exact sign test on the pairs where only one "
+            f"side diverged: p = {test.p:.3g}); a pair whose metric is not finite is left "
+            "out of the other statistics"
         )
-    return VariantResult(req, primary, comparisons, saved, statuses, notes=notes, diverged=diverged)
+    return VariantResult(
+        req, primary, comparisons, saved, statuses, notes=notes, diverged=diverged,
+        divergence_test=test,
+    )  # fmt: skip
 
 
 def _detectable(kind: str) -> bool:
