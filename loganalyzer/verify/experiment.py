@@ -281,8 +281,12 @@ def verify(
         first_seed: The first seed.
 
     Returns:
-        A :class:`Verification`. Ctrl-C during training stops after the current run is
-        discarded and returns what finished, with ``interrupted=True``.
+        A :class:`Verification`. Ctrl-C during training discards the run in progress
+        and returns what finished, with ``interrupted=True``.
+
+    Raises:
+        FixError: a fix does not apply to this model (checked before any training).
+        SpecError: the spec's model or data are unusable.
     """
     from loganalyzer.verify.keras_env import require_keras
 
@@ -305,6 +309,13 @@ def verify(
                     jobs.append((f"{req.label}@{frac:.0%}", req, frac))
         else:
             jobs.append((req.label, req, 1.0))
+    # Apply every fix once before training anything: a fix that does not fit the model
+    # (lr-schedule on a schedule optimizer, dropout without hidden layers) fails now,
+    # not after minutes of baseline training.
+    for req in requests:
+        if req.action != "add-data":
+            apply_fix(req, spec.new_model(), spec.data)
+    keras.utils.clear_session()
     progress.start(len(jobs) * len(seed_list) * budget)
 
     runs: list[RunRecord] = []
