@@ -106,6 +106,13 @@ def test_usage_errors_are_one_line(tiny_spec, tmp_path):
     result, out = invoke(["verify", bad, "--fix", "dropout", "-o", tmp_path])
     assert result.exit_code == 2 and "must define load_data()" in out
     assert "Traceback" not in out
+    linear = tmp_path / "linear.py"
+    linear.write_text(
+        textwrap.dedent(TINY).replace('keras.layers.Dense(12, activation="relu"),', "")
+    )
+    result, out = invoke(["verify", linear, "--fix", "dropout", "-o", tmp_path / "lin"])
+    assert result.exit_code == 2 and "dropout: the model has no hidden Dense/Conv layer" in out
+    assert not (tmp_path / "lin" / "baseline").exists()  # refused before any training
 
 
 def test_without_keras_says_which_extra_to_install(tiny_spec):
