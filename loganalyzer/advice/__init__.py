@@ -1,0 +1,130 @@
+"""Advice: from a run's findings to a ranked list of actions with Keras 3 snippets.
+
+Which actions a finding calls for, and how urgent each is, is data in the rule pack
+(``[[advice]] action/priority`` in ``rules/LAxxx.toml``); how each action is sized
+from this run's numbers lives in one module per action (``early_stopping.py``,
+``regularize.py``, ...). This module only collects, dedupes and ranks.
+
+A healthy run gets **no advice**: :func:`advise` returns an empty list when no
+finding reaches ``warning`` (info notes such as ``too-short`` or a benign
+``val-below-train`` never call for a change), and renderers show that empty list as
+"nothing to fix". There is no "nothing to fix" :class:`~loganalyzer.findings.Advice`
+object, so ``--format json`` has ``"advice": []`` and scripts need no special case.
+
+Example:
+    >>> from loganalyzer.analysis import to_run
+    >>> run = to_run({"loss": [1.0, 0.6, 0.4], "val_loss": [1.1, 0.7, 0.6]})
+    >>> advise(run, [])
+    []
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from importlib import import_module
+
+from loganalyzer.advice._common import AdviceContext
+from loganalyzer.findings import Advice, Finding, severity_rank
+from loganalyzer.rulepack import ADVICE_ACTIONS, Rule, RulePackError, rule_by_code
+from loganalyzer.run import Run
+
+__all__ = ["AdviceContext", "advise", "build_action"]
+
+#: action -> module below ``loganalyzer.advice`` that builds it.
+_MODULES = {
+    "early-stopping": "early_stopping",
+    "regularize": "regularize",
+    "dropout": "dropout",
+    "shrink": "shrink",
+    "batch-norm": "batch_norm",
+    "augment": "augment",
+    "add-data": "add_data",
+    "lower-lr": "lower_lr",
+    "lr-schedule": "lr_schedule",
+    "clip-gradients": "clip_gradients",
+    "train-longer": "train_longer",
+    "check-data": "check_data",
+}
+
+
+def build_action(ctx: AdviceContext) -> Advice | None:
+    """Build one action's advice (rank 0; :func:`advise` ranks), or ``None`` when the
+    run lacks what the action needs (for example no curve to tune EarlyStopping on)."""
+    module = import_module(f"loganalyzer.advice.{_MODULES[ctx.action]}")
+    return module.build(ctx)
+
+
+def advise(
+    run: Run,
+    findings: Iterable[Finding],
+    *,
+    rules: Callable[[str], Rule] | None = None,
+) -> list[Advice]:
+    """Ranked advice for ``run`` from its ``findings``.
+
+    Every warning/error finding contributes the actions its rule lists; an action
+    called for by several findings appears once, with all their rule codes in
+    ``rules``. Ranking: the best (lowest) rule-pack priority first, then the worst
+    severity among its findings (error before warning), then the number of findings
+    that call for it, then the pack's action order.
+
+    Args:
+        run: The run the findings are about (numbers for the snippets come from it).
+        findings: Its findings, as :func:`loganalyzer.diagnose.diagnose` returns them.
+        rules: Rule lookup by code (default: the installed rule pack). Findings whose
+            rule is unknown contribute no advice.
+
+    Returns:
+        Advice with ``rank`` 1, 2, ... ; an empty list when there is nothing to fix.
+
+    Example:
+        >>> from loganalyzer.analysis import to_run
+        >>> from loganalyzer.rulepack import AdviceLink, Rule
+        >>> pack = {"LA101": Rule("LA101", "overfitting", "warning", "t",
+        ...                       advice=(AdviceLink("early-stopping", 1),))}
+        >>> val = [1.0, 0.8, 0.65, 0.6, 0.58, 0.6, 0.64, 0.7, 0.75, 0.8, 0.86, 0.9]
+        >>> run = to_run({"loss": [1.0 - 0.07 * i for i in range(12)], "val_loss": val})
+        >>> f = Finding("LA101", "overfitting", "warning", "val_loss", 4, 11, "overfit")
+        >>> [(a.rank, a.action, a.params["would_stop_at"]) for a in advise(run, [f], rules=pack.get)]
+        [(1, 'early-stopping', 6)]
+    """
+    lookup = rules or _pack_rule
+    all_findings = list(findings)
+    wanted: dict[str, list[tuple[Finding, int]]] = {}
+    for f in all_findings:
+        if severity_rank(f.severity) < severity_rank("warning"):
+            continue
+        rule = lookup(f.rule)
+        if rule is None:
+            continue
+        for link in rule.advice:
+            if link.action in _MODULES:
+                wanted.setdefault(link.action, []).append((f, link.priority))
+    built: list[tuple[tuple, Advice]] = []
+    for action, calls in wanted.items():
+        calls.sort(key=lambda c: (c[1], -severity_rank(c[0].severity), c[0].rule))
+        triggering = []
+        for f, _ in calls:
+            if f not in triggering:
+                triggering.append(f)
+        priority = min(p for _, p in calls)
+        ctx = AdviceContext(run, action, triggering, all_findings, priority)
+        advice = build_action(ctx)
+        if advice is None:
+            continue
+        worst = max(severity_rank(f.severity) for f in triggering)
+        key = (priority, -worst, -len(triggering), ADVICE_ACTIONS.index(action))
+        built.append((key, advice))
+    built.sort(key=lambda kv: kv[0])
+    out = []
+    for rank, (_, advice) in enumerate(built, start=1):
+        advice.rank = rank
+        out.append(advice)
+    return out
+
+
+def _pack_rule(code: str) -> Rule | None:
+    try:
+        return rule_by_code(code)
+    except RulePackError:
+        return None

@@ -1,0 +1,204 @@
+"""What every advice builder shares: the context it reads and small number helpers.
+
+A builder never re-detects anything: it reads the findings that call for its action
+(their evidence) and, where a number must come from the curve itself (EarlyStopping's
+patience, a learning rate), the :class:`~loganalyzer.run.Run`.
+
+Example:
+    >>> nice(0.012345), nice(3.0e-4), literal(1e-05), literal(0.5)
+    (0.012, 0.0003, '1e-05', '0.5')
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from loganalyzer.findings import Finding, severity_rank
+from loganalyzer.run import Run
+
+#: Substrings of metric names where higher is better (``mode="max"`` in Keras).
+_HIGHER_BETTER = (
+    "acc",
+    "auc",
+    "f1",
+    "precision",
+    "recall",
+    "iou",
+    "dice",
+    "map",
+    "bleu",
+    "rouge",
+    "r2",
+    "psnr",
+    "ssim",
+    "top_",
+    "exact_match",
+)
+_LOWER_BETTER = ("loss", "mae", "mse", "error", "perplexity", "ppl", "wer", "cer")
+
+
+@dataclass
+class AdviceContext:
+    """What one action's builder gets.
+
+    Args:
+        run: The run being advised on.
+        action: The action to build (``"early-stopping"``, ...).
+        findings: The warning/error findings whose rules trigger this action, most
+            severe first.
+        all_findings: Every finding of the run (any severity), for cross-references
+            such as the monitor a ``metric-disagreement`` finding suggests.
+        priority: The best (lowest) priority the rule pack gives this action.
+    """
+
+    run: Run
+    action: str
+    findings: list[Finding]
+    all_findings: list[Finding] = field(default_factory=list)
+    priority: int = 5
+
+    def first(self, kind: str) -> Finding | None:
+        """The first finding of ``kind`` among *all* findings (warning/error first)."""
+        ranked = sorted(self.all_findings, key=lambda f: -severity_rank(f.severity))
+        return next((f for f in ranked if f.kind == kind), None)
+
+    @property
+    def rules(self) -> list[str]:
+        return sorted({f.rule for f in self.findings})
+
+    @property
+    def index(self) -> str:
+        return self.run.index
+
+
+def nice(x: float, digits: int = 2) -> float:
+    """``x`` rounded to ``digits`` significant digits (0 stays 0)."""
+    if x == 0 or not math.isfinite(x):
+        return float(x)
+    return float(f"{x:.{digits}g}")
+
+
+def literal(x: Any) -> str:
+    """A number as a Python literal for a snippet (``1e-05``, ``0.5``, ``3``)."""
+    if isinstance(x, bool):
+        return "True" if x else "False"
+    if isinstance(x, int):
+        return str(x)
+    return repr(float(x))
+
+
+def fmt(x: Any) -> str:
+    """A number for prose: 4 significant digits, ints as ints."""
+    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+        return str(int(x))
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        if math.isnan(x):
+            return "NaN"
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+        if x.is_integer() and abs(x) < 1e15:
+            return str(int(x))
+        return f"{x:.4g}"
+    return str(x)
+
+
+def as_index(x: Any) -> Any:
+    """An index from a pandas index as a plain int (or float when fractional)."""
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating, float)):
+        f = float(x)
+        return int(f) if f.is_integer() else f
+    return x
+
+
+def mode_for(metric: str) -> str:
+    """``"max"`` for accuracy-like metrics, ``"min"`` for losses and errors.
+
+    Example:
+        >>> mode_for("val_accuracy"), mode_for("val_loss"), mode_for("val_mae")
+        ('max', 'min', 'min')
+    """
+    name = metric.lower()
+    if any(w in name for w in _LOWER_BETTER):
+        return "min"
+    if any(w in name for w in _HIGHER_BETTER):
+        return "max"
+    return "min"
+
+
+def finite_series(run: Run, metric: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(index, values)`` of the finite logged points of ``metric`` (empty if absent)."""
+    s = run.series(metric)
+    if s is None:
+        return np.array([]), np.array([])
+    values = s.to_numpy(dtype=float)
+    ok = np.isfinite(values)
+    return s.index.to_numpy()[ok], values[ok]
+
+
+def last_finite(run: Run, metric: str | None) -> float | None:
+    _, y = finite_series(run, metric)
+    return float(y[-1]) if len(y) else None
+
+
+def gap_severity(ctx: AdviceContext) -> float:
+    """How far training and validation have drifted apart, from 0 (none) to 1 (large).
+
+    With an ``overfitting`` finding this is Prechelt's generalization loss GL (the %
+    the validation loss ended above its best) divided by 100, so a validation loss
+    that doubled from its best scores 1. Without one it is the relative gap
+    ``(val - train) / |val|`` at the end of the run. Clipped to [0, 1].
+
+    Example:
+        >>> from loganalyzer.analysis import to_run
+        >>> run = to_run({"loss": [1.0, 0.5, 0.2], "val_loss": [1.0, 0.7, 0.6]})
+        >>> round(gap_severity(AdviceContext(run, "dropout", [])), 3)
+        0.667
+    """
+    f = ctx.first("overfitting")
+    if f is not None:
+        gl = f.evidence.get("gl")
+        if isinstance(gl, (int, float)) and math.isfinite(gl):
+            return float(np.clip(gl / 100.0, 0.0, 1.0))
+        return 0.6 if f.evidence.get("grade") == "clear" else 0.2
+    val = last_finite(ctx.run, ctx.run.val_loss)
+    train = last_finite(ctx.run, ctx.run.train_loss)
+    if val is None or train is None or val == 0:
+        return 0.0
+    return float(np.clip((val - train) / abs(val), 0.0, 1.0))
+
+
+def learning_rate_at(run: Run, at: Any = None) -> float | None:
+    """The logged learning rate at index ``at`` (the last value at or before it), or the
+    largest logged rate when ``at`` is ``None``; ``None`` when no rate is logged."""
+    idx, lr = finite_series(run, run.learning_rate)
+    if not len(lr):
+        return None
+    if at is None or not isinstance(at, (int, float)) or isinstance(at, bool):
+        return float(lr.max())
+    before = np.nonzero(idx.astype(float) <= float(at))[0]
+    return float(lr[before[-1]] if len(before) else lr[0])
+
+
+def because(ctx: AdviceContext) -> str:
+    """``"Why: LA101 overfitting at epoch 4; LA105 noisy at epoch 0–30."``"""
+    parts = []
+    for f in ctx.findings:
+        where = ""
+        if f.start is not None:
+            where = f" at {ctx.index} {fmt(f.start)}"
+            if f.end is not None and f.end != f.start:
+                where += f"–{fmt(f.end)}"
+        parts.append(f"{f.rule} {f.kind}{where}")
+    return "Why: " + "; ".join(parts) + "." if parts else ""
+
+
+def fit_epochs_text(run: Run) -> str:
+    """``epochs=N`` for a ``model.fit`` call in a snippet (the log's own length)."""
+    return f"epochs={run.length}" if run.index == "epoch" else "epochs=EPOCHS"

@@ -1,0 +1,271 @@
+"""``early-stopping``: an EarlyStopping callback tuned on this run's own curve.
+
+How ``patience`` and ``min_delta`` are chosen:
+
+1. The monitored curve is the validation loss (``mode="min"``), or the metric a
+   ``metric-disagreement`` finding suggests (``val_accuracy``: ``mode="max"``), as
+   logged, one point per evaluation (Keras counts patience in epochs, i.e. in these
+   points).
+2. Its noise ``sigma`` comes from :func:`loganalyzer.stats.noise_sigma`. ``min_delta``
+   is tried at ``sigma``, ``sigma/2``, ``sigma/4`` and 0 (rounded to two digits): a
+   change smaller than the noise is not an improvement, but on a curve that descends
+   by less than ``sigma`` per epoch a noise-sized ``min_delta`` would stop it during
+   the descent, so smaller values are tried next.
+3. For each ``min_delta``, :func:`simulate` replays Keras's exact EarlyStopping logic
+   (``best`` updated only when the improvement beats ``min_delta``, a ``wait``
+   counter, stop when ``wait >= patience`` after epoch 0) on this curve. The
+   smallest patience that does not stop at or before the best point is one more than
+   the longest wait before it; one epoch of margin is added (a rerun is as noisy as
+   this run), with a floor of 2.
+4. The first ``(patience, min_delta)`` that stops within a few points after the best
+   (``clip(round(10 % of the length), 3, 10)``) and restores the best point itself is
+   chosen; without margin next; otherwise the run gets the noise-sized setting and
+   the advice says it would not have stopped within the log (``would_stop_at`` is
+   ``None``).
+
+Example:
+    >>> val = [1.0, 0.8, 0.65, 0.6, 0.58, 0.6, 0.64, 0.7, 0.75, 0.8, 0.86, 0.9]
+    >>> choice = choose(val, "min")
+    >>> (choice.patience, choice.stop_pos, choice.best_pos)
+    (2, 6, 4)
+    >>> simulate(val, choice.patience, choice.min_delta).stop_pos
+    6
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from loganalyzer.advice._common import (
+    AdviceContext,
+    as_index,
+    because,
+    fit_epochs_text,
+    fmt,
+    literal,
+    mode_for,
+    nice,
+)
+from loganalyzer.findings import Advice
+from loganalyzer.stats import noise_sigma
+
+ACTION = "early-stopping"
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """What ``EarlyStopping`` would have done on a curve (positions are 0-based points).
+
+    Attributes:
+        stop_pos: The point at whose end training stops, or ``None`` if it runs out.
+        restored_pos: The point ``restore_best_weights=True`` restores (Keras's
+            ``best_epoch``).
+    """
+
+    stop_pos: int | None
+    restored_pos: int | None
+
+
+def _improves(current: float, best: float | None, min_delta: float, mode: str) -> bool:
+    # Keras: monitor_op(current - min_delta, best), with min_delta negated for "min".
+    if best is None:
+        return True
+    if mode == "min":
+        return bool(current + min_delta < best)
+    return bool(current - min_delta > best)
+
+
+def simulate(values, patience: int, min_delta: float, mode: str = "min") -> Simulation:
+    """Replay ``keras.callbacks.EarlyStopping(patience, min_delta, mode)`` on ``values``.
+
+    Mirrors Keras 3's ``on_epoch_end`` line by line (no baseline, no
+    ``start_from_epoch``): ``wait`` grows every epoch and is reset on an improvement
+    larger than ``min_delta``; training stops when ``wait >= patience`` and
+    ``epoch > 0``. NaN never improves.
+
+    Args:
+        values: The monitored metric, one value per epoch (evaluation).
+        patience: Epochs with no improvement after which training stops.
+        min_delta: Minimum change that counts as an improvement (>= 0).
+        mode: ``"min"`` (losses) or ``"max"`` (accuracy).
+
+    Example:
+        >>> simulate([3, 2, 1, 2, 2, 2], patience=2, min_delta=0.0)
+        Simulation(stop_pos=4, restored_pos=2)
+    """
+    best: float | None = None
+    best_epoch: int | None = None
+    wait = 0
+    for epoch, current in enumerate(np.asarray(values, dtype=float)):
+        if best_epoch is None:
+            best_epoch = epoch
+        wait += 1
+        if _improves(float(current), best, min_delta, mode):
+            best, best_epoch, wait = float(current), epoch, 0
+            continue
+        if wait >= patience and epoch > 0:
+            return Simulation(epoch, best_epoch)
+    return Simulation(None, best_epoch)
+
+
+def _min_patience(values: np.ndarray, target: int, min_delta: float, mode: str) -> int:
+    """The smallest patience for which training does not stop at or before ``target``:
+    one more than the longest ``wait`` reached (on a non-improving epoch > 0) up to it."""
+    best: float | None = None
+    wait = 0
+    longest = 0
+    for epoch, current in enumerate(values[: target + 1]):
+        wait += 1
+        if _improves(float(current), best, min_delta, mode):
+            best, wait = float(current), 0
+        elif epoch > 0:
+            longest = max(longest, wait)
+    return longest + 1
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Chosen EarlyStopping setting and what it would have done on this curve."""
+
+    patience: int
+    min_delta: float
+    sigma: float
+    best_pos: int
+    stop_pos: int | None
+    restored_pos: int | None
+    window: int  # "a few points after the best"
+
+
+def window_for(n: int) -> int:
+    """How many points after the best a stop still counts as "soon": 10 % of the
+    length, at least 3, at most 10."""
+    return int(np.clip(round(0.1 * n), 3, 10))
+
+
+def choose(values, mode: str = "min") -> Choice | None:
+    """Pick ``patience`` and ``min_delta`` for this curve (see the module docstring).
+
+    Returns ``None`` when the curve has fewer than 3 finite points.
+    """
+    y = np.asarray(values, dtype=float)
+    finite = np.isfinite(y)
+    if finite.sum() < 3:
+        return None
+    masked = np.where(finite, y, np.inf if mode == "min" else -np.inf)
+    target = int(np.argmin(masked) if mode == "min" else np.argmax(masked))
+    sigma = noise_sigma(y[finite])
+    window = window_for(len(y))
+    deltas: list[float] = []
+    for k in (1.0, 0.5, 0.25, 0.0):
+        d = nice(k * sigma)
+        if d not in deltas:
+            deltas.append(d)
+    for margin in (1, 0):
+        for d in deltas:
+            patience = max(_min_patience(y, target, d, mode) + margin, 2 if margin else 1)
+            sim = simulate(y, patience, d, mode)
+            if sim.restored_pos != target or sim.stop_pos is None:
+                continue
+            if target < sim.stop_pos <= target + window:
+                return Choice(patience, d, sigma, target, sim.stop_pos, sim.restored_pos, window)
+    # Nothing stops soon after the best within this log (the best is at or near the
+    # end, or the curve is too noisy): a noise-sized setting that does not stop early.
+    for d in deltas:
+        patience = max(_min_patience(y, target, d, mode) + 1, 2)
+        sim = simulate(y, patience, d, mode)
+        if sim.restored_pos == target:
+            return Choice(patience, d, sigma, target, sim.stop_pos, sim.restored_pos, window)
+    patience = max(_min_patience(y, target, 0.0, mode) + 1, 2)
+    sim = simulate(y, patience, 0.0, mode)
+    return Choice(patience, 0.0, sigma, target, sim.stop_pos, sim.restored_pos, window)
+
+
+def _monitor(ctx: AdviceContext) -> str | None:
+    run = ctx.run
+    dis = ctx.first("metric-disagreement")
+    if dis is not None:
+        suggested = dis.evidence.get("suggested_monitor")
+        if isinstance(suggested, str) and suggested in run.metrics.columns:
+            return suggested
+    return run.val_loss or run.train_loss
+
+
+def build(ctx: AdviceContext) -> Advice | None:
+    """EarlyStopping with patience/min_delta fitted to this run's monitored curve."""
+    run = ctx.run
+    monitor = _monitor(ctx)
+    series = run.series(monitor)
+    if monitor is None or series is None:
+        return None
+    mode = mode_for(monitor)
+    choice = choose(series.to_numpy(dtype=float), mode)
+    if choice is None:
+        return None
+    index = series.index
+    best_index = as_index(index[choice.best_pos])
+    last_index = as_index(index[-1])
+    best_value = float(series.iloc[choice.best_pos])
+    stop_index = as_index(index[choice.stop_pos]) if choice.stop_pos is not None else None
+    saved = (last_index - stop_index) if stop_index is not None else 0
+    params = {
+        "monitor": monitor,
+        "patience": int(choice.patience),
+        "min_delta": float(choice.min_delta),
+        "restore_best_weights": True,
+        "mode": mode,
+        "would_stop_at": stop_index,
+        "best_index": best_index,
+        "epochs_saved": saved,
+    }
+    unit = ctx.index
+    noise = (
+        f"min_delta is {fmt(choice.min_delta / choice.sigma)}× the curve's noise "
+        f"(σ = {fmt(choice.sigma)})"
+        if choice.sigma > 0 and choice.min_delta > 0
+        else "min_delta 0 (any improvement counts on this curve)"
+    )
+    head = f"{monitor} was best at {unit} {fmt(best_index)} ({fmt(best_value)})"
+    if stop_index is not None:
+        what = (
+            f"; EarlyStopping(patience={choice.patience}, min_delta={fmt(choice.min_delta)}) "
+            f"would have stopped at {unit} {fmt(stop_index)} and restored {unit} "
+            f"{fmt(best_index)}, saving {fmt(saved)} {unit}s of training "
+            f"(the log ends at {fmt(last_index)})."
+        )
+    else:
+        what = (
+            f"; on this log EarlyStopping(patience={choice.patience}, "
+            f"min_delta={fmt(choice.min_delta)}) would not have stopped before the end "
+            f"({unit} {fmt(last_index)}): keep it as a guard for longer runs."
+        )
+    how = (
+        f" {noise}; patience is the longest stretch without such an improvement before "
+        "the best, plus one."
+    )
+    if unit != "epoch":
+        how += " Patience counts evaluations (logged points), not steps."
+    summary = head + what + how + (" " + because(ctx) if ctx.findings else "")
+    code = (
+        "import keras\n\n"
+        "early_stopping = keras.callbacks.EarlyStopping(\n"
+        f"    monitor={json.dumps(monitor)},\n"
+        f'    mode="{mode}",\n'
+        f"    patience={choice.patience},\n"
+        f"    min_delta={literal(choice.min_delta)},\n"
+        "    restore_best_weights=True,\n"
+        ")\n"
+        "model.fit(\n"
+        "    x_train,\n"
+        "    y_train,\n"
+        "    validation_data=(x_val, y_val),\n"
+        f"    {fit_epochs_text(run)},\n"
+        "    callbacks=[early_stopping],\n"
+        ")\n"
+    )
+    if not math.isfinite(best_value):  # pragma: no cover - best is finite by construction
+        return None
+    return Advice(ACTION, 0, ctx.rules, summary, code, params)

@@ -1,0 +1,104 @@
+"""``train-longer``: more epochs, as many as the slowing trend says are still useful.
+
+The monitored curve (the ``undertrained`` finding's metric, else the validation
+loss) is assumed to approach its floor like ``a + b * exp(-t / tau)``: the
+Theil–Sen slopes of the two halves of its last third, ``s1`` then ``s2``, give
+``tau = dt / ln(s1 / s2)`` (``dt`` the distance between the halves' centres), and
+``3 * tau`` more epochs collect about 95 % of the improvement still to come. When
+the slope is not slowing (``s2 >= s1``, so no floor is in sight) the run is doubled.
+Either way the extra length is clipped to [max(3, a quarter of the run), twice the
+run], and the snippet keeps an EarlyStopping guard so the extra epochs cost little
+if the curve flattens sooner.
+
+Example:
+    >>> import numpy as np
+    >>> t = np.arange(20.0)
+    >>> extra_epochs(t, 0.3 + np.exp(-t / 10))  # tau = 10: about 30 more
+    30
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+from loganalyzer.advice._common import (
+    AdviceContext,
+    because,
+    finite_series,
+    fmt,
+    mode_for,
+)
+from loganalyzer.advice.early_stopping import choose
+from loganalyzer.findings import Advice
+from loganalyzer.stats import theil_sen
+
+ACTION = "train-longer"
+
+
+def extra_epochs(x: np.ndarray, y: np.ndarray, mode: str = "min") -> int:
+    """Extra index units (epochs or steps) to train, from the tail's slowing slope."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    span = float(x[-1] - x[0]) if len(x) > 1 else 1.0
+    span = max(span, 1.0)
+    low, high = max(3.0, 0.25 * span), 2.0 * span
+    sign = -1.0 if mode == "min" else 1.0  # improvement is a falling loss / rising accuracy
+    tail = max(6, len(x) // 3)
+    xt, yt = x[-tail:], y[-tail:]
+    extra = span
+    if len(xt) >= 6:
+        half = len(xt) // 2
+        s1 = sign * theil_sen(xt[:half], yt[:half]).slope
+        s2 = sign * theil_sen(xt[half:], yt[half:]).slope
+        dt = float(np.mean(xt[half:]) - np.mean(xt[:half]))
+        if s1 > 0 and 0 < s2 < s1 and dt > 0:
+            extra = 3.0 * dt / math.log(s1 / s2)
+    return int(math.ceil(min(high, max(low, extra))))
+
+
+def build(ctx: AdviceContext) -> Advice | None:
+    run = ctx.run
+    f = next((f for f in ctx.findings if f.kind == "undertrained"), None)
+    metric = (f.evidence.get("metric") or f.metric) if f else None
+    metric = metric if metric in run.metrics.columns else (run.val_loss or run.train_loss)
+    x, y = finite_series(run, metric)
+    if len(y) < 3:
+        return None
+    mode = mode_for(metric)
+    extra = extra_epochs(x.astype(float), y, mode)
+    choice = choose(y, mode)
+    patience = choice.patience if choice else 5
+    unit = ctx.index
+    slope = f.evidence.get("slope") if f else None
+    rate = f" (slope {fmt(slope)} per {unit})" if isinstance(slope, (int, float)) else ""
+    summary = (
+        f"Train about {extra} more {unit}s: {metric} was still improving when the log "
+        f"ended at {unit} {fmt(x[-1])}{rate}; by an exponential fit to the slowing slope, "
+        f"{extra} more {unit}s collect about 95% of the remaining gain. "
+        f"Keep EarlyStopping(patience={patience}) as a guard. " + because(ctx)
+    )
+    if unit == "epoch":
+        done = run.length
+        fit = f"    initial_epoch={done},\n    epochs={done + extra},\n"
+    else:
+        fit = f"    epochs=EPOCHS,  # about {extra} more steps than this run\n"
+    code = (
+        "import keras\n\n"
+        "guard = keras.callbacks.EarlyStopping(\n"
+        f"    monitor={json.dumps(metric)},\n"
+        f'    mode="{mode}",\n'
+        f"    patience={patience},\n"
+        "    restore_best_weights=True,\n"
+        ")\n"
+        "model.fit(\n"
+        "    x_train,\n"
+        "    y_train,\n"
+        "    validation_data=(x_val, y_val),\n"
+        f"{fit}"
+        "    callbacks=[guard],\n"
+        ")\n"
+    )
+    return Advice(ACTION, 0, ctx.rules, summary, code, {"extra_epochs": extra})
