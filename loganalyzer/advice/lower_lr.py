@@ -2,8 +2,8 @@
 
 - divergence (a non-finite or exploding loss): ``factor = 0.1``, an order of
   magnitude, because a rate that blew up once will usually blow up again at half;
-- noisy training: ``factor = 1 / noise_to_trend`` clipped to [0.1, 0.5] (rounded to
-  one digit), because SGD's loss fluctuation around the trend grows roughly in
+- noisy training: ``factor = 1 / noise_to_trend`` clipped to [0.1, 0.5] (two
+  significant digits), because SGD's loss fluctuation around the trend grows roughly in
   proportion to the rate, so dividing the rate by the noise-to-trend ratio brings
   the noise down to the size of the trend;
 - anything else (spikes): ``factor = 0.5``.
@@ -34,10 +34,10 @@ ACTION = "lower-lr"
 
 
 def factor_for_noise(noise_to_trend: float) -> float:
-    """``1 / noise_to_trend`` clipped to [0.1, 0.5], one significant digit."""
+    """``1 / noise_to_trend`` clipped to [0.1, 0.5], two significant digits."""
     if not math.isfinite(noise_to_trend) or noise_to_trend <= 0:
         return 0.5
-    return nice(min(0.5, max(0.1, 1.0 / noise_to_trend)), 1)
+    return nice(min(0.5, max(0.1, 1.0 / noise_to_trend)))
 
 
 def _factor_and_lr(ctx: AdviceContext) -> tuple[float, float | None, str]:

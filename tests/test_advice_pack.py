@@ -1,0 +1,79 @@
+"""The shipped rule pack drives the advice: every action a rule links to comes out for a
+finding of that rule, and a diagnosed overfit run is advised to stop early."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from loganalyzer.advice import advise
+from loganalyzer.analysis import analyze, to_run
+from loganalyzer.findings import Finding
+from loganalyzer.rulepack import load_rules
+
+VAL = [1.0, 0.8, 0.65, 0.6, 0.58, 0.6, 0.64, 0.7, 0.75, 0.8, 0.86, 0.9]
+TRAIN = [1.0 - 0.07 * i for i in range(12)]
+
+#: A plausible finding per kind, with the CONTRACTS evidence keys.
+EVIDENCE = {
+    "overfitting": (4, 11, {"best_index": 4, "best_value": 0.58, "gl": 55.0, "grade": "clear"}),
+    "divergence": (9, 9, {"first_nonfinite_index": None, "explosion_index": 9}),
+    "loss-spike": (6, 6, {"spikes": [{"index": 6, "value": 3.0}]}),
+    "plateau": (6, 11, {"metric": "val_loss", "start": 6, "end": 11, "length": 6}),
+    "noisy": (0, 11, {"metric": "loss", "noise_to_trend": 3.0}),
+    "underfitting": (0, 11, {"final_train_loss": 0.23, "chance_level": None}),
+    "undertrained": (6, 11, {"metric": "loss", "slope": -0.07}),
+    "val-below-train": (0, 11, {"fraction_below": 0.9, "near_identical": True}),
+    "metric-disagreement": (4, 11, {"metric": "val_accuracy", "suggested_monitor": "val_accuracy"}),
+    "too-short": (None, None, {}),
+}
+
+LINKED = [r for r in load_rules() if r.advice]
+
+
+@pytest.mark.parametrize("rule", LINKED, ids=[r.code for r in LINKED])
+def test_each_rule_yields_its_linked_actions(rule):
+    t = np.arange(12)
+    run = to_run(
+        {
+            "loss": TRAIN,
+            "val_loss": VAL,
+            "val_accuracy": 0.5 + 0.03 * t,
+            "learning_rate": np.full(12, 1e-3),
+        }
+    )
+    start, end, evidence = EVIDENCE.get(rule.kind, (0, 11, {}))
+    f = Finding(rule.code, rule.kind, "warning", "val_loss", start, end, "x", evidence)
+    advice = advise(run, [f])
+    by = {a.action: a for a in advice}
+    for link in rule.advice:
+        assert link.action in by, f"{rule.code} links {link.action} but no advice came out"
+        assert rule.code in by[link.action].rules
+        compile(by[link.action].code, link.action, "exec")
+    # priorities are respected: a lower number never ranks after a higher one
+    prio = {link.action: link.priority for link in rule.advice}
+    ranked = [prio[a.action] for a in advice]
+    assert ranked == sorted(ranked)
+
+
+def test_overfit_run_end_to_end():
+    codes = {r.code: r for r in load_rules()}
+    if "LA101" not in codes or not any(a.action == "early-stopping" for a in codes["LA101"].advice):
+        pytest.skip("rule LA101 (overfitting -> early-stopping) is not in the pack yet")
+    run = analyze({"loss": TRAIN, "val_loss": VAL}).runs[0]
+    over = [f for f in run.findings if f.kind == "overfitting"]
+    if not over:
+        pytest.skip("the overfitting detector is not registered yet")
+    es = next(a for a in run.advice if a.action == "early-stopping")
+    assert es.params["best_index"] == over[0].start == 4
+    assert 4 < es.params["would_stop_at"] <= 7
+    assert es.params["epochs_saved"] == 11 - es.params["would_stop_at"]
+
+
+def test_healthy_run_end_to_end_has_no_advice():
+    t = np.arange(30)
+    loss = 0.2 + np.exp(-t / 5)
+    result = analyze({"loss": loss, "val_loss": loss + 0.05})
+    rr = result.runs[0]
+    assert [f for f in rr.findings if f.severity != "info"] == []
+    assert rr.advice == []
