@@ -138,6 +138,7 @@ class Choice:
     stop_pos: int | None
     restored_pos: int | None
     window: int  # "a few points after the best"
+    noise_multiple: float = 0.0  # min_delta before rounding, in units of sigma
 
 
 def window_for(n: int) -> int:
@@ -159,26 +160,24 @@ def choose(values, mode: str = "min") -> Choice | None:
     target = int(np.argmin(masked) if mode == "min" else np.argmax(masked))
     sigma = noise_sigma(y[finite])
     window = window_for(len(y))
-    deltas: list[float] = []
+    deltas: dict[float, float] = {}  # rounded min_delta -> multiple of sigma
     for k in (1.0, 0.5, 0.25, 0.0):
-        d = nice(k * sigma)
-        if d not in deltas:
-            deltas.append(d)
+        deltas.setdefault(nice(k * sigma), k)
     for margin in (1, 0):
-        for d in deltas:
+        for d, k in deltas.items():
             patience = max(_min_patience(y, target, d, mode) + margin, 2 if margin else 1)
             sim = simulate(y, patience, d, mode)
             if sim.restored_pos != target or sim.stop_pos is None:
                 continue
             if target < sim.stop_pos <= target + window:
-                return Choice(patience, d, sigma, target, sim.stop_pos, sim.restored_pos, window)
+                return Choice(patience, d, sigma, target, sim.stop_pos, sim.restored_pos, window, k)
     # Nothing stops soon after the best within this log (the best is at or near the
     # end, or the curve is too noisy): a noise-sized setting that does not stop early.
-    for d in deltas:
+    for d, k in deltas.items():
         patience = max(_min_patience(y, target, d, mode) + 1, 2)
         sim = simulate(y, patience, d, mode)
         if sim.restored_pos == target:
-            return Choice(patience, d, sigma, target, sim.stop_pos, sim.restored_pos, window)
+            return Choice(patience, d, sigma, target, sim.stop_pos, sim.restored_pos, window, k)
     patience = max(_min_patience(y, target, 0.0, mode) + 1, 2)
     sim = simulate(y, patience, 0.0, mode)
     return Choice(patience, 0.0, sigma, target, sim.stop_pos, sim.restored_pos, window)
@@ -222,11 +221,11 @@ def build(ctx: AdviceContext) -> Advice | None:
         "epochs_saved": saved,
     }
     unit = ctx.index
+    share = {1.0: "", 0.5: "half ", 0.25: "a quarter of "}.get(choice.noise_multiple, "")
     noise = (
-        f"min_delta is {fmt(choice.min_delta / choice.sigma)}× the curve's noise "
-        f"(σ = {fmt(choice.sigma)})"
+        f"min_delta is {share}the curve's noise (σ = {fmt(nice(choice.sigma))})"
         if choice.sigma > 0 and choice.min_delta > 0
-        else "min_delta 0 (any improvement counts on this curve)"
+        else "min_delta is 0 (any improvement counts on this curve)"
     )
     head = f"{monitor} was best at {unit} {fmt(best_index)} ({fmt(best_value)})"
     if stop_index is not None:
