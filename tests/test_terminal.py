@@ -3,6 +3,8 @@ and with hostile names."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 from rich.console import Console
 from test_advice_engine import PACK, TRAIN, VAL, overfit_finding
@@ -15,7 +17,7 @@ from loganalyzer.renderers.terminal import SUMMARY_ROWS, render
 
 
 def text_of(analysis, **kw) -> str:
-    console = Console(record=True, width=100, no_color=True)
+    console = Console(file=io.StringIO(), record=True, width=100, no_color=True)
     render(analysis, console, **kw)
     return console.export_text()
 
@@ -82,10 +84,12 @@ def test_markup_in_names_and_messages_prints_literally():
 
 def test_no_color_console_emits_no_escape_codes_and_color_console_does():
     analysis = Analysis([overfit_rr()])
-    plain = Console(record=True, width=100, no_color=True, force_terminal=True)
+    plain = Console(file=io.StringIO(), record=True, width=100, no_color=True, force_terminal=True)
     render(analysis, plain)
     assert "\x1b[31m" not in plain.export_text(styles=True)
-    coloured = Console(record=True, width=100, force_terminal=True, color_system="standard")
+    coloured = Console(
+        file=io.StringIO(), record=True, width=100, force_terminal=True, color_system="standard"
+    )
     render(analysis, coloured)
     assert "\x1b[1;31m" in coloured.export_text(styles=True)  # bold red error
 

@@ -23,9 +23,10 @@ markup, so ``[red]x[/red]`` prints literally. Colour is the console's business:
 ``Console(no_color=True)`` (``--no-color``, ``NO_COLOR``) prints the same text plain.
 
 Example:
+    >>> import io
     >>> from rich.console import Console
     >>> from loganalyzer.analysis import analyze
-    >>> console = Console(record=True, width=100, no_color=True)
+    >>> console = Console(file=io.StringIO(), record=True, width=100, no_color=True)
     >>> render(analyze({"loss": [1.0, 0.6, 0.4], "val_loss": [1.1, 0.7, 0.6]}), console)
     >>> "Nothing to fix" in console.export_text()
     True
@@ -79,11 +80,12 @@ def render(
             (the summary table only, even for one run).
 
     Example:
+        >>> import io
         >>> from rich.console import Console
         >>> from loganalyzer.analysis import analyze
-        >>> c = Console(record=True, width=100, no_color=True)
+        >>> c = Console(file=io.StringIO(), record=True, width=100, no_color=True)
         >>> render(analyze({"loss": [1.0, 0.6, 0.4]}), c, details=False)
-        >>> "Run" in c.export_text()
+        >>> "top advice" in c.export_text()
         True
     """
     views = [run_view(rr) for rr in analysis.runs]
