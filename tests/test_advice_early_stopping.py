@@ -196,3 +196,20 @@ def test_still_improving_curve_does_not_claim_a_stop():
     a = _advice_for(run, [f])
     assert a.params["would_stop_at"] is None and a.params["epochs_saved"] == 0
     assert "would not have stopped" in a.summary
+
+
+def test_long_stall_before_the_best_is_explained_not_hidden():
+    """A curve that stalls for 12 points, then improves again and overfits: any patience
+    short enough to stop soon after the best would have stopped in the stall."""
+    y = np.concatenate([np.linspace(1.0, 0.6, 8), np.full(12, 0.6), np.linspace(0.58, 0.4, 6)])
+    y = np.concatenate([y, 0.4 + 0.02 * np.arange(1, 15)])
+    run = to_run({"loss": np.linspace(1, 0.1, len(y)), "val_loss": y})
+    f = Finding("LA101", "overfitting", "warning", "val_loss", 25, len(y) - 1, "x")
+    a = _advice_for(run, [f])
+    best = int(np.argmin(y))
+    assert a.params["best_index"] == best
+    assert a.params["would_stop_at"] > best  # never before the best
+    assert a.params["patience"] >= 12
+    assert "cannot stop sooner" in a.summary
+    stopped, restored = keras_replay(y, a.params["patience"], a.params["min_delta"], "min")
+    assert (stopped, restored) == (a.params["would_stop_at"], best)

@@ -245,6 +245,12 @@ def build(ctx: AdviceContext) -> Advice | None:
         f" {noise}; patience is the longest stretch without such an improvement before "
         "the best, plus one."
     )
+    if choice.stop_pos is not None and choice.stop_pos > choice.best_pos + choice.window:
+        how += (
+            f" It cannot stop sooner: the curve went {choice.patience - 1} evaluations "
+            "without improving before it reached its best, and a shorter patience would "
+            "have stopped there."
+        )
     if unit != "epoch":
         how += " Patience counts evaluations (logged points), not steps."
     summary = head + what + how + (" " + because(ctx) if ctx.findings else "")
