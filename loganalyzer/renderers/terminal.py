@@ -91,7 +91,7 @@ def render(
     views = [run_view(rr) for rr in analysis.runs]
     problems = [v for v in views if _is_problem(v)]
     many = len(views) > SUMMARY_AFTER
-    if details is False or many:
+    if views and (details is False or many):
         shown = problems if quiet else views
         if shown or not quiet:
             console.print(summary_table(shown, total=len(views)))
