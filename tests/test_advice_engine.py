@@ -282,3 +282,17 @@ def test_untrusted_metric_name_stays_a_string_literal():
     tree = ast.parse(a.code)
     assert not any(isinstance(n, ast.Import) and n.names[0].name == "os" for n in ast.walk(tree))
     assert name in [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)]
+
+
+def test_worse_finding_actions_come_first_then_priority():
+    """An error's actions rank before a warning's even when the warning's rule gives
+    its action a better priority: fix the overfit before a one-off spike."""
+    run = to_run({"loss": TRAIN, "val_loss": VAL, "learning_rate": [1e-3] * 12})
+    spike = Finding("LA103", "loss-spike", "warning", "loss", 1, 1, "spike", {})
+    advice = advise(run, [spike, overfit_finding("error")], rules=PACK.get)
+    actions = [a.action for a in advice]
+    overfit_actions = ["early-stopping", "regularize", "dropout", "augment", "shrink", "add-data"]
+    assert actions == overfit_actions + ["clip-gradients", "lower-lr"]
+    # same severity: the pack's priority decides
+    advice = advise(run, [spike, overfit_finding("warning")], rules=PACK.get)
+    assert [a.action for a in advice][:2] == ["early-stopping", "clip-gradients"]

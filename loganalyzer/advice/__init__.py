@@ -64,9 +64,10 @@ def advise(
 
     Every warning/error finding contributes the actions its rule lists; an action
     called for by several findings appears once, with all their rule codes in
-    ``rules``. Ranking: the best (lowest) rule-pack priority first, then the worst
-    severity among its findings (error before warning), then the number of findings
-    that call for it, then the pack's action order.
+    ``rules``. Ranking: the worst severity among the findings that call for an action
+    first (fix what is broken before what is merely suboptimal: a diverged run's
+    learning rate before its overfitting), then the best (lowest) rule-pack priority,
+    then the number of findings that call for it, then the pack's action order.
 
     Args:
         run: The run the findings are about (numbers for the snippets come from it).
@@ -113,7 +114,7 @@ def advise(
         if advice is None:
             continue
         worst = max(severity_rank(f.severity) for f in triggering)
-        key = (priority, -worst, -len(triggering), ADVICE_ACTIONS.index(action))
+        key = (-worst, priority, -len(triggering), ADVICE_ACTIONS.index(action))
         built.append((key, advice))
     built.sort(key=lambda kv: kv[0])
     out = []

@@ -7,7 +7,7 @@ Example:
 
 from __future__ import annotations
 
-from loganalyzer.advice._common import AdviceContext, because, fmt, gap_severity
+from loganalyzer.advice._common import AdviceContext, because, gap_severity
 from loganalyzer.findings import Advice
 
 ACTION = "add-data"
@@ -26,7 +26,7 @@ def build(ctx: AdviceContext) -> Advice:
     s = gap_severity(ctx)
     summary = (
         f"Get more (or more varied) training data; the train/validation gap severity is "
-        f"{fmt(s)} of 1. If the best val_loss still falls between 75% and 100% of the "
+        f"{s:.2f} of 1. If the best val_loss still falls between 75% and 100% of the "
         "data, more data will help. " + because(ctx)
     )
     return Advice(ACTION, 0, ctx.rules, summary, SNIPPET, {})

@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from loganalyzer.advice._common import AdviceContext, because, fmt, gap_severity, literal
+from loganalyzer.advice._common import AdviceContext, because, gap_severity, literal
 from loganalyzer.findings import Advice
 
 ACTION = "augment"
@@ -30,7 +30,7 @@ def build(ctx: AdviceContext) -> Advice:
     summary = (
         f"Augment the training inputs: GaussianNoise({literal(stddev)}) on standardized "
         f"inputs (active in training only), or random flips/rotations for images; "
-        f"strength from the gap severity {fmt(s)} of 1. " + because(ctx)
+        f"strength from the gap severity {s:.2f} of 1. " + because(ctx)
     )
     code = (
         "import keras\n\n"

@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from loganalyzer.advice._common import AdviceContext, because, fmt, gap_severity, literal
+from loganalyzer.advice._common import AdviceContext, because, gap_severity, literal
 from loganalyzer.findings import Advice
 
 ACTION = "dropout"
@@ -29,7 +29,7 @@ def build(ctx: AdviceContext) -> Advice:
     rate = dropout_rate(s)
     summary = (
         f"Add Dropout({literal(rate)}) after each hidden Dense/Conv block: the rate grows "
-        f"from 0.1 to 0.5 with the train/validation gap (severity {fmt(s)} of 1 here). "
+        f"from 0.1 to 0.5 with the train/validation gap (severity {s:.2f} of 1 here). "
         + because(ctx)
     )
     code = (

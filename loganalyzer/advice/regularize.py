@@ -32,7 +32,7 @@ def build(ctx: AdviceContext) -> Advice:
     f = ctx.first("overfitting")
     gl = f.evidence.get("gl") if f is not None else None
     basis = (
-        f"the validation loss ended {fmt(gl)}% above its best (GL)"
+        f"the validation loss ended {gl:.0f}% above its best (GL)"
         if isinstance(gl, (int, float))
         else f"a relative train/validation gap of {fmt(s)}"
     )

@@ -29,7 +29,7 @@ def build(ctx: AdviceContext) -> Advice:
     summary = (
         f"Shrink the model: keep {fmt(keep * 100)}% of the units/filters in each hidden "
         f"layer (e.g. Dense 256 → {round(256 * keep)}, Conv2D 64 → {round(64 * keep)}), "
-        f"as the gap severity is {fmt(s)} of 1. " + because(ctx)
+        f"as the gap severity is {s:.2f} of 1. " + because(ctx)
     )
     code = (
         "import keras\n\n"
