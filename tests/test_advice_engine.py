@@ -291,7 +291,7 @@ def test_worse_finding_actions_come_first_then_priority():
     spike = Finding("LA103", "loss-spike", "warning", "loss", 1, 1, "spike", {})
     advice = advise(run, [spike, overfit_finding("error")], rules=PACK.get)
     actions = [a.action for a in advice]
-    overfit_actions = ["early-stopping", "regularize", "dropout", "augment", "shrink", "add-data"]
+    overfit_actions = ["early-stopping", "regularize", "dropout", "shrink", "augment", "add-data"]
     assert actions == overfit_actions + ["clip-gradients", "lower-lr"]
     # same severity: the pack's priority decides
     advice = advise(run, [spike, overfit_finding("warning")], rules=PACK.get)
