@@ -8,6 +8,8 @@ import ast
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from loganalyzer.advice import AdviceContext, build_action
 from loganalyzer.advice.early_stopping import choose, simulate, window_for
@@ -213,3 +215,19 @@ def test_long_stall_before_the_best_is_explained_not_hidden():
     assert "cannot stop sooner" in a.summary
     stopped, restored = keras_replay(y, a.params["patience"], a.params["min_delta"], "min")
     assert (stopped, restored) == (a.params["would_stop_at"], best)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False), min_size=3, max_size=60),
+    st.sampled_from(["min", "max"]),
+)
+def test_never_stops_before_the_best_and_restores_it(values, mode):
+    """On any finite curve (negative, zero, flat, ties, jumps) the chosen setting never
+    stops at or before the best point and restores exactly that point."""
+    choice = choose(values, mode)
+    sim = simulate(values, choice.patience, choice.min_delta, mode)
+    assert (sim.stop_pos, sim.restored_pos) == (choice.stop_pos, choice.restored_pos)
+    assert sim.stop_pos is None or sim.stop_pos > choice.best_pos
+    assert sim.restored_pos == choice.best_pos
+    assert choice.patience >= 1 and choice.min_delta >= 0
