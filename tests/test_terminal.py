@@ -167,3 +167,10 @@ def test_no_advice_for_problem_findings_is_not_nothing_to_fix():
 def test_only_errors_prints_only_errors():
     analysis = Analysis([], errors=[ReadError("a.csv", "empty file")])
     assert text_of(analysis, details=False).strip() == "error: a.csv: empty file"
+
+
+def test_control_characters_in_names_cannot_reach_the_terminal():
+    rr = overfit_rr(name="evil\x1b[2J\x1b[31mred\nsecond line")
+    out = text_of(Analysis([rr]))
+    assert "\x1b" not in out
+    assert "evil [2J [31mred second line" in out
