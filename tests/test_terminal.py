@@ -174,3 +174,11 @@ def test_control_characters_in_names_cannot_reach_the_terminal():
     out = text_of(Analysis([rr]))
     assert "\x1b" not in out
     assert "evil [2J [31mred second line" in out
+
+
+def test_long_source_path_is_printed_whole():
+    rr = healthy_rr()
+    path = "/very/long/" + "directory/" * 12 + "events.out.tfevents.123.host"
+    rr.run.sources = [path]
+    out = text_of(Analysis([rr]))
+    assert path in out.replace("\n", "").replace(" ", "")

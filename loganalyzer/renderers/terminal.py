@@ -151,8 +151,8 @@ def _title(view: RunView) -> Any:
 
 def _facts(view: RunView) -> Table:
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim")
-    grid.add_column()
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(overflow="fold")
     grid.add_row("source", Text(one_line(view.source_text)))
     grid.add_row("log", Text(f"{one_line(view.format)}, {view.length} {one_line(view.index)}s"))
     grid.add_row("best", Text(one_line(view.best_text)))
