@@ -187,6 +187,10 @@ def analyze(
     """
     from loganalyzer.readers import read_paths
 
+    if config is None:
+        from loganalyzer.config import load_config
+
+        config = load_config()
     if isinstance(obj, (str, os.PathLike)) or (
         isinstance(obj, (list, tuple))
         and obj
