@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from enum import Enum
 from pathlib import Path
 
@@ -153,6 +154,8 @@ def _with_progress(paths: list[Path], kwargs: dict, *, no_color: bool):
     from loganalyzer.parallel import analyze_paths
 
     console = Console(stderr=True, no_color=no_color or bool(os.environ.get("NO_COLOR")))
+    # auto_refresh=False: no refresh thread, so worker processes can be forked safely;
+    # the bar is redrawn from the progress callback, at most ten times a second.
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -160,11 +163,17 @@ def _with_progress(paths: list[Path], kwargs: dict, *, no_color: bool):
         TimeRemainingColumn(),
         console=console,
         transient=True,
+        auto_refresh=False,
     ) as bar:
         task = bar.add_task("analysing", total=None)
+        last = [0.0]
 
         def tick(done: int, total: int) -> None:
+            now = time.monotonic()
             bar.update(task, completed=done, total=total)
+            if now - last[0] >= 0.1 or done == total:
+                last[0] = now
+                bar.refresh()
 
         return analyze_paths([str(p) for p in paths], progress=tick, **kwargs)
 

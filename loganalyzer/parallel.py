@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,16 @@ def _task(task: tuple) -> tuple[list[RunResult], list[ReadError], list[ReadError
         elif Path(source).suffix.lower() in readers._LOGLIKE_SUFFIXES or "not UTF-8" in error.error:
             skipped.append(error)
     return results, errors, skipped, late
+
+
+def _start_method() -> str:
+    """``fork`` (fast: workers inherit the imported modules) when this process has no
+    other thread; otherwise ``forkserver``/``spawn``, since forking a threaded process
+    (e.g. after TensorFlow started its pools) can deadlock the child."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
 
 
 def _tasks(disc: Any) -> list[tuple]:
@@ -138,8 +149,7 @@ def analyze_paths(
         finally:
             _STATE.clear()
     else:
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        ctx = multiprocessing.get_context(_start_method())
         chunksize = max(1, min(64, total // (jobs * 16)))
         with ctx.Pool(jobs, initializer=_init, initargs=init_args) as pool:
             collect(pool.imap(_task, tasks, chunksize=chunksize))
