@@ -245,3 +245,37 @@ def test_quiet_prints_nothing_for_a_healthy_run():
     assert quiet.exit_code == loud.exit_code
     assert quiet.stdout.strip() == ""
     assert run(log, "-q").stdout.strip() == ""
+
+
+def test_analyze_path_never_imports_matplotlib_tensorflow_or_keras(tmp_path):
+    code = (
+        "import sys\n"
+        "from loganalyzer.cli import app\n"
+        "try:\n"
+        "    app(sys.argv[1:])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = sorted(m for m in sys.modules\n"
+        "               if m.split('.')[0] in ('matplotlib', 'tensorflow', 'keras', 'torch'))\n"
+        "sys.stderr.write('HEAVY=' + ','.join(heavy) + '\\n')\n"
+    )
+    for fmt in ("json", "text"):
+        res = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                code,
+                "analyze",
+                "--format",
+                fmt,
+                str(SAMPLES / "overfit" / "history.json"),
+                str(SAMPLES / "overfit" / "tensorboard"),
+                str(SAMPLES / "diverging" / "training.csv"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            check=False,
+        )
+        assert "HEAVY=\n" in res.stderr, res.stderr[-2000:]
+        assert res.stdout.strip()
