@@ -1,0 +1,165 @@
+"""Keras ``CSVLogger`` files and CSV histories written with pandas.
+
+What real files look like, and what this reader does with it:
+
+- the separator is sniffed from the header (``,`` ``;`` or TAB);
+- missing values are ``NA``, ``nan``, ``NaN``, empty or a single space -> NaN;
+- ``CSVLogger(append=True)`` appends a new run to the same file without a new
+  header, so the ``epoch`` column drops back to its first value. The file is split
+  into segments there and **the last segment** (the most recent run) is analysed,
+  with a warning naming every segment. A drop to a later epoch (a run resumed from a
+  checkpoint with ``initial_epoch``) continues the same run; the re-logged epochs
+  replace the earlier ones;
+- a truncated last line is dropped with a warning; every complete row is kept;
+- quoted list cells (``"[0.1, 0.2]"``) are not numbers: their column is left out
+  (and ``loganalyzer series`` says why);
+- the ``epoch`` column (any spelling: ``Epoch``, ``epochs``) is the index, kept in
+  the log's own numbering (0- or 1-based); without one the row number is the epoch;
+- headers such as ``Train Loss``, ``ValLoss`` or ``validation/main/loss`` are mapped
+  by :mod:`loganalyzer.naming`.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
+    >>> _ = p.write_text("epoch;loss;val_loss\\n0;1.0;1.2\\n1;0.5;0.9\\n0;2.0;2.1\\n1;1.5;1.6\\n")
+    >>> run = read(p)[0]
+    >>> run.series("loss").tolist(), run.warnings[0][:28]
+    ([2.0, 1.5], 'resumed at epoch 0 once: 2 s')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from loganalyzer.errors import LogReadError
+from loganalyzer.naming import _snake
+from loganalyzer.readers._text import decode_head, looks_like_csv_log, number, parse_csv, read_text
+from loganalyzer.run import Run
+
+FORMAT = "keras-csv"
+
+_EPOCH_NAMES = {"epoch", "epochs", "ep", "epoch_num", "epoch_index"}
+_HINTS = ("loss", "acc", "error", "mse", "mae", "epoch", "lr", "learning", "auc", "precision")
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def epoch_column(header: list[str]) -> int | None:
+    """Position of the epoch column in a header, or ``None``."""
+    for i, name in enumerate(header):
+        if _snake(name) in _EPOCH_NAMES:
+            return i
+    return None
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """A header of metric names over rows of numbers, with a loss/metric/epoch column."""
+    text = decode_head(head)
+    if text is None:
+        return False
+    table = looks_like_csv_log(text)
+    if table is None:
+        return False
+    return any(any(h in _snake(name) for h in _HINTS) for name in table.header)
+
+
+def read(path: Path) -> list[Run]:
+    """Read a CSV history into one run (the last ``append=True`` segment).
+
+    Raises:
+        LogReadError: when the file is not a CSV of metrics.
+    """
+    source = str(path)
+    table = parse_csv(read_text(path), source)
+    warnings = list(table.warnings)
+    if not table.rows:
+        raise LogReadError(source, "CSV log with a header but no complete data rows")
+    header = table.header
+    if len(set(header)) != len(header):
+        seen: dict[str, int] = {}
+        renamed = []
+        for h in header:
+            seen[h] = seen.get(h, 0) + 1
+            renamed.append(h if seen[h] == 1 else f"{h}.{seen[h]}")
+        header = renamed
+    ep = epoch_column(header)
+    values = {
+        name: [number(row[i]) for row in table.rows] for i, name in enumerate(header) if i != ep
+    }
+    frame = pd.DataFrame(values)
+    if ep is None:
+        index = list(range(len(frame)))
+        if table.repeated_headers:
+            warnings.append(
+                f"header repeated at line {table.repeated_headers[-1]}: "
+                "several runs in one file without an epoch column"
+            )
+    else:
+        epochs = [number(row[ep]) for row in table.rows]
+        keep = [e == e for e in epochs]  # drop rows whose epoch is not a number
+        if not all(keep):
+            warnings.append(f"{keep.count(False)} row(s) without an epoch number were skipped")
+            frame = frame[keep].reset_index(drop=True)
+            epochs = [e for e, k in zip(epochs, keep, strict=True) if k]
+        if not epochs:
+            raise LogReadError(source, "CSV log without a single row with an epoch number")
+        index, frame, seg_warning = _last_segment([int(e) for e in epochs], frame)
+        if seg_warning:
+            warnings.append(seg_warning)
+    frame.index = pd.Index(index, name="epoch")
+    dropped = {}
+    for col in list(frame.columns):
+        raw_col = header.index(col)
+        if frame[col].isna().all() and any(
+            row[raw_col].strip().lower() not in ("", "na", "nan", "none", "null")
+            for row in table.rows
+        ):
+            dropped[col] = "no numeric values (e.g. list or text cells)"
+            frame = frame.drop(columns=col)
+    run = Run.from_frame(
+        path.name,
+        frame,
+        format=FORMAT,
+        index="epoch",
+        sources=[source],
+        warnings=warnings,
+        dropped=dropped,
+    )
+    if run.metrics.empty:
+        raise LogReadError(source, "CSV without a numeric metric column: not a training log")
+    return [run]
+
+
+def _last_segment(epochs: list[int], frame: pd.DataFrame) -> tuple[list[int], pd.DataFrame, str]:
+    """Split at every drop of the epoch column back to the file's first epoch and keep
+    the last segment; a drop to a later epoch continues the run (later rows win)."""
+    start_epoch = epochs[0]
+    starts = [0]
+    resumed: list[int] = []
+    for i in range(1, len(epochs)):
+        if epochs[i] <= epochs[i - 1]:
+            if epochs[i] <= start_epoch:
+                starts.append(i)
+            else:
+                resumed.append(epochs[i])
+    message = ""
+    if len(starts) > 1:
+        bounds = starts + [len(epochs)]
+        lengths = [bounds[k + 1] - bounds[k] for k in range(len(starts))]
+        message = (
+            f"resumed at epoch {start_epoch} {_times(len(starts) - 1)}: {len(starts)} segments "
+            f"(lengths {'/'.join(map(str, lengths))}, as CSVLogger(append=True) writes them); "
+            f"analysing the last segment ({lengths[-1]} rows)"
+        )
+        cut = starts[-1]
+        epochs, frame = epochs[cut:], frame.iloc[cut:].reset_index(drop=True)
+        resumed = [e for e in resumed if e in epochs]
+    if resumed:
+        note = f"resumed from a checkpoint at epoch {', '.join(map(str, sorted(set(resumed))))}"
+        note += "; the re-logged epochs replace the earlier rows"
+        message = f"{message}; {note}" if message else note
+    return epochs, frame, message

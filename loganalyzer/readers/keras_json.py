@@ -1,0 +1,293 @@
+"""Keras History JSON, in every shape users save it.
+
+Recognised shapes (each one gives the same run):
+
+- ``json.dump(history.history)``: ``{"loss": [...], "val_loss": [...]}``;
+- pandas ``DataFrame(history.history).to_json(orient=...)`` with orient ``columns``
+  (``{"loss": {"0": ..}}``), ``index`` (``{"0": {"loss": ..}}``), ``records``
+  (``[{"loss": ..}, ...]``) or ``split`` (``{"columns", "index", "data"}``);
+- ``{"history": {...}, "params": {...}, "epoch": [...]}`` (a pickled-then-JSON'd
+  ``History`` object);
+- a history nested under a run key (``{"run_1": {"loss": [...]}}``; several run
+  keys give several runs, named ``file#key``);
+- a list of per-epoch records;
+- plural keys (``train_losses``, ``val_losses``), mapped by :mod:`loganalyzer.naming`;
+- an explicit ``epoch``/``epochs`` list (kept as the index, 0- or 1-based as written);
+- scalar metadata beside the lists (``"model": "cnn"``, ``"lr": 0.001``): left out,
+  and ``loganalyzer series`` says so;
+- bare ``NaN``/``Infinity``/``-Infinity`` tokens (what ``json.dump`` writes for a
+  diverged run);
+- a JSON *string* holding a Python dict repr with single quotes (``json.dump(str(h))``),
+  or a file that is such a repr: parsed with :func:`ast.literal_eval`, never ``eval``.
+
+JSON that holds no metric series (a config, ``run_meta.json``) is a
+:class:`~loganalyzer.errors.LogReadError`: "not a training log".
+
+Example:
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "h.json"
+    >>> _ = p.write_text('{"history": {"loss": [1.0, NaN]}, "epoch": [1, 2], "params": {}}')
+    >>> run = read(p)[0]
+    >>> run.metrics.index.tolist(), run.series("loss").tolist()[0]
+    ([1, 2], 1.0)
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from loganalyzer.errors import LogReadError
+from loganalyzer.naming import _snake
+from loganalyzer.readers._text import decode_head, number, read_text
+from loganalyzer.run import Run
+
+FORMAT = "keras-json"
+
+_EPOCH_KEYS = ("epoch", "epochs", "Epoch", "Epochs")
+_MAX_LITERAL = 20_000_000  # characters; ast.literal_eval on more is not worth the memory
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """Text that starts like JSON (an object, an array or a string)."""
+    text = decode_head(head)
+    return text is not None and text.lstrip()[:1] in ("{", "[", '"')
+
+
+def read(path: Path) -> list[Run]:
+    """Read a History JSON file into one run per history found.
+
+    Raises:
+        LogReadError: for text that is neither JSON nor a Python dict repr, or JSON
+            without metric series.
+    """
+    source = str(path)
+    obj = _load(read_text(path), source)
+    found: list[tuple[str, pd.DataFrame, dict[str, str], list[str]]] = []
+    _find(obj, "", found, depth=0)
+    if not found:
+        raise LogReadError(source, "not a training log: JSON without per-epoch metric lists")
+    runs = []
+    for key, frame, dropped, warnings in found:
+        name = path.name + (f"#{key}" if key and len(found) > 1 else "")
+        run = Run.from_frame(
+            name,
+            frame,
+            format=FORMAT,
+            index="epoch",
+            sources=[source],
+            warnings=warnings,
+            dropped=dropped,
+        )
+        if not run.metrics.empty:
+            runs.append(run)
+    if not runs:
+        raise LogReadError(source, "not a training log: JSON series hold no numbers")
+    return runs
+
+
+# ---------------------------------------------------------------------- parsing
+def _load(text: str, source: str) -> Any:
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        stripped = text.strip()
+        if stripped[:1] in "{[" and "'" in stripped[:200]:
+            return _literal(stripped, source)
+        raise LogReadError(
+            source, f"invalid JSON ({exc.msg})", f"line {exc.lineno}, column {exc.colno}"
+        ) from None
+    except RecursionError:
+        raise LogReadError(source, "invalid JSON (nested too deeply)") from None
+    if isinstance(obj, str):
+        inner = obj.strip()
+        if inner[:1] in "{[":
+            try:
+                return json.loads(inner)
+            except (json.JSONDecodeError, RecursionError):
+                return _literal(inner, source)
+        raise LogReadError(source, "not a training log: a JSON string, not a history")
+    return obj
+
+
+_PY_TOKENS = re.compile(r"(?<![\w.'\"])(-?)(nan|inf)(?![\w'\"])")
+
+
+def _literal(text: str, source: str) -> Any:
+    """A Python dict/list repr (single quotes, ``nan``/``inf``) via ``ast.literal_eval``.
+
+    ``nan`` and ``inf`` are not literals, so they are rewritten first: ``inf`` as
+    ``1e999`` (which is infinity) and ``nan`` as ``None`` (read back as NaN).
+    """
+    if len(text) > _MAX_LITERAL:
+        raise LogReadError(source, "Python dict repr too large to parse safely")
+
+    def sub(m: re.Match) -> str:
+        return "None" if m.group(2) == "nan" else f"{m.group(1)}1e999"
+
+    try:
+        return ast.literal_eval(_PY_TOKENS.sub(sub, text))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+        raise LogReadError(
+            source, f"neither JSON nor a Python dict repr ({type(exc).__name__})"
+        ) from None
+
+
+# ---------------------------------------------------------------------- shapes
+def _is_series(v: Any) -> bool:
+    return isinstance(v, list) and any(_is_num(x) for x in v)
+
+
+def _is_num(x: Any) -> bool:
+    return (isinstance(x, int | float) and not isinstance(x, bool)) or x is None
+
+
+def _is_index_map(v: Any) -> bool:
+    """``{"0": 1.2, "1": 0.9}``: one column of ``to_json(orient="columns")``."""
+    return (
+        isinstance(v, dict)
+        and bool(v)
+        and all(_intlike(k) for k in v)
+        and all(_is_num(x) for x in v.values())
+    )
+
+
+def _intlike(k: Any) -> bool:
+    return isinstance(k, str) and k.strip().lstrip("-").isdigit()
+
+
+def _find(obj: Any, key: str, found: list, depth: int) -> None:
+    """Collect every history below ``obj`` (depth-limited)."""
+    if depth > 6:
+        return
+    if isinstance(obj, list):
+        if obj and all(isinstance(r, dict) for r in obj):
+            got = _from_records(obj)
+            if got is not None:
+                found.append((key, *got))
+        return
+    if not isinstance(obj, dict) or not obj:
+        return
+    got = _from_dict(obj)
+    if got is not None:
+        found.append((key, *got))
+        return
+    for k, v in obj.items():
+        if isinstance(v, dict | list) and k not in ("params", "config"):
+            _find(v, f"{key}.{k}" if key else str(k), found, depth + 1)
+
+
+def _from_dict(obj: dict) -> tuple[pd.DataFrame, dict, list] | None:
+    # {"history": {...}, "params": {...}, "epoch": [...]}
+    if isinstance(obj.get("history"), dict):
+        got = _from_dict(obj["history"])
+        if got is None:
+            return None
+        frame, dropped, warnings = got
+        epochs = obj.get("epoch", obj.get("epochs"))
+        if isinstance(epochs, list) and len(epochs) == len(frame) and _all_int(epochs):
+            frame.index = pd.Index([int(e) for e in epochs], name="epoch")
+        return frame, dropped, warnings
+    # pandas orient="split"
+    if {"columns", "data"} <= set(obj) and isinstance(obj["data"], list):
+        cols, data = obj["columns"], obj["data"]
+        if isinstance(cols, list) and all(isinstance(r, list) for r in data):
+            records = [dict(zip(map(str, cols), r, strict=False)) for r in data]
+            got = _from_records(records)
+            if got is not None and isinstance(obj.get("index"), list):
+                idx = obj["index"]
+                if len(idx) == len(got[0]) and _all_int(idx):
+                    got[0].index = pd.Index([int(i) for i in idx], name="epoch")
+            return got
+    # pandas orient="index": {"0": {"loss": ..}, "1": {...}}
+    if all(_intlike(k) for k in obj) and all(isinstance(v, dict) for v in obj.values()):
+        order = sorted(obj, key=lambda k: int(k))
+        got = _from_records([obj[k] for k in order])
+        if got is not None:
+            got[0].index = pd.Index([int(k) for k in order], name="epoch")
+        return got
+    series = {k: v for k, v in obj.items() if _is_series(v)}
+    columns = {k: v for k, v in obj.items() if _is_index_map(v)}
+    if not series and not columns:
+        return None
+    if not any(_metricish(k) for k in list(series) + list(columns)):
+        return None
+    dropped: dict[str, str] = {}
+    warnings: list[str] = []
+    epoch_key = next((k for k in _EPOCH_KEYS if k in series), None)
+    data: dict[str, pd.Series] = {}
+    if series:
+        lengths = {len(v) for k, v in series.items() if k != epoch_key}
+        if len(lengths) > 1:
+            warnings.append(
+                f"metric lists of different lengths ({'/'.join(map(str, sorted(lengths)))}); "
+                "the shorter ones are padded with NaN at the end"
+            )
+        for k, v in series.items():
+            if k == epoch_key:
+                continue
+            data[k] = pd.Series([number(x) for x in v], dtype=float)
+    for k, v in columns.items():
+        s = pd.Series({int(i): number(x) for i, x in v.items()}, dtype=float).sort_index()
+        data[k] = s
+    frame = pd.DataFrame(data)
+    if epoch_key is not None:
+        epochs = series[epoch_key]
+        if len(epochs) == len(frame) and _all_int(epochs):
+            frame.index = pd.Index([int(e) for e in epochs], name="epoch")
+        else:
+            warnings.append(f"{epoch_key!r} list does not match the metric lists; ignored")
+    for k, v in obj.items():
+        if k in data or k == epoch_key:
+            continue
+        if isinstance(v, int | float | str | bool) or v is None:
+            dropped[k] = "scalar metadata, not a per-epoch series"
+        elif isinstance(v, list):
+            dropped[k] = "list without numbers"
+        else:
+            dropped[k] = "nested object, not a per-epoch series"
+    return frame, dropped, warnings
+
+
+def _from_records(records: list[dict]) -> tuple[pd.DataFrame, dict, list] | None:
+    """A list of per-epoch records: ``[{"epoch": 0, "loss": 1.0, ...}, ...]``."""
+    keys: dict[str, None] = {}
+    for r in records:
+        for k, v in r.items():
+            if _is_num(v) and not isinstance(v, bool):
+                keys.setdefault(str(k), None)
+    if not keys or not any(_metricish(k) for k in keys):
+        return None
+    epoch_key = next((k for k in _EPOCH_KEYS if k in keys), None)
+    data = {k: [number(r.get(k)) for r in records] for k in keys if k != epoch_key}
+    frame = pd.DataFrame(data)
+    dropped: dict[str, str] = {}
+    for r in records:
+        for k in r:
+            if str(k) not in keys:
+                dropped.setdefault(str(k), "not a number in any record")
+    warnings: list[str] = []
+    if epoch_key is not None:
+        epochs = [r.get(epoch_key) for r in records]
+        if _all_int(epochs):
+            frame.index = pd.Index([int(e) for e in epochs], name="epoch")
+        else:
+            warnings.append(f"{epoch_key!r} is missing or not whole in some records; ignored")
+    return frame, dropped, warnings
+
+
+def _all_int(values: list) -> bool:
+    return bool(values) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) and float(v).is_integer()
+        for v in values
+    )
+
+
+def _metricish(name: str) -> bool:
+    s = _snake(str(name))
+    return any(w in s for w in ("loss", "acc", "error", "mse", "mae", "auc", "lr", "learning"))
