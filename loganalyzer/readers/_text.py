@@ -183,7 +183,8 @@ def looks_like_csv_log(text: str) -> CsvTable | None:
     header, first = [c.strip() for c in rows[0]], rows[1]
     if len(header) < 2 or len(first) != len(header):
         return None
-    if any(not h or is_number(h) for h in header):
+    # pandas ``to_csv`` leaves the index column unnamed: an empty first name is fine
+    if any((not h and i > 0) or is_number(h) for i, h in enumerate(header)):
         return None
     numeric = sum(1 for c in first if is_number(c) or c.strip().lower() in MISSING)
     if numeric * 2 < len(first) or not any(is_number(c) for c in first):

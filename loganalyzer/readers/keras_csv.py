@@ -53,6 +53,8 @@ def epoch_column(header: list[str]) -> int | None:
     for i, name in enumerate(header):
         if _snake(name) in _EPOCH_NAMES:
             return i
+    if header and header[0].strip() in ("", "Unnamed: 0", "index"):
+        return 0  # the index column pandas ``to_csv`` writes
     return None
 
 

@@ -97,10 +97,11 @@ def read(path: Path) -> list[Run]:
             dropped[col] = "test-set metric, logged outside training"
             raw = raw.drop(columns=col)
 
-    # Learning-rate monitor rows have no epoch: give them the epoch of the nearest row.
+    # Learning-rate monitor rows have no epoch: the monitor logs when an epoch (or step)
+    # starts, so they belong to the epoch of the next row by step.
     if epoch.isna().any() and epoch.notna().any():
         order = np.argsort(step.to_numpy(), kind="stable")
-        e_sorted = epoch.iloc[order].ffill().bfill()
+        e_sorted = epoch.iloc[order].bfill().ffill()
         epoch = e_sorted.reindex(epoch.index)
 
     epoch_cols = [c for c in raw.columns if c.endswith("_epoch")]
@@ -127,6 +128,10 @@ def read(path: Path) -> list[Run]:
         frame = frame[~np.isnan(frame.index.to_numpy(dtype=float))]
         frame = frame.groupby(level=0, sort=True).last()
         frame.index = frame.index.astype(np.int64)
+        # A learning rate holds until the monitor logs a new one.
+        for c in frame.columns:
+            if canonical_name(c) == "learning_rate":
+                frame[c] = frame[c].ffill()
         original = {v: k for k, v in renamed.items()}
     else:
         index_kind = "step"
