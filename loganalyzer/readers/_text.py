@@ -136,11 +136,11 @@ def parse_csv(text: str, source: str) -> CsvTable:
         for k, cells in enumerate(reader):
             lineno = first + k + 1
             if not table.header:
-                table.header = [c.strip() for c in cells]
+                table.header = _unique([c.strip() for c in cells])
                 continue
             if not cells or all(not c.strip() for c in cells):
                 continue
-            if [c.strip() for c in cells] == table.header:
+            if _unique([c.strip() for c in cells]) == table.header:
                 table.repeated_headers.append(lineno)
                 continue
             if len(cells) != len(table.header):
@@ -163,6 +163,16 @@ def parse_csv(text: str, source: str) -> CsvTable:
             f"were skipped (line {shown})"
         )
     return table
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Header names made unique (``loss``, ``loss.2``) so no column hides another."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}.{seen[name]}")
+    return out
 
 
 def looks_like_csv_log(text: str) -> CsvTable | None:

@@ -81,13 +81,6 @@ def read(path: Path) -> list[Run]:
     if not table.rows:
         raise LogReadError(source, "CSV log with a header but no complete data rows")
     header = table.header
-    if len(set(header)) != len(header):
-        seen: dict[str, int] = {}
-        renamed = []
-        for h in header:
-            seen[h] = seen.get(h, 0) + 1
-            renamed.append(h if seen[h] == 1 else f"{h}.{seen[h]}")
-        header = renamed
     ep = epoch_column(header)
     values = {
         name: [number(row[i]) for row in table.rows] for i, name in enumerate(header) if i != ep

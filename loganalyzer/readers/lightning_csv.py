@@ -64,8 +64,8 @@ def read(path: Path) -> list[Run]:
     table = parse_csv(read_text(path), source)
     warnings = list(table.warnings)
     lower = [h.strip().lower() for h in table.header]
-    if "step" not in lower or not table.rows:
-        raise LogReadError(source, "Lightning metrics.csv without a step column or rows")
+    if "step" not in lower or "epoch" not in lower or not table.rows:
+        raise LogReadError(source, "Lightning metrics.csv without epoch/step columns or rows")
     i_epoch, i_step = lower.index("epoch"), lower.index("step")
     metric_cols = [h for i, h in enumerate(table.header) if i not in (i_epoch, i_step)]
     raw = pd.DataFrame(
