@@ -128,3 +128,34 @@ def test_header_only_is_a_clear_error(tmp_path):
     p = write(tmp_path, "epoch,loss,val_loss\n0,1.0")
     with pytest.raises(LogReadError, match="no complete data rows"):
         keras_csv.read(p)
+
+
+def test_last_line_without_line_end_is_kept_with_a_warning(tmp_path):
+    p = write(tmp_path, "epoch,loss\n0,1.0\n1,0.9\n2,0.8")
+    (run,) = read_file(p)
+    assert run.series("loss").tolist() == [1.0, 0.9, 0.8]
+    assert any("has no line end" in w for w in run.warnings)
+
+
+def test_decimal_commas_with_semicolons(tmp_path):
+    p = write(tmp_path, "epoch;loss;val_loss\n0;1,5;1,75\n1;0,5;0,8\n")
+    (run,) = read_file(p)
+    assert run.series("loss").tolist() == [1.5, 0.5]
+    assert any("decimal commas" in w for w in run.warnings)
+
+
+def test_repeated_header_without_epoch_column_keeps_the_last_run(tmp_path):
+    p = write(
+        tmp_path, "loss,val_loss\n3.0,3.1\n2.0,2.1\nloss,val_loss\n1.0,1.1\n0.5,0.6\n0.4,0.5\n"
+    )
+    (run,) = read_file(p)
+    assert run.series("loss").tolist() == [1.0, 0.5, 0.4]
+    assert run.metrics.index.tolist() == [0, 1, 2]
+    assert any("header repeated once" in w and "2 segments" in w for w in run.warnings)
+
+
+def test_rows_with_a_non_finite_epoch_are_skipped(tmp_path):
+    p = write(tmp_path, "epoch,loss\n0,1.0\ninf,0.9\n1,0.8\n")
+    (run,) = read_file(p)
+    assert run.series("loss").tolist() == [1.0, 0.8]
+    assert any("without an epoch number" in w for w in run.warnings)

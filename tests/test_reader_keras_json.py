@@ -129,3 +129,15 @@ def test_json_that_is_not_a_training_log_is_one_clear_error(tmp_path, text, why)
     with pytest.raises(LogReadError, match=why) as exc:
         read_file(p)
     assert str(p) in exc.value.line()
+
+
+def test_json_lines_with_a_truncated_last_record(tmp_path):
+    p = tmp_path / "metrics.jsonl"
+    lines = [
+        json.dumps({"epoch": i, "loss": a, "val_loss": b})
+        for i, (a, b) in enumerate(zip(LOSS, VAL, strict=True))
+    ]
+    p.write_text("\n".join(lines) + '\n{"epoch": 3, "lo')
+    (run,) = read_file(p)
+    assert run.series("loss").tolist() == LOSS and run.series("val_loss").tolist() == VAL
+    assert run.warnings == ["last record truncated (line 4); kept the 3 complete ones"]

@@ -156,6 +156,13 @@ def parse_csv(text: str, source: str) -> CsvTable:
         table.warnings.append(
             f"last line truncated (line {last_line}); kept the {len(table.rows)} complete rows"
         )
+    elif table.lines and table.lines[-1] == last_line and not ends_cleanly and last_line > 2:
+        # Loggers end every row with a line end: a last row without one may be cut
+        # inside its last number. It is kept, but the user should know.
+        table.warnings.append(
+            f"last line (line {last_line}) has no line end: the file may have been cut "
+            "while being written; its values are kept"
+        )
     if bad:
         shown = ", ".join(str(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
         table.warnings.append(
@@ -196,6 +203,8 @@ def looks_like_csv_log(text: str) -> CsvTable | None:
     # pandas ``to_csv`` leaves the index column unnamed: an empty first name is fine
     if any((not h and i > 0) or is_number(h) for i, h in enumerate(header)):
         return None
+    if delimiter == ";":  # decimal commas go with semicolons
+        first = [c.replace(",", ".") for c in first]
     numeric = sum(1 for c in first if is_number(c) or c.strip().lower() in MISSING)
     if numeric * 2 < len(first) or not any(is_number(c) for c in first):
         return None

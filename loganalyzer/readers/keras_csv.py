@@ -29,6 +29,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -86,16 +88,25 @@ def read(path: Path) -> list[Run]:
         name: [number(row[i]) for row in table.rows] for i, name in enumerate(header) if i != ep
     }
     frame = pd.DataFrame(values)
+    if table.delimiter == ";":
+        frame, comma_cols = _decimal_commas(frame, header, table.rows)
+        if comma_cols:
+            warnings.append(f"decimal commas read as decimal points ({', '.join(comma_cols)})")
     if ep is None:
         index = list(range(len(frame)))
         if table.repeated_headers:
+            last_header = table.repeated_headers[-1]
+            first = next((k for k, ln in enumerate(table.lines) if ln > last_header), len(index))
             warnings.append(
-                f"header repeated at line {table.repeated_headers[-1]}: "
-                "several runs in one file without an epoch column"
+                f"header repeated {_times(len(table.repeated_headers))} (a new run appended "
+                f"with its own header): {len(table.repeated_headers) + 1} segments; analysing "
+                f"the last one (from line {last_header + 1}, {len(index) - first} rows)"
             )
+            frame = frame.iloc[first:].reset_index(drop=True)
+            index = list(range(len(frame)))
     else:
         epochs = [number(row[ep]) for row in table.rows]
-        keep = [e == e for e in epochs]  # drop rows whose epoch is not a number
+        keep = [math.isfinite(e) for e in epochs]  # drop rows whose epoch is not a number
         if not all(keep):
             warnings.append(f"{keep.count(False)} row(s) without an epoch number were skipped")
             frame = frame[keep].reset_index(drop=True)
@@ -158,3 +169,22 @@ def _last_segment(epochs: list[int], frame: pd.DataFrame) -> tuple[list[int], pd
         note += "; the re-logged epochs replace the earlier rows"
         message = f"{message}; {note}" if message else note
     return epochs, frame, message
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+([eE][+-]?\d+)?\s*$")
+
+
+def _decimal_commas(
+    frame: pd.DataFrame, header: list[str], rows: list[list[str]]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Columns of a ``;``-separated file written with decimal commas (``0,123``)."""
+    fixed = []
+    for col in list(frame.columns):
+        if frame[col].notna().any():
+            continue
+        i = header.index(col)
+        cells = [r[i] for r in rows if r[i].strip()]
+        if cells and all(_DECIMAL_COMMA.match(c) for c in cells):
+            frame = frame.assign(**{col: [number(r[i].replace(",", ".")) for r in rows]})
+            fixed.append(col)
+    return frame, fixed

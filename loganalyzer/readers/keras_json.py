@@ -67,7 +67,7 @@ def read(path: Path) -> list[Run]:
             without metric series.
     """
     source = str(path)
-    obj = _load(read_text(path), source)
+    obj, load_warnings = _load(read_text(path), source)
     found: list[tuple[str, pd.DataFrame, dict[str, str], list[str]]] = []
     _find(obj, "", found, depth=0)
     if not found:
@@ -81,7 +81,7 @@ def read(path: Path) -> list[Run]:
             format=FORMAT,
             index="epoch",
             sources=[source],
-            warnings=warnings,
+            warnings=load_warnings + warnings,
             dropped=dropped,
         )
         if not run.metrics.empty:
@@ -92,13 +92,16 @@ def read(path: Path) -> list[Run]:
 
 
 # ---------------------------------------------------------------------- parsing
-def _load(text: str, source: str) -> Any:
+def _load(text: str, source: str) -> tuple[Any, list[str]]:
+    """Parse the file: JSON, JSON Lines or a Python dict repr; returns (object, warnings)."""
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         stripped = text.strip()
+        if exc.msg == "Extra data" and stripped[:1] == "{":
+            return _json_lines(stripped, source)
         if stripped[:1] in "{[" and "'" in stripped[:200]:
-            return _literal(stripped, source)
+            return _literal(stripped, source), []
         raise LogReadError(
             source, f"invalid JSON ({exc.msg})", f"line {exc.lineno}, column {exc.colno}"
         ) from None
@@ -108,11 +111,31 @@ def _load(text: str, source: str) -> Any:
         inner = obj.strip()
         if inner[:1] in "{[":
             try:
-                return json.loads(inner)
+                return json.loads(inner), []
             except (json.JSONDecodeError, RecursionError):
-                return _literal(inner, source)
+                return _literal(inner, source), []
         raise LogReadError(source, "not a training log: a JSON string, not a history")
-    return obj
+    return obj, []
+
+
+def _json_lines(text: str, source: str) -> tuple[list, list[str]]:
+    """JSON Lines: one per-epoch record per line. A last line cut short is dropped
+    with a warning; every complete record is kept."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    records = []
+    for k, line in enumerate(lines, start=1):
+        try:
+            rec = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            if k == len(lines) and records:
+                warning = f"last record truncated (line {k}); kept the {len(records)} complete ones"
+                return records, [warning]
+            msg = getattr(exc, "msg", "nested too deeply")
+            raise LogReadError(source, f"invalid JSON Lines record ({msg})", f"line {k}") from None
+        if not isinstance(rec, dict):
+            raise LogReadError(source, "JSON Lines record is not an object", f"line {k}")
+        records.append(rec)
+    return records, []
 
 
 _PY_TOKENS = re.compile(r"(?<![\w.'\"])(-?)(nan|inf)(?![\w'\"])")
