@@ -111,3 +111,29 @@ def test_empty(tmp_path, name):
         READERS[name].read(p)
     with pytest.raises(LogReadError, match="empty file"):
         read_file(p)
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("a.json", '{"loss": [1, %s], "val_loss": [1, 2]}' % ("9" * 400)),
+        ("b.json", '{"loss": [1, %s]}' % ("9" * 5000)),  # beyond Python's int digit limit
+        ("c.json", '{"epochs": [1e300, 2], "loss": [1, 2]}'),
+        ("d.json", '{"log_history": [{"loss": 1, "step": 1e999}, {"loss": 2, "step": 3}]}'),
+        ("e.csv", "epoch,step,train_loss,val_loss\ninf,1,0.5,\n0,inf,0.4,\n0,2,,0.3\n"),
+        ("f.csv", "epoch,loss\n1e400,1\n99999999999999999999999,2\n0,3\n"),
+        ("g.json", "[" * 100_000 + "]" * 100_000),
+        ("h.json", '"' + "{'loss': [" * 5000 + '"'),
+    ],
+)
+def test_absurd_numbers_and_nesting(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    try:
+        runs = read_file(p)
+    except LogReadError as exc:
+        assert str(p) in exc.line()
+    else:
+        for run in runs:
+            assert run.metrics.index.is_monotonic_increasing
+            assert all(abs(i) < 2**53 for i in run.metrics.index)

@@ -75,7 +75,10 @@ def number(cell: object) -> float:
     if isinstance(cell, bool):
         return math.nan
     if isinstance(cell, int | float):
-        return float(cell)
+        try:
+            return float(cell)
+        except OverflowError:  # an integer too large for a float
+            return math.inf if cell > 0 else -math.inf
     s = str(cell).strip()
     if s.lower() in MISSING or not _NUMBER.match(s):
         return math.nan

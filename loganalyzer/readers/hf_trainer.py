@@ -64,6 +64,8 @@ def read(path: Path) -> list[Run]:
         ) from None
     except RecursionError:
         raise LogReadError(source, "invalid JSON (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
+        raise LogReadError(source, f"invalid JSON ({exc})") from None
     history = state.get("log_history") if isinstance(state, dict) else None
     if not isinstance(history, list):
         raise LogReadError(source, "trainer_state.json without a log_history list")
@@ -75,7 +77,7 @@ def read(path: Path) -> list[Run]:
         if not isinstance(rec, dict):
             continue
         step = number(rec.get("step"))
-        if step != step:
+        if not abs(step) < 2**53:  # NaN, infinite or absurd: not a step
             dropped.setdefault("(record without step)", f"log_history[{k}] has no step")
             continue
         if "train_runtime" in rec or "train_loss" in rec:

@@ -29,7 +29,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 
@@ -106,7 +105,7 @@ def read(path: Path) -> list[Run]:
             index = list(range(len(frame)))
     else:
         epochs = [number(row[ep]) for row in table.rows]
-        keep = [math.isfinite(e) for e in epochs]  # drop rows whose epoch is not a number
+        keep = [abs(e) < 2**53 for e in epochs]  # NaN, inf or absurd: not an epoch number
         if not all(keep):
             warnings.append(f"{keep.count(False)} row(s) without an epoch number were skipped")
             frame = frame[keep].reset_index(drop=True)

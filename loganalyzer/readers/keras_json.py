@@ -107,12 +107,14 @@ def _load(text: str, source: str) -> tuple[Any, list[str]]:
         ) from None
     except RecursionError:
         raise LogReadError(source, "invalid JSON (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
+        raise LogReadError(source, f"invalid JSON ({exc})") from None
     if isinstance(obj, str):
         inner = obj.strip()
         if inner[:1] in "{[":
             try:
                 return json.loads(inner), []
-            except (json.JSONDecodeError, RecursionError):
+            except (ValueError, RecursionError):
                 return _literal(inner, source), []
         raise LogReadError(source, "not a training log: a JSON string, not a history")
     return obj, []
@@ -126,7 +128,7 @@ def _json_lines(text: str, source: str) -> tuple[list, list[str]]:
     for k, line in enumerate(lines, start=1):
         try:
             rec = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:
             if k == len(lines) and records:
                 warning = f"last record truncated (line {k}); kept the {len(records)} complete ones"
                 return records, [warning]
@@ -305,8 +307,12 @@ def _from_records(records: list[dict]) -> tuple[pd.DataFrame, dict, list] | None
 
 
 def _all_int(values: list) -> bool:
+    """Whole numbers that fit an index (an epoch or step list)."""
     return bool(values) and all(
-        isinstance(v, int | float) and not isinstance(v, bool) and float(v).is_integer()
+        isinstance(v, int | float)
+        and not isinstance(v, bool)
+        and abs(number(v)) < 2**53
+        and float(v).is_integer()
         for v in values
     )
 

@@ -76,8 +76,9 @@ def read(path: Path) -> list[Run]:
         }
     )
     epoch = pd.Series([number(r[i_epoch]) for r in table.rows], dtype=float)
+    epoch = epoch.where(epoch.abs() < 2**53)  # an infinite epoch is a missing one
     step = pd.Series([number(r[i_step]) for r in table.rows], dtype=float)
-    keep = step.notna().to_numpy()
+    keep = (step.abs() < 2**53).to_numpy()  # NaN or infinite steps are not steps
     if not keep.all():
         warnings.append(f"{int((~keep).sum())} row(s) without a step number were skipped")
     raw, epoch, step = raw[keep], epoch[keep], step[keep]
