@@ -141,3 +141,19 @@ def test_json_lines_with_a_truncated_last_record(tmp_path):
     (run,) = read_file(p)
     assert run.series("loss").tolist() == LOSS and run.series("val_loss").tolist() == VAL
     assert run.warnings == ["last record truncated (line 4); kept the 3 complete ones"]
+
+
+def test_numbers_written_as_strings(tmp_path):
+    p = tmp_path / "h.json"
+    p.write_text(json.dumps({"loss": ["1.0", "0.5"], "val_loss": ["1.2", "nan"]}))
+    (run,) = read_file(p)
+    assert run.series("loss").tolist() == [1.0, 0.5] and run.counts()["val_loss"] == 1
+
+
+def test_trainer_state_with_a_late_log_history_is_still_hf(tmp_path):
+    p = tmp_path / "trainer_state.json"
+    padding = {f"key_{i:05d}": "x" * 10 for i in range(5000)}  # pushes log_history past 64 KiB
+    history = [{"loss": 1.0, "step": 5}, {"loss": 0.5, "step": 10}]
+    p.write_text(json.dumps({"a": padding, "log_history": history}))
+    (run,) = read_file(p)
+    assert run.format == "hf-trainer" and run.series("loss").index.tolist() == [5, 10]

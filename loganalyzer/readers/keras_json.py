@@ -44,7 +44,7 @@ import pandas as pd
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.naming import _snake
-from loganalyzer.readers._text import decode_head, number, read_text
+from loganalyzer.readers._text import decode_head, is_number, number, read_text
 from loganalyzer.run import Run
 
 FORMAT = "keras-json"
@@ -68,6 +68,10 @@ def read(path: Path) -> list[Run]:
     """
     source = str(path)
     obj, load_warnings = _load(read_text(path), source)
+    if isinstance(obj, dict) and isinstance(obj.get("log_history"), list):
+        from loganalyzer.readers import hf_trainer  # its log_history was past the sniffed head
+
+        return hf_trainer.read(path)
     found: list[tuple[str, pd.DataFrame, dict[str, str], list[str]]] = []
     _find(obj, "", found, depth=0)
     if not found:
@@ -165,7 +169,11 @@ def _literal(text: str, source: str) -> Any:
 
 # ---------------------------------------------------------------------- shapes
 def _is_series(v: Any) -> bool:
-    return isinstance(v, list) and any(_is_num(x) for x in v)
+    """A list with numbers in it (numbers written as strings count: ``json.dump(...,
+    default=str)`` writes numpy floats as ``"0.5"``)."""
+    return isinstance(v, list) and any(
+        (_is_num(x) and x is not None) or (isinstance(x, str) and is_number(x)) for x in v
+    )
 
 
 def _is_num(x: Any) -> bool:
