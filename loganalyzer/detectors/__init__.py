@@ -18,7 +18,18 @@ from loganalyzer.run import Run
 Detector = Callable[[Run, Rule, dict], list[Finding]]
 
 # kind -> module name below loganalyzer.detectors
-_MODULES: dict[str, str] = {}
+_MODULES: dict[str, str] = {
+    "too-short": "too_short",
+    "overfitting": "overfitting",
+    "divergence": "divergence",
+    "loss-spike": "loss_spike",
+    "plateau": "plateau",
+    "noisy": "noisy",
+    "underfitting": "underfitting",
+    "undertrained": "undertrained",
+    "val-below-train": "val_below_train",
+    "metric-disagreement": "metric_disagreement",
+}
 
 
 def detector_for(kind: str) -> Detector | None:

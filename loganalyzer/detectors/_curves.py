@@ -1,0 +1,319 @@
+"""Curve helpers shared by the detectors: extraction, binning, smoothing, levels.
+
+Every detector judges a curve in units of its own noise. This module turns a column
+of a :class:`~loganalyzer.run.Run` into a :class:`Curve` (finite points only, with
+their indices in the log's own numbering), bins long step logs down to a few hundred
+points so that a 100 000-step log is judged on its shape and not on every batch
+wiggle, and offers the robust levels and smoothers the detectors share.
+
+Example:
+    >>> import numpy as np, pandas as pd
+    >>> from loganalyzer.run import Run
+    >>> df = pd.DataFrame({"loss": np.linspace(2, 1, 1000)}, index=np.arange(1000) * 10)
+    >>> run = Run.from_frame("r", df, format="python", index="step")
+    >>> c = binned(curve(run, "loss"), max_points=100)
+    >>> c.n, float(c.first[0]), float(c.last[-1])
+    (100, 0.0, 9990.0)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from loganalyzer.run import Run
+from loganalyzer.stats import noise_sigma
+
+#: Fewer finite points than this on a curve and detectors stay silent on it
+#: (the ``too-short`` rule, LA100, says so instead). Rules may ask for more.
+MIN_POINTS = 5
+
+#: Long logs are binned (block means) down to at most this many points.
+MAX_POINTS = 400
+
+#: Names of metrics where higher is better (accuracy-like), matched as substrings.
+_HIGHER_BETTER = (
+    "acc",
+    "auc",
+    "f1",
+    "precision",
+    "recall",
+    "iou",
+    "dice",
+    "map",
+    "bleu",
+    "rouge",
+    "r2",
+    "psnr",
+    "ssim",
+    "top_",
+    "exact_match",
+    "matthews",
+    "kappa",
+)
+_LOWER_BETTER = ("loss", "mae", "mse", "rmse", "error", "perplexity", "ppl", "wer", "cer")
+
+
+@dataclass(frozen=True)
+class Curve:
+    """The finite points of one metric, possibly binned.
+
+    Attributes:
+        name: Canonical metric name (``"val_loss"``).
+        y: Values (finite only; block means when binned).
+        first: Log index of the first raw point in each point's block.
+        last: Log index of the last raw point in each point's block.
+        size: Number of raw points in each block (1 when not binned).
+    """
+
+    name: str
+    y: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    size: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(len(self.y))
+
+    @property
+    def x(self) -> np.ndarray:
+        """A representative log index per point (block centre)."""
+        return (self.first + self.last) / 2.0
+
+    @property
+    def binned(self) -> bool:
+        return bool(np.any(self.size > 1))
+
+
+def curve(run: Run, name: str | None) -> Curve | None:
+    """The finite points of ``name`` in ``run`` (``None`` when it is not logged)."""
+    s = run.series(name)
+    if s is None:
+        return None
+    y = s.to_numpy(dtype=float)
+    x = np.asarray(s.index, dtype=float)
+    ok = np.isfinite(y) & np.isfinite(x)
+    y, x = y[ok], x[ok]
+    return Curve(name or "", y, x, x, np.ones(len(y), dtype=int))
+
+
+def binned(c: Curve, max_points: int = MAX_POINTS, how: str = "mean") -> Curve:
+    """Block means (or maxima, ``how="max"``) of ``c`` when it has more than
+    ``max_points`` points.
+
+    Blocks are contiguous and of near-equal size; each keeps the log indices of its
+    first and last raw point, so a finding on the binned curve maps back to the log.
+    Averaging ``m`` points divides white noise by ``sqrt(m)``: judgements made on the
+    binned curve are in units of the binned noise, consistently. Maxima keep a
+    one-step spike visible (for the spike detector).
+    """
+    if c.n <= max_points:
+        return c
+    edges = np.linspace(0, c.n, max_points + 1).round().astype(int)
+    starts, ends = edges[:-1], edges[1:]
+    size = ends - starts
+    if how == "max":
+        values = np.maximum.reduceat(c.y, starts)
+    else:
+        values = np.add.reduceat(c.y, starts) / size
+    return Curve(c.name, values, c.first[starts], c.last[ends - 1], size)
+
+
+def running_median(y: np.ndarray, window: int) -> np.ndarray:
+    """Centred running median whose window shrinks at the ends (no edge padding bias).
+
+    Example:
+        >>> running_median(np.array([5.0, 1, 1, 1, 9, 1, 1]), 3).tolist()
+        [3.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    """
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    window = max(1, int(window) | 1)
+    if n < 3 or window == 1:
+        return y.copy()
+    half = window // 2
+    padded = np.concatenate([np.full(half, np.nan), y, np.full(half, np.nan)])
+    view = np.lib.stride_tricks.sliding_window_view(padded, window)
+    return np.nanmedian(view, axis=1)
+
+
+def smooth_window(n: int, fraction: float = 0.1, lo: int = 3, hi: int = 31) -> int:
+    """An odd smoothing window of about ``fraction`` of the length, clipped."""
+    return int(np.clip(round(n * fraction), lo, hi)) | 1
+
+
+def edge_count(n: int, fraction: float = 0.1, hi: int = 10) -> int:
+    """How many points to take for a robust start or end level."""
+    return int(np.clip(round(n * fraction), 1, hi))
+
+
+def start_level(y: np.ndarray) -> float:
+    """Median of the first few points (robust to one bad first epoch)."""
+    return float(np.median(y[: max(edge_count(len(y)), min(3, len(y)))]))
+
+
+def end_level(y: np.ndarray) -> float:
+    """Median of the last few points."""
+    k = max(edge_count(len(y)), min(3, len(y)))
+    return float(np.median(y[-k:]))
+
+
+def sigma(y: np.ndarray) -> float:
+    """Robust noise of ``y`` with a floor, so that a perfectly smooth curve does not
+    make every difference 'infinitely significant'.
+
+    The floor is a millionth of the curve's scale plus a tiny absolute term.
+    """
+    s = noise_sigma(y)
+    scale = float(np.max(np.abs(y))) if len(y) else 0.0
+    return max(s, 1e-6 * scale, 1e-12)
+
+
+def scale(y: np.ndarray) -> float:
+    """A positive size of the curve for relative statements: the larger of its
+    typical magnitude and its range (works for negative and near-zero losses)."""
+    if not len(y):
+        return 1.0
+    mag = float(np.median(np.abs(y)))
+    rng = float(np.max(y) - np.min(y))
+    return max(mag, rng, 1e-12)
+
+
+def pct(delta: float, base: float) -> float:
+    """``delta`` as a percentage of ``|base|`` (``inf`` when base is zero)."""
+    if base == 0:
+        return float("inf") if delta else 0.0
+    return 100.0 * delta / abs(base)
+
+
+def value_at(c: Curve, index: float) -> float | None:
+    """The curve's value at log index ``index`` (linear interpolation, clamped)."""
+    if c is None or c.n == 0:
+        return None
+    return float(np.interp(index, c.x, c.y))
+
+
+def num(x: float | int | None) -> int | float | None:
+    """A log index as a plain int when it is integral (for JSON and messages)."""
+    if x is None:
+        return None
+    f = float(x)
+    if not np.isfinite(f):
+        return None
+    return int(f) if f.is_integer() else f
+
+
+def fmt(v: float | None) -> str:
+    """A value for a message: 4 significant digits."""
+    if v is None:
+        return "n/a"
+    if not np.isfinite(v):
+        return str(v)
+    return f"{v:.4g}"
+
+
+def fmt_p(p: float) -> str:
+    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
+
+
+def where(run: Run, index: float | int | None) -> str:
+    """``"epoch 12"`` / ``"step 3000"`` in the log's own numbering."""
+    return f"{run.index} {num(index)}"
+
+
+def learning_rate(run: Run) -> Curve | None:
+    """The learning-rate curve, if logged."""
+    return curve(run, run.learning_rate)
+
+
+def lr_at(run: Run, index: float | None) -> float | None:
+    """The learning rate in effect at ``index`` (last logged value at or before it)."""
+    lr = learning_rate(run)
+    if lr is None or lr.n == 0 or index is None:
+        return None
+    pos = int(np.searchsorted(lr.x, index, side="right")) - 1
+    return float(lr.y[max(pos, 0)])
+
+
+def lr_is_zero(run: Run) -> bool:
+    """True when a learning rate is logged and is zero throughout."""
+    lr = learning_rate(run)
+    return lr is not None and lr.n > 0 and bool(np.all(lr.y == 0))
+
+
+def direction(name: str) -> str | None:
+    """``"max"`` for accuracy-like metrics, ``"min"`` for losses/errors, else ``None``."""
+    base = name[4:] if name.startswith("val_") else name
+    if any(w in base for w in _LOWER_BETTER):
+        return "min"
+    if any(w in base for w in _HIGHER_BETTER):
+        return "max"
+    return None
+
+
+def loss_curves(run: Run) -> list[Curve]:
+    """The training and validation loss curves that are logged (train first)."""
+    out = []
+    for name in (run.train_loss, run.val_loss):
+        c = curve(run, name)
+        if c is not None and c.n:
+            out.append(c)
+    return out
+
+
+def min_points(params: dict) -> int:
+    """The rule's minimum number of points (its own ``min_points`` or the pack's)."""
+    return int(params.get("min_points", MIN_POINTS))
+
+
+def accuracy_columns(run: Run, split: str = "train") -> list[str]:
+    """Accuracy-like columns of one split (``top_k`` accuracies excluded)."""
+    out = []
+    for name in run.metrics.columns:
+        is_val = name.startswith("val_")
+        if (split == "val") != is_val:
+            continue
+        base = name[4:] if is_val else name
+        if "acc" in base and "top" not in base:
+            out.append(name)
+    return out
+
+
+def chance_level(run: Run, loss: float, split: str = "train", tol: float = 0.05) -> dict | None:
+    """Is ``loss`` the loss of a model guessing among ``k`` classes?
+
+    ``k`` is read from the loss itself (``round(exp(loss))``) and confirmed by the
+    accuracy logged for the same split: a model at chance has ``accuracy`` near ``1/k``
+    (up to the share of the largest class). Without an accuracy column no chance
+    level is claimed: a loss of 0.69 is not evidence on its own.
+
+    Returns:
+        ``{"k", "chance_level", "accuracy"}`` or ``None``.
+
+    Example:
+        >>> from loganalyzer.analysis import to_run
+        >>> run = to_run({"loss": [2.31, 2.302, 2.302], "accuracy": [0.1, 0.11, 0.11]})
+        >>> chance_level(run, 2.302)["k"]
+        10
+    """
+    if not np.isfinite(loss) or loss <= 0:
+        return None
+    if loss > 12.0:  # more than ~160 000 classes: not a chance level worth naming
+        return None
+    k = int(round(math.exp(loss)))
+    if k < 2:
+        return None
+    level = math.log(k)
+    if abs(loss - level) > tol * level:
+        return None
+    for name in accuracy_columns(run, split):
+        acc = curve(run, name)
+        if acc is None or acc.n < 2:
+            continue
+        a = end_level(acc.y)
+        if 0.7 / k <= a <= 1.3 / k:
+            return {"k": k, "chance_level": level, "accuracy": a}
+    return None

@@ -1,0 +1,170 @@
+"""``divergence``: a non-finite loss, or a training loss that blows up and stays up.
+
+Two kinds of evidence:
+
+- the first index where the training (or else the validation) loss is NaN or
+  infinite: a fact, reported at any length;
+- an explosion of the training loss: the first point that loses at least
+  ``min_lost_fraction`` of the progress made so far *and* rises at least
+  ``min_rise_sigma`` noise units above the best so far, after which the loss never
+  comes back down to within half of that rise. A jump that recovers is a
+  ``loss-spike``, not a divergence.
+
+Example:
+    >>> from loganalyzer.analysis import to_run
+    >>> from loganalyzer.rulepack import rule_by_code
+    >>> run = to_run({"loss": [2.0, 1.5, 1.2, 1.0, 0.9, 8.0, 30.0, float("nan")]})
+    >>> f = detect(run, rule_by_code("LA102"), {})[0]
+    >>> f.evidence["first_nonfinite_index"], f.evidence["explosion_index"]
+    (7, 5)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from loganalyzer.detectors import _curves as C
+from loganalyzer.findings import Finding
+from loganalyzer.rulepack import Rule
+from loganalyzer.run import Run
+
+KIND = "divergence"
+
+DEFAULTS = {"min_rise_sigma": 10.0, "min_lost_fraction": 0.5}
+
+
+def first_nonfinite(run: Run, name: str | None) -> tuple[float | None, float | None, bool]:
+    """(index of the first non-finite value, last finite value before it, recovered?)."""
+    s = run.series(name)
+    if s is None or s.empty:
+        return None, None, False
+    y = s.to_numpy(dtype=float)
+    bad = ~np.isfinite(y)
+    if not bad.any():
+        return None, None, False
+    i = int(np.argmax(bad))
+    before = y[:i][np.isfinite(y[:i])]
+    recovered = bool(np.isfinite(y[i:]).any()) and bool(np.isfinite(y[-1]))
+    return float(s.index[i]), (float(before[-1]) if len(before) else None), recovered
+
+
+class Explosion:
+    """Finds where a loss blows up and stays up.
+
+    Args:
+        min_rise_sigma: Rise above the best so far, in noise units.
+        min_lost_fraction: Fraction of the progress made so far that must be lost
+            (the improvement from the start level to the best so far).
+
+    Example:
+        >>> y = np.array([1.0, 0.8, 0.7, 0.65, 0.6, 0.58, 0.56, 0.55, 5.0, 6.0, 5.5, 5.8])
+        >>> Explosion().fit(y).predict()
+        8
+    """
+
+    def __init__(self, min_rise_sigma: float = 10.0, min_lost_fraction: float = 0.5):
+        self.min_rise_sigma = min_rise_sigma
+        self.min_lost_fraction = min_lost_fraction
+        self.y: np.ndarray | None = None
+
+    def fit(self, y: np.ndarray) -> Explosion:
+        self.y = np.asarray(y, dtype=float)
+        return self
+
+    def predict(self) -> int | None:
+        """Position of the explosion, or ``None``."""
+        y = self.y
+        n = len(y)
+        if n < 4:
+            return None
+        sigma = C.sigma(y)
+        best = np.minimum.accumulate(y)
+        # Staying up: the running minimum of what follows (robust to one low point).
+        smooth_after = C.running_median(y, 3)
+        future_min = np.minimum.accumulate(smooth_after[::-1])[::-1]
+        for t in range(1, n - 1):
+            b = best[t - 1]
+            start = float(np.median(y[: min(3, t)]))
+            gained = max(0.0, start - b)
+            need = max(self.min_lost_fraction * gained, self.min_rise_sigma * sigma)
+            if y[t] <= b + need:
+                continue
+            if y[t + 1] <= b + 0.5 * need:
+                continue  # a one-point jump: a spike, not a blow-up
+            if future_min[t] > b + 0.5 * need:
+                return t
+        return None
+
+
+def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
+    """A ``divergence`` finding for a non-finite or exploding loss."""
+    p = {**DEFAULTS, **params}
+    metric = run.train_loss
+    nf_index, nf_before, recovered = first_nonfinite(run, run.train_loss)
+    if nf_index is None:
+        v_index, v_before, v_rec = first_nonfinite(run, run.val_loss)
+        if v_index is not None:
+            metric, nf_index, nf_before, recovered = run.val_loss, v_index, v_before, v_rec
+    explosion_index = value_before = value_at = None
+    train = C.curve(run, run.train_loss)
+    if train is not None and train.n >= C.min_points(params):
+        t = C.binned(train)
+        pos = Explosion(p["min_rise_sigma"], p["min_lost_fraction"]).fit(t.y).predict()
+        if pos is not None:
+            # Map back to the raw point where the blow-up starts inside the block.
+            lo = int(np.searchsorted(train.x, t.first[pos]))
+            best_prev = float(np.min(t.y[:pos]))
+            hi = int(np.searchsorted(train.x, t.last[pos], side="right"))
+            raw = train.y[lo:hi]
+            jump = lo + int(np.argmax(raw > best_prev + 0.5 * (t.y[pos] - best_prev)))
+            explosion_index = float(train.x[jump])
+            value_before = float(train.y[jump - 1]) if jump > 0 else None
+            value_at = float(train.y[jump])
+            metric = run.train_loss
+    if nf_index is None and explosion_index is None:
+        return []
+    at = explosion_index if explosion_index is not None else nf_index
+    lr = C.lr_at(run, at)
+    lr_txt = f" (learning rate {C.fmt(lr)})" if lr is not None else ""
+    parts = []
+    if explosion_index is not None:
+        after = train.y[train.x >= explosion_index]
+        parts.append(
+            f"{run.train_loss} blew up at {C.where(run, explosion_index)}{lr_txt} from "
+            f"{C.fmt(value_before)} to {C.fmt(value_at)} and stayed up "
+            f"(median {C.fmt(float(np.median(after)))} afterwards, best before "
+            f"{C.fmt(float(np.min(train.y[train.x < explosion_index])))})"
+        )
+        lr_txt = ""
+    if nf_index is not None:
+        tail = "and recovered afterwards" if recovered else "and stayed non-finite"
+        parts.append(
+            f"{metric} became non-finite at {C.where(run, nf_index)}{lr_txt} "
+            f"(last finite value {C.fmt(nf_before)}) {tail}"
+        )
+    message = "; ".join(parts) + ": training diverged."
+    if explosion_index is None and recovered:
+        message = parts[0] + ": a numerical failure the run survived."
+    severity = "warning" if (explosion_index is None and recovered) else rule.severity
+    if explosion_index is None:
+        value_before, value_at = nf_before, None
+    evidence = {
+        "first_nonfinite_index": C.num(nf_index),
+        "explosion_index": C.num(explosion_index),
+        "value_before": value_before,
+        "value_at": value_at,
+        "learning_rate": C.lr_at(run, at),
+    }
+    end = C.num(run.series(metric).index[-1]) if run.series(metric) is not None else None
+    return [
+        Finding(
+            rule=rule.code,
+            kind=KIND,
+            severity=severity,
+            metric=metric,
+            start=C.num(at),
+            end=end,
+            message=message,
+            evidence=evidence,
+        )
+    ]

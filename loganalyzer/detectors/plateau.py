@@ -1,0 +1,205 @@
+"""``plateau``: a stretch where a loss curve makes no significant progress.
+
+A stretch is flat when its smoothed level neither improves nor rises by more than a
+tolerance, the largest of: ``tol_sigma`` noise units; ``rel_tol`` of the curve's whole
+range; and ``level_tol`` of the loss itself (a 0.05 % change of a 0.69 loss is not
+progress, however smooth the curve). Stretches shorter than ``min_fraction`` of the
+log (and than the minimum number of points) are not plateaus. Each plateau is
+classified:
+
+- **no learning** (warning): the curve starts on the plateau and never leaves it, or
+  it ends at a chance level (a loss of ``ln k`` with accuracy near ``1/k``);
+- **ended by a learning-rate drop** (info, ``lr_drop_index`` in the evidence);
+- **a stall that ended** on its own (info): training was stuck, then learned;
+- **a converged tail** (info): the curve learned and then settled.
+
+Example:
+    >>> from loganalyzer.analysis import to_run
+    >>> from loganalyzer.rulepack import rule_by_code
+    >>> run = to_run({"loss": [1.5, 1.52, 1.49, 1.51, 1.5, 1.48, 1.5, 1.51, 1.49, 1.5]})
+    >>> [(f.severity, f.start, f.end) for f in detect(run, rule_by_code("LA104"), {})]
+    [('warning', 0, 9)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from loganalyzer.detectors import _curves as C
+from loganalyzer.findings import Finding
+from loganalyzer.rulepack import Rule
+from loganalyzer.run import Run
+
+KIND = "plateau"
+
+DEFAULTS = {
+    "min_fraction": 0.2,
+    "tol_sigma": 3.0,
+    "rel_tol": 0.05,
+    "level_tol": 0.01,
+    "lr_drop_factor": 0.5,
+}
+
+
+@dataclass
+class Stretch:
+    """A flat stretch of the judged curve, positions ``[i, j]`` inclusive."""
+
+    i: int
+    j: int
+    level: float
+    improvement: float  # level at i minus the lowest smoothed level inside
+
+
+class Plateaus:
+    """Finds maximal flat stretches of a curve (greedy, earliest start first).
+
+    Args:
+        tol_sigma, rel_tol, level_tol: The three tolerances (see module docs).
+        min_len: Shortest plateau in points.
+
+    Example:
+        >>> y = np.r_[np.linspace(2, 1, 10), np.full(20, 1.0), np.linspace(1, 0.5, 10)]
+        >>> [(s.i, s.j) for s in Plateaus(min_len=8).fit(y).predict()]
+        [(9, 31)]
+    """
+
+    def __init__(self, tol_sigma=3.0, rel_tol=0.05, level_tol=0.01, min_len=5):
+        self.tol_sigma = tol_sigma
+        self.rel_tol = rel_tol
+        self.level_tol = level_tol
+        self.min_len = int(min_len)
+
+    def fit(self, y: np.ndarray) -> Plateaus:
+        y = np.asarray(y, dtype=float)
+        self.y = y
+        self.smooth = C.running_median(y, C.smooth_window(len(y), 0.08, 3, 21))
+        self.sigma = C.sigma(y)
+        rng = float(np.max(self.smooth) - np.min(self.smooth))
+        self.tol = max(self.tol_sigma * self.sigma, self.rel_tol * rng)
+        return self
+
+    def _tol_at(self, level: float) -> float:
+        return max(self.tol, self.level_tol * abs(level))
+
+    def predict(self) -> list[Stretch]:
+        s = self.smooth
+        n = len(s)
+        out = []
+        i = 0
+        while i <= n - self.min_len:
+            tol = self._tol_at(s[i])
+            seg = s[i:]
+            down = s[i] - np.minimum.accumulate(seg)
+            up = np.maximum.accumulate(seg) - s[i]
+            broken = np.nonzero((down > tol) | (up > tol))[0]
+            length = int(broken[0]) if len(broken) else len(seg)
+            if length >= self.min_len:
+                j = i + length - 1
+                inside = s[i : j + 1]
+                out.append(Stretch(i, j, float(np.median(inside)), float(s[i] - inside.min())))
+                i = j + 1
+            else:
+                i += 1
+        return out
+
+
+def _lr_drop(run: Run, start: float, end: float, after: float, factor: float) -> float | None:
+    """Index where the learning rate fell below ``factor`` of its value at ``start``,
+    between ``start`` and ``after`` (a little past the plateau's end)."""
+    lr = C.learning_rate(run)
+    if lr is None or lr.n < 2:
+        return None
+    at_start = C.lr_at(run, start)
+    if not at_start or at_start <= 0:
+        return None
+    mask = (lr.x > start) & (lr.x <= after) & (lr.y <= factor * at_start)
+    if not mask.any():
+        return None
+    return float(lr.x[np.argmax(mask)])
+
+
+def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
+    b = C.binned(c)
+    n = b.n
+    min_len = max(C.min_points(p), int(np.ceil(p["min_fraction"] * n)))
+    model = Plateaus(p["tol_sigma"], p["rel_tol"], p["level_tol"], min_len).fit(b.y)
+    stretches = model.predict()
+    if not stretches:
+        return []
+    # The longest plateaus first; at most two per curve.
+    stretches = sorted(stretches, key=lambda s: s.j - s.i, reverse=True)[:2]
+    findings = []
+    raw_start = float(np.median(b.y[: min(3, n)]))
+    for s in sorted(stretches, key=lambda s: s.i):
+        start, end = float(b.first[s.i]), float(b.last[s.j])
+        tol = model._tol_at(model.smooth[s.i])
+        to_end = s.j >= n - 1 - max(1, int(0.02 * n))
+        learned_before = raw_start - s.level > tol
+        after = model.smooth[s.j + 1 :]
+        ended = (not to_end) and len(after) > 0 and bool(np.min(after) < s.level - tol)
+        span_after = float(b.last[min(n - 1, s.j + max(2, int(0.1 * n)))])
+        lr_drop = _lr_drop(run, start, end, span_after, p["lr_drop_factor"]) if ended else None
+        chance = None
+        if to_end and c.name == run.train_loss:
+            chance = C.chance_level(run, s.level)
+        points = int(np.sum(b.size[s.i : s.j + 1]))
+        frac = (s.j - s.i + 1) / n
+        span = f"from {C.where(run, start)} to {C.where(run, end)}"
+        improvement = s.improvement / abs(s.level) if s.level else 0.0
+        if to_end and not learned_before:
+            severity, what = "warning", "never improved: the model is not learning"
+            if C.lr_is_zero(run):
+                what += " (the learning rate is 0)"
+        elif chance is not None:
+            severity = "warning"
+            what = (
+                f"is stuck at the chance level ln({chance['k']}) = {chance['chance_level']:.4g} "
+                f"(accuracy {chance['accuracy']:.3g} ~ 1/{chance['k']})"
+            )
+        elif lr_drop is not None:
+            severity = "info"
+            what = f"stalled until the learning rate was lowered at {C.where(run, lr_drop)}"
+        elif ended:
+            severity = "info"
+            what = "stalled, then improved again on its own"
+        else:
+            severity = "info"
+            what = "settled: no significant improvement until the end (converged)"
+        message = (
+            f"{c.name} {what}; flat at {C.fmt(s.level)} {span} "
+            f"({100 * frac:.0f}% of the log, improvement {100 * improvement:.2g}%)."
+        )
+        findings.append(
+            Finding(
+                rule=rule.code,
+                kind=KIND,
+                severity=severity,
+                metric=c.name,
+                start=C.num(start),
+                end=C.num(end),
+                message=message,
+                evidence={
+                    "metric": c.name,
+                    "start": C.num(start),
+                    "end": C.num(end),
+                    "length": points,
+                    "improvement": round(improvement, 6),
+                    "lr_drop_index": C.num(lr_drop),
+                },
+            )
+        )
+    return findings
+
+
+def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
+    """``plateau`` findings on the training and validation loss curves."""
+    p = {**DEFAULTS, **params}
+    findings = []
+    for c in C.loss_curves(run):
+        if c.n < max(C.min_points(params), 6):
+            continue
+        findings.extend(_judge(run, c, rule, p))
+    return findings
