@@ -2,8 +2,9 @@
 
 Three numbers, all reported as evidence:
 
-- ``noise_sigma``: the robust point-to-point noise (:func:`loganalyzer.stats.noise_sigma`);
-- ``trend_amplitude``: the range of the running-median trend;
+- ``noise_sigma``: the robust spread of the residuals around a running-median trend
+  (after the initial descent);
+- ``trend_amplitude``: the range of that trend;
 - ``sign_change_rate``: how often consecutive differences change sign (about 2/3 for
   white noise, near 0 for a smooth curve).
 
@@ -38,26 +39,33 @@ KIND = "noisy"
 
 DEFAULTS = {
     "min_points": 10,
-    "max_noise_to_trend": 0.3,
-    "min_sign_change_rate": 0.45,
-    "min_relative_noise": 0.02,
-    "step_factor": 2.0,
+    "max_noise_to_trend": 0.2,
+    "min_sign_change_rate": 0.4,
+    "min_relative_noise": 0.03,
+    "step_factor": 4.0,
 }
 
 
 def measure(y: np.ndarray) -> dict:
     """Noise, trend amplitude, their ratio and the sign-change rate of ``y``.
 
+    The first tenth of the curve (at most 10 points) is left out: the fast initial
+    descent is trend, not noise. The trend is a running median over a fifth of the
+    rest; the noise is the robust spread (1.4826 MAD) of the residuals around it.
+
     Example:
         >>> m = measure(np.linspace(1, 0, 50))
         >>> round(m["noise_to_trend"], 3), m["sign_change_rate"]
         (0.0, 0.0)
     """
-    n = len(y)
-    sigma = C.sigma(y)
-    trend = C.running_median(y, C.smooth_window(n, 0.1, 5, 31))
+    y = np.asarray(y, dtype=float)
+    tail = y[C.edge_count(len(y)) :] if len(y) >= 10 else y
+    trend = C.running_median(tail, C.smooth_window(len(tail), 0.2, 5, 51))
+    resid = tail - trend
+    sigma = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
+    sigma = max(sigma, 1e-6 * float(np.max(np.abs(tail))) if len(tail) else 0.0, 1e-12)
     amplitude = float(np.max(trend) - np.min(trend))
-    d = np.diff(y)
+    d = np.diff(tail)
     d = d[d != 0]
     flips = float(np.mean(np.sign(d[1:]) != np.sign(d[:-1]))) if len(d) > 2 else 0.0
     return {
@@ -65,7 +73,7 @@ def measure(y: np.ndarray) -> dict:
         "trend_amplitude": amplitude,
         "noise_to_trend": sigma / amplitude if amplitude > 0 else float("inf"),
         "sign_change_rate": flips,
-        "relative_noise": sigma / max(float(np.median(np.abs(y))), 1e-12),
+        "relative_noise": sigma / max(float(np.median(np.abs(tail))), 1e-12),
     }
 
 
