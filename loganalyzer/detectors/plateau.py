@@ -11,7 +11,9 @@ classified:
   it ends at a chance level (a loss of ``ln k`` with accuracy near ``1/k``);
 - **ended by a learning-rate drop** (info, ``lr_drop_index`` in the evidence);
 - **a stall that ended** on its own (info): training was stuck, then learned;
-- **a converged tail** (info): the curve learned and then settled.
+- **a converged tail** (info): the curve learned and then settled;
+- **flat above an earlier best** (info): the curve got worse first (overfitting or
+  divergence report that) and then stopped moving.
 
 Example:
     >>> from loganalyzer.analysis import to_run
@@ -149,7 +151,14 @@ def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
         frac = (s.j - s.i + 1) / n
         span = f"from {C.where(run, start)} to {C.where(run, end)}"
         improvement = s.improvement / abs(s.level) if s.level else 0.0
-        if to_end and not learned_before:
+        earlier = model.smooth[: s.i]
+        worse = len(earlier) > 0 and bool(np.min(earlier) < s.level - tol)
+        if worse:
+            # Flat *above* an earlier best: the curve got worse first (overfitting,
+            # divergence); those findings say what happened, this is context.
+            severity = "info"
+            what = f"settled above its earlier best of {C.fmt(float(np.min(earlier)))}"
+        elif to_end and not learned_before:
             severity, what = "warning", "never improved: the model is not learning"
             if C.lr_is_zero(run):
                 what += " (the learning rate is 0)"
