@@ -1,0 +1,163 @@
+"""``underfitting``: training loss settles early at a high level, with validation beside it.
+
+A model that is too weak (or trained on labels it cannot relate to its inputs) stops
+improving early and its training loss is barely below the validation loss: there is
+nothing it memorises, because it cannot even fit the training set. The method:
+
+1. the training loss (binned when long) is smoothed with a running median; the
+   *flat start* is the earliest point after which the smoothed curve never improves
+   by more than a tolerance, the larger of ``tol_sigma`` noise units
+   (:func:`loganalyzer.stats.noise_sigma`) and ``level_tol`` of the loss level;
+2. **early plateau at a high level**: the flat stretch covers at least
+   ``min_flat_fraction`` of the run, the final training loss is still at least
+   ``min_level_fraction`` of its starting level (a loss that fell by 99 % has not
+   flattened "high"), a logged training accuracy has not reached
+   ``max_accuracy``, and the validation loss ends within ``max_gap`` (relative) of the
+   training loss (a large gap is a generalisation problem, not under-fitting);
+3. **chance level**: the flat training loss sits at ``ln k`` with a logged accuracy
+   near ``1/k`` (:func:`loganalyzer.detectors._curves.chance_level`); this needs no
+   validation curve.
+
+Conservative on purpose: with no validation loss only the chance-level branch speaks;
+negative losses (SI-SNR and the like) have no "high" and only the chance-level branch
+applies to them (it never does: a chance level is positive); a learning rate of zero
+throughout is "not learning", which ``plateau`` reports.
+
+Example:
+    >>> from loganalyzer.analysis import to_run
+    >>> from loganalyzer.rulepack import rule_by_code
+    >>> loss = [1.7, 0.41, 0.316] + [0.316 + 0.0001 * i for i in range(27)]
+    >>> val = [0.6, 0.333] + [0.33] * 28
+    >>> run = to_run({"loss": loss, "val_loss": val})
+    >>> [(f.kind, f.start, f.evidence["chance_level"]) for f in detect(run, rule_by_code("LA106"), {})]
+    [('underfitting', 2, None)]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from loganalyzer.detectors import _curves as C
+from loganalyzer.findings import Finding
+from loganalyzer.rulepack import Rule
+from loganalyzer.run import Run
+
+KIND = "underfitting"
+
+DEFAULTS = {
+    "min_flat_fraction": 0.6,
+    "tol_sigma": 3.0,
+    "level_tol": 0.02,
+    "min_level_fraction": 0.05,
+    "max_gap": 0.1,
+    "max_accuracy": 0.99,
+    "chance_min_flat_fraction": 0.2,
+}
+
+
+def flat_start(y: np.ndarray, tol_sigma: float = 3.0, level_tol: float = 0.02) -> int:
+    """Position from which the smoothed curve no longer improves significantly.
+
+    Improvement after position ``i`` is ``smooth[i] - min(smooth[i:])``; it is not
+    significant when below ``max(tol_sigma * noise, level_tol * |smooth[i]|)``.
+
+    Example:
+        >>> flat_start(np.r_[np.linspace(2, 1, 10), np.full(20, 1.0)])
+        9
+    """
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    if n == 0:
+        return 0
+    smooth = C.running_median(y, C.smooth_window(n, 0.06, 3, 9))
+    sig = C.sigma(y)
+    later_min = np.minimum.accumulate(smooth[::-1])[::-1]
+    tol = np.maximum(tol_sigma * sig, level_tol * np.abs(smooth))
+    improving = (smooth - later_min) > tol
+    idx = np.nonzero(improving)[0]
+    return int(idx[-1] + 1) if len(idx) else 0
+
+
+def _train_accuracy(run: Run) -> float | None:
+    for name in C.accuracy_columns(run, "train"):
+        acc = C.curve(run, name)
+        if acc is not None and acc.n >= 2:
+            return C.end_level(acc.y)
+    return None
+
+
+def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
+    """An ``underfitting`` finding on ``run.train_loss`` when it settles early and high."""
+    p = {**DEFAULTS, **rule.params, **params}
+    train = C.curve(run, run.train_loss)
+    if train is None or train.n < C.min_points(p) or C.lr_is_zero(run):
+        return []
+    t = C.binned(train)
+    n = t.n
+    pos = flat_start(t.y, p["tol_sigma"], p["level_tol"])
+    flat_points = n - pos
+    if flat_points < C.min_points(p):
+        return []
+    flat_fraction = flat_points / n
+    final = C.end_level(t.y)
+    best = float(np.min(train.y))
+    start_index, last_index = float(t.first[pos]), float(t.last[-1])
+
+    val = C.curve(run, run.val_loss)
+    gap = None
+    if val is not None and val.n >= 2:
+        v_end = C.end_level(C.binned(val).y)
+        gap = v_end - final
+
+    chance = None
+    if flat_fraction >= p["chance_min_flat_fraction"]:
+        chance = C.chance_level(run, final)
+
+    if chance is None:
+        first = float(t.y[0])
+        accuracy = _train_accuracy(run)
+        if (
+            gap is None
+            or flat_fraction < p["min_flat_fraction"]
+            or final <= 0
+            or first <= 0
+            or final < p["min_level_fraction"] * first
+            or abs(gap) > p["max_gap"] * final
+            or (accuracy is not None and accuracy >= p["max_accuracy"])
+        ):
+            return []
+        why = (
+            f"{run.train_loss} stopped improving at {C.where(run, start_index)} "
+            f"({100 * flat_fraction:.0f}% of the log flat) at {C.fmt(final)}, "
+            f"{100 * final / first:.0f}% of its first value {C.fmt(first)}, with {run.val_loss} "
+            f"{C.fmt(final + gap)} right beside it (gap {100 * gap / final:+.1f}%)"
+        )
+        what = (
+            "the model cannot fit even the training data: give it more capacity or better features"
+        )
+    else:
+        why = (
+            f"{run.train_loss} is stuck at {C.fmt(final)} = ln({chance['k']}), the loss of "
+            f"guessing among {chance['k']} classes, with accuracy {chance['accuracy']:.3g} "
+            f"~ 1/{chance['k']}, from {C.where(run, start_index)}"
+        )
+        what = "the model learned nothing from the inputs: check labels, their alignment and the inputs"
+    message = f"{why}: under-fitting; {what}."
+    evidence = {
+        "final_train_loss": final,
+        "best_train_loss": best,
+        "chance_level": None if chance is None else chance["chance_level"],
+        "gap_at_end": gap,
+    }
+    return [
+        Finding(
+            rule=rule.code,
+            kind=KIND,
+            severity=rule.severity,
+            metric=run.train_loss,
+            start=C.num(start_index),
+            end=C.num(last_index),
+            message=message,
+            evidence=evidence,
+        )
+    ]
