@@ -192,7 +192,9 @@ def _headline(f: Finding, index: str) -> str:
         if "best_value" in ev:
             parts.append(f"{metric} best {fmt_num(ev['best_value'])}")
         if "last_value" in ev and "last_index" in ev:
-            rise = _as_index(ev.get("rise_pct"))
+            # GL (Prechelt) is exactly last vs best, the two numbers shown here;
+            # rise_pct measures the robust end level instead.
+            rise = _as_index(ev.get("gl") if ev.get("gl") is not None else ev.get("rise_pct"))
             rise_text = f", {rise:+.0f}%" if rise is not None else ""
             parts.append(
                 f"{fmt_num(ev['last_value'])} at {index} {fmt_num(ev['last_index'])}{rise_text}"
