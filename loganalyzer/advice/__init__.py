@@ -7,7 +7,8 @@ from this run's numbers lives in one module per action (``early_stopping.py``,
 
 A healthy run gets **no advice**: :func:`advise` returns an empty list when no
 finding reaches ``warning`` (info notes such as ``too-short`` or a benign
-``val-below-train`` never call for a change), and renderers show that empty list as
+``val-below-train`` never call for a change; the one exception is an ``undertrained``
+note, see :data:`ADVISE_ON_INFO`), and renderers show that empty list as
 "nothing to fix". There is no "nothing to fix" :class:`~loganalyzer.findings.Advice`
 object, so ``--format json`` has ``"advice": []`` and scripts need no special case.
 
@@ -27,6 +28,10 @@ from loganalyzer.advice._common import AdviceContext
 from loganalyzer.findings import Advice, Finding, severity_rank
 from loganalyzer.rulepack import ADVICE_ACTIONS, Rule, RulePackError, rule_by_code
 from loganalyzer.run import Run
+
+#: Info findings that still call for their actions: a run stopped while improving is
+#: not a defect (so it does not fail CI), but "train longer" is the advice it needs.
+ADVISE_ON_INFO = frozenset({"undertrained"})
 
 __all__ = ["AdviceContext", "advise", "build_action"]
 
@@ -93,7 +98,7 @@ def advise(
     all_findings = list(findings)
     wanted: dict[str, list[tuple[Finding, int]]] = {}
     for f in all_findings:
-        if severity_rank(f.severity) < severity_rank("warning"):
+        if severity_rank(f.severity) < severity_rank("warning") and f.kind not in ADVISE_ON_INFO:
             continue
         rule = lookup(f.rule)
         if rule is None:
