@@ -42,6 +42,7 @@ DEFAULTS = {
     "rel_tol": 0.05,
     "level_tol": 0.01,
     "lr_drop_factor": 0.5,
+    "max_improvement": 0.1,
 }
 
 
@@ -135,7 +136,15 @@ def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
     stretches = sorted(stretches, key=lambda s: s.j - s.i, reverse=True)[:2]
     findings = []
     raw_start = float(np.median(b.y[: min(3, n)]))
+    size = max(float(np.max(b.y) - np.min(b.y)), 1e-12)
     for s in sorted(stretches, key=lambda s: s.i):
+        if (
+            s.improvement > p["max_improvement"] * max(abs(s.level), 0.1 * size)
+            and s.improvement > p["tol_sigma"] * model.sigma
+        ):
+            # Within the range-based tolerance of a steep curve (5484 -> 67) a stretch
+            # can still fall by 90 %, far beyond its noise: that is progress.
+            continue
         start, end = float(b.first[s.i]), float(b.last[s.j])
         tol = model._tol_at(model.smooth[s.i])
         to_end = s.j >= n - 1 - max(1, int(0.02 * n))
