@@ -12,7 +12,10 @@ early stop on ``val_loss`` then stops too soon for what users care about. The me
    ``val_auc`` or ``val_f1``; error metrics such as ``val_mae`` are skipped) reaches
    its best clearly after the loss's best (at least ``min_lag_fraction`` of the run and
    two points later) and trends upward after the loss's best (Mann–Kendall
-   ``p < alpha``), gaining at least ``min_gain_sigma`` of its own noise units.
+   ``p < alpha``), gaining at least ``min_gain_sigma`` of its own noise units and
+   ``min_gain_pct`` percent of its value at the loss's best, and at least
+   ``min_gain_share`` of its whole improvement over the run comes after that point
+   (the slow tail of a metric that saturated with the loss is agreement).
 
 The finding names the metric to monitor instead (``mode="max"``).
 
@@ -45,7 +48,9 @@ DEFAULTS = {
     "min_rise_pct": 1.0,
     "alpha": 0.05,
     "min_lag_fraction": 0.1,
-    "min_gain_sigma": 2.0,
+    "min_gain_sigma": 3.0,
+    "min_gain_pct": 1.0,
+    "min_gain_share": 0.1,
 }
 
 
@@ -102,8 +107,14 @@ def _judge_metric(run: Run, name: str, since: float, p: dict) -> dict | None:
     trend = mann_kendall(seg)
     if not (trend.rising and trend.p < p["alpha"]):
         return None
-    gain = C.end_level(seg) - float(np.median(seg[: min(3, len(seg))]))
+    start = float(np.median(seg[: min(3, len(seg))]))
+    gain = C.end_level(seg) - start
     if gain < p["min_gain_sigma"] * C.sigma(m.y):
+        return None
+    if gain < p["min_gain_pct"] / 100.0 * max(abs(start), 1e-12):
+        return None
+    smooth = C.running_median(m.y, C.smooth_window(m.n, 0.06, 3, 9))
+    if gain < p["min_gain_share"] * float(np.max(smooth) - np.min(smooth)):
         return None
     raw_best = int(np.argmax(raw.y))
     return {

@@ -13,7 +13,9 @@ nothing it memorises, because it cannot even fit the training set. The method:
    ``min_level_fraction`` of its starting level (a loss that fell by 99 % has not
    flattened "high"), a logged training accuracy has not reached
    ``max_accuracy``, and the validation loss ends within ``max_gap`` (relative) of the
-   training loss (a large gap is a generalisation problem, not under-fitting);
+   training loss (a large gap is a generalisation problem, not under-fitting); the
+   loss must have fallen significantly before the flat stretch (a loss that never
+   moved is "not learning", reported by ``plateau``, not a model too weak);
 3. **chance level**: the flat training loss sits at ``ln k`` with a logged accuracy
    near ``1/k`` (:func:`loganalyzer.detectors._curves.chance_level`); this needs no
    validation curve.
@@ -92,6 +94,9 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     train = C.curve(run, run.train_loss)
     if train is None or train.n < C.min_points(p) or C.lr_is_zero(run):
         return []
+    raw = run.series(run.train_loss)
+    if not np.isfinite(raw.iloc[-1]):
+        return []  # diverged: the divergence rule speaks
     t = C.binned(train)
     n = t.n
     pos = flat_start(t.y, p["tol_sigma"], p["level_tol"])
@@ -118,6 +123,8 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         accuracy = _train_accuracy(run)
         if (
             gap is None
+            or pos == 0  # never moved at all: "not learning" (plateau), not too weak
+            or first - final <= max(p["tol_sigma"] * C.sigma(t.y), p["level_tol"] * abs(final))
             or flat_fraction < p["min_flat_fraction"]
             or final <= 0
             or first <= 0

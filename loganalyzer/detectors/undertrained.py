@@ -9,7 +9,12 @@ the judged points, at least ``min_window`` points; long logs are binned first):
 3. the fitted improvement over the window must be at least ``min_improvement_pct`` of
    the loss level and at least ``min_improvement_sigma`` noise units: a converged
    curve that still creeps down by 0.1 % is not worth more epochs;
-4. the curve must end at its best (the smoothed minimum lies in the last third of the
+4. the curve must not be levelling off: when the slope of the window's second half is
+   smaller than that of its first, an exponential approach to a floor is assumed and
+   the improvement still to come (``s2 * tau``) must be at least
+   ``min_remaining_pct`` of the level; a second half that does not improve at all
+   ends the matter;
+5. the curve must end at its best (the smoothed minimum lies in the last third of the
    window): a validation loss that turned up is ``overfitting``, not a run stopped
    too soon.
 
@@ -41,6 +46,7 @@ DEFAULTS = {
     "alpha": 0.05,
     "min_improvement_pct": 1.0,
     "min_improvement_sigma": 3.0,
+    "min_remaining_pct": 1.0,
 }
 
 
@@ -48,8 +54,31 @@ def _monitored(run: Run, need: int) -> C.Curve | None:
     for name in (run.val_loss, run.train_loss):
         c = C.curve(run, name)
         if c is not None and c.n >= need:
-            return c
+            return c if _ends_finite(run, name) else None
     return None
+
+
+def _remaining_pct(x: np.ndarray, y: np.ndarray, level: float) -> float | None:
+    """Improvement still to come (percent of ``level``) if the decay is exponential,
+    ``inf`` when it is not slowing down, ``None`` when the window is too short."""
+    half = len(y) // 2
+    if half < 3:
+        return None
+    s1 = -theil_sen(x[:half], y[:half]).slope
+    s2 = -theil_sen(x[-half:], y[-half:]).slope
+    if s2 <= 0:
+        return 0.0
+    if s1 <= s2:
+        return float("inf")
+    dt = float(np.mean(x[-half:]) - np.mean(x[:half]))
+    tau = dt / np.log(s1 / s2)
+    return 100.0 * s2 * tau / level
+
+
+def _ends_finite(run: Run, name: str | None) -> bool:
+    """False when the logged series ends non-finite (a diverged run is not undertrained)."""
+    s = run.series(name)
+    return s is not None and len(s) > 0 and bool(np.isfinite(s.iloc[-1]))
 
 
 def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
@@ -77,6 +106,12 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     improvement_pct = 100.0 * gain / level
     sig = C.sigma(c.y)
     if improvement_pct < p["min_improvement_pct"] or gain < p["min_improvement_sigma"] * sig:
+        return []
+    # Converged curves decelerate: with the slopes of the window's two halves, an
+    # exponential approach a + b * exp(-t / tau) has tau = dt / ln(s1 / s2) and about
+    # s2 * tau of improvement left. A last half that no longer improves is done.
+    remaining_pct = _remaining_pct(x, y, level)
+    if remaining_pct is not None and remaining_pct < p["min_remaining_pct"]:
         return []
     # Still at its best when the log ends (not a curve that turned up): the smoothed
     # minimum lies in the last third of the window.

@@ -5,8 +5,8 @@ Usually benign, sometimes a data bug. The method:
 1. the training loss is read at the validation loss's indices (linear interpolation
    within the training curve's range, so step logs where evaluation and training are
    logged at different steps still pair up; long logs are binned first);
-2. ``fraction_below`` is the share of those common points where validation is at or
-   below training; the rule speaks when it is at least ``min_fraction``;
+2. ``fraction_below`` is the share of those common points where validation is strictly
+   below training (ties, such as two zero losses, do not count); the rule speaks when it is at least ``min_fraction``;
 3. ``median_ratio`` is the median of ``val / train`` (only when both are positive;
    otherwise ``null``); the curves are *near-identical* when the median relative
    difference ``|val - train|`` is below ``identical_tol`` of the training loss (of the
@@ -62,7 +62,7 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         return []
     vy, vx = v.y[inside], v.x[inside]
     ty = np.interp(vx, t.x, t.y)
-    below = vy <= ty
+    below = vy < ty
     fraction = float(np.mean(below))
     if fraction < p["min_fraction"]:
         return []
@@ -85,7 +85,7 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         else f"median difference {100 * median_rel:.2g}% of the loss scale"
     )
     head = (
-        f"{run.val_loss} is at or below {run.train_loss} at {100 * fraction:.0f}% of "
+        f"{run.val_loss} is below {run.train_loss} at {100 * fraction:.0f}% of "
         f"{len(vy)} common points ({C.where(run, start)} to {C.where(run, end)}; {ratio_txt})"
     )
     if near:
