@@ -45,7 +45,7 @@ from rich.text import Text
 
 from loganalyzer.findings import severity_rank
 from loganalyzer.renderers._escape import one_line
-from loganalyzer.renderers.view import RunView, finding_where, fmt_num, kind_title, run_view
+from loganalyzer.renderers.view import RunView, finding_where, fmt_num, run_view
 
 __all__ = ["render", "SUMMARY_AFTER", "SUMMARY_ROWS"]
 
@@ -250,18 +250,19 @@ def summary_table(views: list[RunView], *, total: int | None = None) -> Table:
         hidden_problems = sum(1 for i in hidden if _is_problem(views[i]))
         caption += f"; {len(hidden)} more not shown ({hidden_problems} with problems)"
     table = Table(box=box.SIMPLE_HEAD, caption=caption, caption_justify="left", show_edge=False)
-    table.add_column("run", overflow="fold", max_width=28)
-    table.add_column("best", no_wrap=True)
-    table.add_column("verdict", overflow="fold")
-    table.add_column("top finding", overflow="fold", max_width=22)
-    table.add_column("top advice", overflow="fold", max_width=22)
+    table.add_column("run", overflow="fold", ratio=3, min_width=12)
+    table.add_column("best", overflow="fold", ratio=1, min_width=6)
+    table.add_column("verdict", overflow="fold", ratio=1, min_width=7)
+    table.add_column("top finding", overflow="fold", ratio=2, min_width=10)
+    table.add_column("top advice", overflow="fold", ratio=2, min_width=10)
     for i in ordered[:SUMMARY_ROWS]:
         v = views[i]
         key = _verdict_key(v)
         best = f"{fmt_num(v.best['value'])} @ {fmt_num(v.best['index'])}" if v.best else "–"
         top_f = v.top_finding
         finding = (
-            f"{top_f.rule} {kind_title(top_f.kind)} @ {finding_where(top_f, v.index)}"
+            f"{top_f.rule} {top_f.kind}"
+            + (f" @ {fmt_num(top_f.start)}" if top_f.start is not None else "")
             if top_f is not None and _is_problem(v)
             else "–"
         )
