@@ -412,3 +412,16 @@ def test_real_healthy_logs_have_no_warning_of_these_kinds():
     assert len(paths) == 3
     for path in paths:
         assert mine_above_info(path) == [], path
+
+
+def test_underfitting_not_claimed_for_a_bouncing_optimiser():
+    # Flat on average but swinging by ~6 % of its level: noisy, not a weak model.
+    loss = noisy(np.r_[1.5, np.full(39, 0.93)], 0.06, 5)
+    val = noisy(np.r_[1.0, np.full(39, 0.9)], 0.06, 6)
+    assert run_kind("underfitting", to_run({"loss": loss, "val_loss": val})) == []
+    # The same plateau, calm: under-fitting.
+    calm = {
+        "loss": list(np.r_[1.5, np.full(39, 0.93)]),
+        "val_loss": list(np.r_[1.0, np.full(39, 0.94)]),
+    }
+    assert len(run_kind("underfitting", to_run(calm))) == 1

@@ -8,14 +8,19 @@ nothing it memorises, because it cannot even fit the training set. The method:
    *flat start* is the earliest point after which the smoothed curve never improves
    by more than a tolerance, the larger of ``tol_sigma`` noise units
    (:func:`loganalyzer.stats.noise_sigma`) and ``level_tol`` of the loss level;
-2. **early plateau at a high level**: the flat stretch covers at least
-   ``min_flat_fraction`` of the run, the final training loss is still at least
-   ``min_level_fraction`` of its starting level (a loss that fell by 99 % has not
-   flattened "high"), a logged training accuracy has not reached
-   ``max_accuracy``, and the validation loss ends within ``max_gap`` (relative) of the
-   training loss (a large gap is a generalisation problem, not under-fitting); the
-   loss must have fallen significantly before the flat stretch (a loss that never
-   moved is "not learning", reported by ``plateau``, not a model too weak);
+2. **early plateau at a high level**, when all of these hold:
+
+   - the flat stretch covers at least ``min_flat_fraction`` of the run, and the loss
+     fell significantly before it (a loss that never moved is "not learning",
+     reported by ``plateau``, not a model too weak);
+   - the final training loss is still at least ``min_level_fraction`` of its first
+     value (a loss that fell by 99 % has not flattened "high");
+   - a logged training accuracy has not reached ``max_accuracy``;
+   - the validation loss ends within ``max_gap`` (relative) of the training loss (a
+     large gap is a generalisation problem, not under-fitting);
+   - the training loss's noise is below ``max_noise`` of its level (a loss bouncing
+     by 5 % of itself is an optimiser too hot, which ``noisy`` reports);
+
 3. **chance level**: the flat training loss sits at ``ln k`` with a logged accuracy
    near ``1/k`` (:func:`loganalyzer.detectors._curves.chance_level`); this needs no
    validation curve.
@@ -53,6 +58,7 @@ DEFAULTS = {
     "min_level_fraction": 0.05,
     "max_gap": 0.1,
     "max_accuracy": 0.99,
+    "max_noise": 0.03,
     "chance_min_flat_fraction": 0.2,
 }
 
@@ -130,6 +136,7 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
             or first <= 0
             or final < p["min_level_fraction"] * first
             or abs(gap) > p["max_gap"] * final
+            or C.sigma(t.y) > p["max_noise"] * final
             or (accuracy is not None and accuracy >= p["max_accuracy"])
         ):
             return []
