@@ -50,7 +50,7 @@ DEFAULTS = {
     "min_lag_fraction": 0.1,
     "min_gain_sigma": 3.0,
     "min_gain_pct": 1.0,
-    "min_gain_share": 0.1,
+    "min_gain_share": 0.05,
 }
 
 
@@ -71,7 +71,9 @@ def _loss_rise(v: C.Curve, p: dict) -> tuple[int, float] | None:
     tail = v.y[b:]
     if len(tail) < 4:
         return None
-    sig = C.sigma(v.y)
+    # Noise from the stretch after the best when it is long enough: the steep early
+    # descent inflates second differences on short logs.
+    sig = min(C.sigma(v.y), C.sigma(tail)) if len(tail) >= 5 else C.sigma(v.y)
     smooth = C.running_median(v.y, C.smooth_window(n, 0.06, 3, 9))
     lo, hi = max(0, b - 2), min(n, b + 3)
     best_level = min(float(np.min(smooth[lo:hi])), float(np.median(v.y[lo:hi])))

@@ -13,8 +13,9 @@ nothing it memorises, because it cannot even fit the training set. The method:
    - the flat stretch covers at least ``min_flat_fraction`` of the run, and the loss
      fell significantly before it (a loss that never moved is "not learning",
      reported by ``plateau``, not a model too weak);
-   - the final training loss is still at least ``min_level_fraction`` of its first
-     value (a loss that fell by 99 % has not flattened "high");
+   - the final training loss is still at least ``min_level_fraction`` of its starting
+     level, the median of its first three points (a loss that fell by 99 % has not
+     flattened "high"; one huge first epoch does not count);
    - a logged training accuracy has not reached ``max_accuracy``;
    - the validation loss ends within ``max_gap`` (relative) of the training loss (a
      large gap is a generalisation problem, not under-fitting);
@@ -25,7 +26,8 @@ nothing it memorises, because it cannot even fit the training set. The method:
    near ``1/k`` (:func:`loganalyzer.detectors._curves.chance_level`); this needs no
    validation curve.
 
-Conservative on purpose: with no validation loss only the chance-level branch speaks;
+Either way the flat stretch must be the lowest the loss got (a loss that jumped up to a
+new level, even to chance, diverged). Conservative on purpose: with no validation loss only the chance-level branch speaks;
 negative losses (SI-SNR and the like) have no "high" and only the chance-level branch
 applies to them (it never does: a chance level is positive); a learning rate of zero
 throughout is "not learning", which ``plateau`` reports.
@@ -112,6 +114,13 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     flat_fraction = flat_points / n
     final = C.end_level(t.y)
     best = float(np.min(train.y))
+    # The flat stretch must be the lowest the loss got: a loss that learned and then
+    # jumped up to a new level (even to chance) diverged, which ``divergence`` reports.
+    smooth = C.running_median(t.y, C.smooth_window(n, 0.06, 3, 9))
+    if final - float(np.min(smooth)) > max(
+        p["tol_sigma"] * C.sigma(t.y), p["level_tol"] * abs(final)
+    ):
+        return []
     start_index, last_index = float(t.first[pos]), float(t.last[-1])
 
     val = C.curve(run, run.val_loss)
@@ -126,6 +135,9 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
 
     if chance is None:
         first = float(t.y[0])
+        # "High" is judged against a start robust to a huge first epoch (the mean over
+        # an epoch of an unnormalised regression can be 100x the next value).
+        begin = float(np.median(t.y[: min(3, n)]))
         accuracy = _train_accuracy(run)
         if (
             gap is None
@@ -133,8 +145,8 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
             or first - final <= max(p["tol_sigma"] * C.sigma(t.y), p["level_tol"] * abs(final))
             or flat_fraction < p["min_flat_fraction"]
             or final <= 0
-            or first <= 0
-            or final < p["min_level_fraction"] * first
+            or begin <= 0
+            or final < p["min_level_fraction"] * begin
             or abs(gap) > p["max_gap"] * final
             or C.sigma(t.y) > p["max_noise"] * final
             or (accuracy is not None and accuracy >= p["max_accuracy"])
@@ -143,7 +155,7 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         why = (
             f"{run.train_loss} stopped improving at {C.where(run, start_index)} "
             f"({100 * flat_fraction:.0f}% of the log flat) at {C.fmt(final)}, "
-            f"{100 * final / first:.0f}% of its first value {C.fmt(first)}, with {run.val_loss} "
+            f"{100 * final / begin:.0f}% of its starting level {C.fmt(begin)}, with {run.val_loss} "
             f"{C.fmt(final + gap)} right beside it (gap {100 * gap / final:+.1f}%)"
         )
         what = (

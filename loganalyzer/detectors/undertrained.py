@@ -12,8 +12,10 @@ the judged points, at least ``min_window`` points; long logs are binned first):
 4. the curve must not be levelling off: when the slope of the window's second half is
    smaller than that of its first, an exponential approach to a floor is assumed and
    the improvement still to come (``s2 * tau``) must be at least
-   ``min_remaining_pct`` of the level; a second half that does not improve at all
-   ends the matter;
+   ``min_remaining_pct`` percent of the level and ``min_remaining_share`` of the
+   improvement the whole run made (a loss that fell 100-fold to a tiny floor is done
+   even if its last epochs still halve the distance to it); a second half that does
+   not improve at all ends the matter;
 5. the curve must end at its best (the smoothed minimum lies in the last third of the
    window): a validation loss that turned up is ``overfitting``, not a run stopped
    too soon.
@@ -47,6 +49,7 @@ DEFAULTS = {
     "min_improvement_pct": 1.0,
     "min_improvement_sigma": 3.0,
     "min_remaining_pct": 1.0,
+    "min_remaining_share": 0.02,
 }
 
 
@@ -58,10 +61,10 @@ def _monitored(run: Run, need: int) -> C.Curve | None:
     return None
 
 
-def _remaining_pct(x: np.ndarray, y: np.ndarray, level: float) -> float | None:
-    """Improvement still to come (percent of ``level``) if the decay is exponential,
-    ``inf`` when it is not slowing down, ``None`` when the window is too short."""
-    half = len(y) // 2
+def _remaining(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Improvement still to come (in loss units) if the decay is exponential, ``inf``
+    when it is not slowing down, ``None`` when the window is too short."""
+    half = (len(y) + 1) // 2  # the halves share the middle point when the window is odd
     if half < 3:
         return None
     s1 = -theil_sen(x[:half], y[:half]).slope
@@ -72,7 +75,7 @@ def _remaining_pct(x: np.ndarray, y: np.ndarray, level: float) -> float | None:
         return float("inf")
     dt = float(np.mean(x[-half:]) - np.mean(x[:half]))
     tau = dt / np.log(s1 / s2)
-    return 100.0 * s2 * tau / level
+    return float(s2 * tau)
 
 
 def _ends_finite(run: Run, name: str | None) -> bool:
@@ -107,15 +110,20 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     sig = C.sigma(c.y)
     if improvement_pct < p["min_improvement_pct"] or gain < p["min_improvement_sigma"] * sig:
         return []
+    smooth = C.running_median(c.y, C.smooth_window(n, 0.06, 3, 9))
     # Converged curves decelerate: with the slopes of the window's two halves, an
     # exponential approach a + b * exp(-t / tau) has tau = dt / ln(s1 / s2) and about
     # s2 * tau of improvement left. A last half that no longer improves is done.
-    remaining_pct = _remaining_pct(x, y, level)
-    if remaining_pct is not None and remaining_pct < p["min_remaining_pct"]:
-        return []
+    remaining = _remaining(x, y)
+    if remaining is not None:
+        total = float(np.max(smooth) - np.min(smooth))
+        if (
+            100.0 * remaining < p["min_remaining_pct"] * level
+            or remaining < p["min_remaining_share"] * total
+        ):
+            return []
     # Still at its best when the log ends (not a curve that turned up): the smoothed
     # minimum lies in the last third of the window.
-    smooth = C.running_median(c.y, C.smooth_window(n, 0.06, 3, 9))
     if int(np.argmin(smooth)) < n - max(2, int(np.ceil(w / 3))):
         return []
     start, end = float(c.first[-w]), float(c.last[-1])
