@@ -12,7 +12,8 @@ early stop on ``val_loss`` then stops too soon for what users care about. The me
    ``val_auc`` or ``val_f1``; error metrics such as ``val_mae`` are skipped) reaches
    its best clearly after the loss's best (at least ``min_lag_fraction`` of the run and
    two points later) and trends upward after the loss's best (Mann–Kendall
-   ``p < alpha``), gaining at least ``min_gain_sigma`` of its own noise units and
+   ``p < alpha``), its Theil–Sen gain over that stretch being at least
+   ``min_gain_sigma`` of its own noise units and
    ``min_gain_pct`` percent of its value at the loss's best, and at least
    ``min_gain_share`` of its whole improvement over the run comes after that point
    (the slow tail of a metric that saturated with the loss is agreement).
@@ -39,7 +40,7 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
-from loganalyzer.stats import mann_kendall
+from loganalyzer.stats import mann_kendall, theil_sen
 
 KIND = "metric-disagreement"
 
@@ -109,9 +110,15 @@ def _judge_metric(run: Run, name: str, since: float, p: dict) -> dict | None:
     trend = mann_kendall(seg)
     if not (trend.rising and trend.p < p["alpha"]):
         return None
-    start = float(np.median(seg[: min(3, len(seg))]))
-    gain = C.end_level(seg) - start
-    if gain < p["min_gain_sigma"] * C.sigma(m.y):
+    # The gain over the stretch, from a Theil-Sen line (robust, uses every point), in
+    # the noise of that stretch when it is long enough (the steep early rise inflates
+    # second differences on short logs).
+    xs = m.x[after]
+    fit = theil_sen(xs, seg)
+    gain = fit.slope * float(xs[-1] - xs[0])
+    start = fit.intercept + fit.slope * float(xs[0])
+    sig = min(C.sigma(m.y), C.sigma(seg)) if len(seg) >= 5 else C.sigma(m.y)
+    if gain < p["min_gain_sigma"] * sig:
         return None
     if gain < p["min_gain_pct"] / 100.0 * max(abs(start), 1e-12):
         return None
