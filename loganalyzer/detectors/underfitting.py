@@ -152,10 +152,10 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         ):
             return []
         why = (
-            f"{run.train_loss} stopped improving at {C.where(run, start_index)} "
-            f"({100 * flat_fraction:.0f}% of the log flat) at {C.fmt(final)}, "
-            f"{100 * final / begin:.0f}% of its starting level {C.fmt(begin)}, with {run.val_loss} "
-            f"{C.fmt(final + gap)} right beside it (gap {100 * gap / final:+.1f}%)"
+            f"{run.train_loss} stopped improving at {C.where(run, start_index)} and stayed "
+            f"flat at {C.fmt(final)} for {100 * flat_fraction:.0f}% of the log (it started at "
+            f"{C.fmt(first)}), with {run.val_loss} {C.fmt(final + gap)} right beside it "
+            f"(gap {100 * gap / final:+.1f}%)"
         )
         what = (
             "the model cannot fit even the training data: give it more capacity or better features"
