@@ -425,3 +425,23 @@ def test_underfitting_not_claimed_for_a_bouncing_optimiser():
         "val_loss": list(np.r_[1.0, np.full(39, 0.94)]),
     }
     assert len(run_kind("underfitting", to_run(calm))) == 1
+
+
+def test_underfitting_survives_a_huge_first_epoch_but_not_a_jump_up():
+    curves = underfit_curves()
+    huge = dict(curves, loss=[150.0] + curves["loss"][1:])
+    (f,) = run_kind("underfitting", to_run(huge))
+    assert f.evidence["final_train_loss"] == pytest.approx(0.32, abs=0.01)
+    # Learned down to 0.43, then jumped to ln(10) and stayed: that is divergence.
+    loss = list(exp_curve(13, 0.4, 3, 1.5)) + [math.log(10)] * 17
+    dead = {"loss": loss, "val_loss": [v * 1.01 for v in loss], "accuracy": [0.1] * 30}
+    assert run_kind("underfitting", to_run(dead)) == []
+
+
+def test_metric_disagreement_on_a_twelve_epoch_log():
+    val = [2.38, 1.54, 1.05, 0.80, 0.66, 0.59, 0.584, 0.581, 0.62, 0.66, 0.67, 0.70]
+    acc = [0.55, 0.69, 0.76, 0.80, 0.82, 0.838, 0.837, 0.848, 0.85, 0.857, 0.865, 0.869]
+    loss = [2.3, 1.7, 1.2, 0.88, 0.64, 0.48, 0.37, 0.28, 0.21, 0.16, 0.13, 0.11]
+    run = to_run({"loss": loss, "val_loss": val, "val_accuracy": acc})
+    (f,) = run_kind("metric-disagreement", run)
+    assert f.evidence["loss_best_index"] == 7 and f.evidence["metric_best_index"] == 11
