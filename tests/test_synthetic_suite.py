@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from synthetic_curves import KINDS, build_suite, evaluate, make_run
+from synthetic_curves import KINDS, build_suite, detected_kinds, evaluate, make_run, onset_ok
+
+from loganalyzer.findings import Finding
 
 BAR = 0.95
 ONSET_BAR = 0.90
@@ -129,6 +131,48 @@ def test_noiseless_truth_of_the_other_kinds(n):
     acc = np.asarray(md.data["val_accuracy"])
     onset = md.index.index(md.onset)
     assert acc[-1] > acc[onset] + 0.02
+
+
+# ------------------------------------------------------------- the scoring
+
+
+def _finding(kind, severity, start=None):
+    return Finding(
+        rule="LA1xx",
+        kind=kind,
+        severity=severity,
+        metric="val_loss",
+        start=start,
+        end=None,
+        message="",
+    )
+
+
+def test_only_warnings_and_errors_are_detections_except_info_kinds():
+    findings = [
+        _finding("too-short", "info"),
+        _finding("plateau", "info"),
+        _finding("noisy", "warning"),
+        _finding("divergence", "error"),
+        _finding("val-below-train", "info"),
+    ]
+    assert detected_kinds(findings) == {"noisy", "divergence"}
+    assert detected_kinds(findings, frozenset({"val-below-train", "too-short"})) == {
+        "noisy",
+        "divergence",
+        "val-below-train",
+    }
+
+
+def test_onset_tolerance_is_five_percent_of_the_points_in_the_logs_numbering():
+    steps = make_run("overfitting", 1000, 0.0, "plain", 0, seed=0)  # steps of 100
+    i = steps.index.index(steps.onset)
+    assert onset_ok(steps, steps.index[i + 50]) and onset_ok(steps, steps.index[i - 50])
+    assert not onset_ok(steps, steps.index[i + 51])
+    assert not onset_ok(steps, steps.onset + 1)  # not a logged step
+    short = make_run("overfitting", 12, 0.0, "plain", 0, seed=0)
+    assert onset_ok(short, short.onset + 1) and not onset_ok(short, short.onset + 2)
+    assert not onset_ok(short, None)
 
 
 # ------------------------------------------------------------- the bars
