@@ -114,7 +114,12 @@ def _train_rises(train: C.Curve | None, since: float, alpha: float) -> tuple[boo
     sig = C.sigma(t.y)
     rise = C.end_level(seg) - float(np.min(C.running_median(seg, 3)))
     rel = rise / C.scale(t.y)
-    return bool(trend.rising and trend.p < alpha and rise > 3 * sig and rel > 0.05), trend.p
+    trending = trend.rising and trend.p < alpha and rise > 3 * sig and rel > 0.05
+    # A jump that stays up (a run collapsing to chance level) is too short a stretch
+    # for a trend test to be significant, yet training plainly got worse.
+    # Judged against the stretch itself: a huge first epoch must not hide the jump.
+    jumped = rise > 5 * sig and rise > 0.3 * C.scale(seg)
+    return bool(trending or jumped), trend.p
 
 
 def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:

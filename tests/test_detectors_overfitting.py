@@ -1,0 +1,48 @@
+"""``overfitting`` must not claim a run whose *training* loss jumped up and stayed up.
+
+When a run collapses (training loss jumps to the chance level ln(10) and stays there),
+validation loss rises too. That is divergence, not overfitting: the advice for
+overfitting (early stopping, regularization) would be wrong. The jump is too short a
+stretch for a trend test, and a huge first epoch must not hide it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from loganalyzer.analysis import to_run
+from loganalyzer.detectors.overfitting import detect
+from loganalyzer.rulepack import rule_by_code
+
+
+def _collapse(n: int, k: int, huge_first: bool) -> dict[str, list[float]]:
+    t = np.arange(n)
+    train = 0.3 + 1.2 * np.exp(-t / (n / 8))
+    val = train * 1.05
+    train[k:] = math.log(10)
+    val[k:] = math.log(10) * 1.01
+    if huge_first:
+        train[0] *= 60
+    return {"loss": train.tolist(), "val_loss": val.tolist()}
+
+
+@pytest.mark.parametrize("n,k", [(12, 7), (30, 13), (100, 66)])
+@pytest.mark.parametrize("huge_first", [False, True])
+def test_a_collapse_to_chance_level_is_not_overfitting(n, k, huge_first):
+    run = to_run(_collapse(n, k, huge_first))
+    assert detect(run, rule_by_code("LA101"), {}) == []
+
+
+def test_a_real_overfit_with_a_huge_first_epoch_is_still_found():
+    n = 30
+    t = np.arange(n)
+    train = 0.2 + 1.0 * np.exp(-t / 8)
+    train[0] *= 60
+    val = 0.5 + 0.8 * np.exp(-t / 3) + 0.02 * np.maximum(t - 10, 0)
+    run = to_run({"loss": train.tolist(), "val_loss": val.tolist()})
+    (f,) = detect(run, rule_by_code("LA101"), {})
+    assert abs(f.start - int(np.argmin(val))) <= 1
+    assert f.evidence["rise_pct"] > 10
