@@ -66,6 +66,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 
@@ -166,9 +167,9 @@ def _zero_train(t: np.ndarray, start: float, n: int) -> np.ndarray:
     return np.maximum(0.0, start * np.exp(-t / tau) - b)
 
 
-def _shapes(kind: str, n: int, offset: str, rng: np.random.Generator) -> dict:
-    """Noiseless curves (positive units) and truth for one run of ``kind``."""
-    t = np.arange(n, dtype=float)
+def _shapes(kind: str, t: np.ndarray, offset: str, rng: np.random.Generator) -> dict:
+    """Noiseless curves (positive units) at times ``t`` and truth for one run of ``kind``."""
+    n = len(t)
     start = rng.uniform(1.8, 2.6)
     out: dict = {"onset": None, "extra": {}}
     floor_t = rng.uniform(0.15, 0.45)
@@ -242,7 +243,9 @@ def _shapes(kind: str, n: int, offset: str, rng: np.random.Generator) -> dict:
     return out
 
 
-def make_run(kind: str, n: int, noise: float, offset: str, rep: int, seed: int) -> LabelledRun:
+def make_run(
+    kind: str, n: int, noise: float, offset: str, rep: int, seed: int, keras_lag: bool = False
+) -> LabelledRun:
     """Build one labelled run.
 
     Args:
@@ -252,6 +255,9 @@ def make_run(kind: str, n: int, noise: float, offset: str, rep: int, seed: int) 
         offset: One of :data:`OFFSETS`.
         rep: Replicate number (drawn parameters differ).
         seed: Suite seed.
+        keras_lag: In epoch logs, put the training loss half an epoch behind the
+            validation loss, as Keras logs it (the mean over the epoch vs. the model
+            at its end): validation then sits below training in the first epochs.
 
     Returns:
         The :class:`LabelledRun`.
@@ -263,14 +269,18 @@ def make_run(kind: str, n: int, noise: float, offset: str, rep: int, seed: int) 
     """
     key = f"{kind}/n{n}/noise{noise}/{offset}/{rep}"
     rng = np.random.default_rng([seed, *key.encode()])
-    shape = _shapes(kind, n, offset, rng)
-    train, val = shape["train"], shape["val"]
     t = np.arange(n, dtype=float)
+    rng_train = copy.deepcopy(rng)  # the same draws again, for the lagged training curve
+    shape = _shapes(kind, t, offset, rng)
+    train, val = shape["train"], shape["val"]
+    if keras_lag and n < STEP_LENGTH:
+        train = _shapes(kind, t - 0.5, offset, rng_train)["train"]
     params: dict = {"n": n, "noise": noise, "offset": offset, **shape["extra"]}
     labels = {kind} if kind != "healthy" else set()
     if kind == "metric-disagreement":
         labels.add("overfitting")
 
+    train_truth, val_truth = train.copy(), val.copy()
     train_n = _noisy(rng, train, noise)
     val_n = _noisy(rng, val, noise)
     data: dict[str, np.ndarray] = {}
@@ -348,6 +358,10 @@ def make_run(kind: str, n: int, noise: float, offset: str, rep: int, seed: int) 
             lr = lr0 * 0.5 * (1 + np.cos(np.pi * t / n))
         data["learning_rate"] = lr
 
+    implied = IMPLIED.get(kind, frozenset())
+    if keras_lag:
+        upto = params.get("divergence_index", n)
+        implied = implied | _lag_implied(kind, train_truth[:upto], val_truth[:upto])
     if n >= STEP_LENGTH:
         index = [STEP_STRIDE * (i + 1) for i in range(n)]
         index_name = "step"
@@ -358,7 +372,7 @@ def make_run(kind: str, n: int, noise: float, offset: str, rep: int, seed: int) 
         id=key,
         kind=kind,
         labels=frozenset(labels),
-        implied=IMPLIED.get(kind, frozenset()),
+        implied=implied,
         data={k: [float(x) for x in v] for k, v in data.items()},
         index=index,
         index_name=index_name,
@@ -367,13 +381,29 @@ def make_run(kind: str, n: int, noise: float, offset: str, rep: int, seed: int) 
     )
 
 
-def build_suite(seed: int = 0, reps: int = 1, lengths=LENGTHS) -> list[LabelledRun]:
+def _lag_implied(kind: str, train: np.ndarray, val: np.ndarray) -> frozenset[str]:
+    """``val-below-train`` is implied (not required) when the noiseless validation
+    loss is below the training loss on at least half of the points: with the Keras
+    half-epoch lag that is true of the log, and its benign cause (the training loss
+    averaged over the epoch) is what that finding explains. Divergence runs are
+    judged on their points before the divergence."""
+    if kind == "val-below-train":
+        return frozenset()
+    below = val < train
+    return frozenset({"val-below-train"}) if below.mean() >= 0.5 else frozenset()
+
+
+def build_suite(
+    seed: int = 0, reps: int = 1, lengths=LENGTHS, keras_lag: bool = False
+) -> list[LabelledRun]:
     """Every kind (and ``healthy``) over the grid of lengths, noise levels and offsets.
 
     Args:
         seed: Seed for every drawn parameter and every noise sample.
         reps: Replicates per grid point (``reps=1`` gives about 450 runs).
         lengths: Lengths to include.
+        keras_lag: Epoch logs with the Keras half-epoch lag of the training loss
+            (see :func:`make_run`); off by default.
 
     Returns:
         The runs, in a stable order.
@@ -393,7 +423,7 @@ def build_suite(seed: int = 0, reps: int = 1, lengths=LENGTHS) -> list[LabelledR
                     if offset == "negative" and kind == "underfitting":
                         continue
                     for rep in range(reps):
-                        runs.append(make_run(kind, n, noise, offset, rep, seed))
+                        runs.append(make_run(kind, n, noise, offset, rep, seed, keras_lag))
     return runs
 
 

@@ -212,3 +212,14 @@ def test_overfitting_onset_within_five_percent(scored):
     assert s.onset_accuracy >= ONSET_BAR, (
         f"onset within max(1, 5 %) in {s.onset_hits}/{s.onset_total} overfitting runs"
     )
+
+
+def test_keras_lag_option_moves_only_the_training_curve():
+    plain = make_run("overfitting", 30, 0.0, "plain", 0, seed=0)
+    lagged = make_run("overfitting", 30, 0.0, "plain", 0, seed=0, keras_lag=True)
+    assert lagged.data["val_loss"] == plain.data["val_loss"] and lagged.onset == plain.onset
+    assert np.all(np.asarray(lagged.data["loss"]) > np.asarray(plain.data["loss"]))
+    healthy = make_run("healthy", 30, 0.0, "plain", 0, seed=0, keras_lag=True)
+    assert healthy.data["val_loss"][0] < healthy.data["loss"][0]  # epoch mean vs end of epoch
+    steps = make_run("healthy", 1000, 0.0, "plain", 0, seed=0, keras_lag=True)
+    assert steps.data == make_run("healthy", 1000, 0.0, "plain", 0, seed=0).data
