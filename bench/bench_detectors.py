@@ -82,6 +82,28 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'healthy (no finding)':<21} {len(healthy):>4}  clean {clean}/{len(healthy)}")
     print()
 
+    print("Errors (FP + FN) per kind by length and by offset (errors / runs at that value):")
+    lengths = sorted({r.length for r in runs})
+    offsets = sorted({r.params["offset"] for r in runs})
+    cols = [f"n={n}" for n in lengths] + offsets
+    print(f"  {'kind':<21}" + "".join(f"{c:>11}" for c in cols))
+    for kind in KINDS:
+        cells = []
+        for axis, values in (("n", lengths), ("offset", offsets)):
+            for v in values:
+                sel = [
+                    o
+                    for o in outcomes
+                    if (o.run.length if axis == "n" else o.run.params["offset"]) == v
+                ]
+                bad_here = sum(
+                    1 for o in sel if kind in o.false_positives or kind in o.false_negatives
+                )
+                cells.append(f"{bad_here}/{len(sel)}")
+        if any(not c.startswith("0/") for c in cells):
+            print(f"  {kind:<21}" + "".join(f"{c:>11}" for c in cells))
+    print()
+
     errors = collections.Counter()
     for o in outcomes:
         for k in o.false_positives:
