@@ -388,6 +388,9 @@ def mine_above_info(path: Path) -> list[str]:
 def test_sample_healthy_has_none_of_these_above_info():
     for name in ("history.json", "training.csv"):
         assert mine_above_info(SAMPLES / "healthy" / name) == []
+        # Converged: not even the (info) undertrained note.
+        (r,) = loganalyzer.analyze(SAMPLES / "healthy" / name).runs
+        assert not [f for f in r.findings if f.kind == "undertrained"]
 
 
 def test_sample_underfitting_is_flagged_underfitting():
@@ -412,6 +415,8 @@ def test_real_healthy_logs_have_no_warning_of_these_kinds():
     assert len(paths) == 3
     for path in paths:
         assert mine_above_info(path) == [], path
+        (r,) = loganalyzer.analyze(path).runs
+        assert not [f.message for f in r.findings if f.kind in MINE], path
 
 
 def test_underfitting_not_claimed_for_a_bouncing_optimiser():
