@@ -46,3 +46,15 @@ def test_a_real_overfit_with_a_huge_first_epoch_is_still_found():
     (f,) = detect(run, rule_by_code("LA101"), {})
     assert abs(f.start - int(np.argmin(val))) <= 1
     assert f.evidence["rise_pct"] > 10
+
+
+def test_a_smooth_rise_on_a_12_epoch_log_counts_despite_the_steep_start():
+    # suite run overfitting/n12/noise0.005/zero: the first epochs' curvature inflates
+    # the whole curve's noise; the rise is judged in the noise after the best.
+    val = [2.5187, 1.7012, 1.2131, 0.919, 0.7514, 0.6284, 0.5672]
+    val += [0.5893, 0.6176, 0.6337, 0.6464, 0.6698]
+    train = [2.4 * 0.7**i for i in range(12)]
+    run = to_run({"loss": train, "val_loss": val})
+    (f,) = detect(run, rule_by_code("LA101"), {})
+    assert f.start == 6
+    assert f.evidence["rise_pct"] > 15

@@ -87,6 +87,10 @@ class RiseAfterBest:
         if after < self.min_points_after:
             return None
         sigma = C.sigma(y)
+        if after >= 5:
+            # On a short log the steep first epochs read as noise; the stretch after
+            # the best has its own (smaller) noise. Never below half the whole curve's.
+            sigma = max(C.sigma(y[b:]), 0.5 * sigma)
         smooth = C.running_median(y, C.smooth_window(n, 0.06, 3, 9))
         # The level at the best: the smoothed minimum near it (a single lucky epoch
         # would otherwise make any later point look like a rise).
