@@ -37,6 +37,7 @@ DEFAULTS = {
     "max_width": 3,
     "warn_rel_height": 0.5,
     "warn_count": 3,
+    "warn_height_sigma": 20.0,
 }
 
 #: Spikes are looked for on at most this many (max-pooled) points.
@@ -158,6 +159,10 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         # One small spike on a curve that keeps improving is worth knowing, not a
         # problem: a warning needs a jump of at least half the local level, or a habit.
         rel = (top["value"] - top["local_level"]) / max(abs(top["local_level"]), 1e-12)
+        if top["local_level"] <= 0:
+            # A loss at or below zero (SI-SNR) has no meaningful relative height:
+            # there the jump counts in noise units alone.
+            rel = top["height_sigma"] / p["warn_height_sigma"] * p["warn_rel_height"]
         habit = max(p["warn_count"], 0.02 * c.n)  # a long run may wobble now and then
         big = rel >= p["warn_rel_height"] or len(spikes) >= habit
         if c.name != run.train_loss:

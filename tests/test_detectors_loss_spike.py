@@ -1,0 +1,37 @@
+"""``loss-spike`` on losses at or below zero (SI-SNR): graded in noise units."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from loganalyzer.analysis import to_run
+from loganalyzer.detectors.loss_spike import detect
+from loganalyzer.rulepack import rule_by_code
+
+
+def _curve(n: int, offset: float, spike_at: int, factor: float) -> list[float]:
+    t = np.arange(n)
+    base = 0.3 + 1.2 * np.exp(-t / (n / 8))
+    base = base * (1 + 0.005 * np.random.default_rng(0).standard_normal(n))
+    base[spike_at] *= factor
+    return (10 * base + offset).tolist()
+
+
+def test_a_large_spike_on_a_negative_loss_is_a_warning():
+    # -25 offset: the local level is about -22, a 4x jump goes up to about -13 (42 % of |level|)
+    run = to_run({"loss": _curve(100, -25.0, 68, 4.0)})
+    (f,) = detect(run, rule_by_code("LA103"), {})
+    assert f.severity == "warning"
+    assert f.start == 68
+    assert f.evidence["spikes"][0]["local_level"] < 0
+
+
+def test_the_same_spike_on_a_positive_loss_is_also_a_warning():
+    run = to_run({"loss": _curve(100, 0.0, 68, 4.0)})
+    (f,) = detect(run, rule_by_code("LA103"), {})
+    assert f.severity == "warning" and f.start == 68
+
+
+def test_a_small_negative_spike_within_a_few_noise_units_is_at_most_info():
+    run = to_run({"loss": _curve(100, -25.0, 68, 1.03)})
+    assert all(f.severity == "info" for f in detect(run, rule_by_code("LA103"), {}))
