@@ -33,6 +33,7 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
+from loganalyzer.stats import mann_kendall
 
 KIND = "plateau"
 
@@ -43,6 +44,7 @@ DEFAULTS = {
     "level_tol": 0.01,
     "lr_drop_factor": 0.5,
     "max_improvement": 0.1,
+    "alpha": 0.05,
 }
 
 
@@ -124,6 +126,31 @@ def _lr_drop(run: Run, start: float, end: float, after: float, factor: float) ->
     return float(lr.x[np.argmax(mask)])
 
 
+def _falls(y: np.ndarray, alpha: float) -> bool:
+    """Does ``y`` fall significantly (Mann-Kendall, one-sided at ``alpha``)?"""
+    trend = mann_kendall(y)
+    return bool(trend.falling and trend.p < alpha)
+
+
+def _at_chance(run: Run, c: C.Curve, level: float, start: float, end: float) -> bool:
+    """Is a stall at ``level`` the model still guessing (loss ln k, accuracy ~1/k over
+    the stall)? That is a slow start, which the source projects call normal."""
+    if not np.isfinite(level) or not 0.5 < level < 2.5:
+        return False
+    k = int(round(np.exp(level)))
+    if k < 2 or abs(level - np.log(k)) > 0.03 * np.log(k):
+        return False
+    split = "train" if c.name == run.train_loss else "val"
+    for name in C.accuracy_columns(run, split):
+        acc = C.curve(run, name)
+        if acc is None:
+            continue
+        inside = acc.y[(acc.x >= start) & (acc.x <= end)]
+        if len(inside) and 0.7 / k <= float(np.median(inside)) <= 1.3 / k:
+            return True
+    return False
+
+
 def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
     b = C.binned(c)
     n = b.n
@@ -167,6 +194,11 @@ def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
             # divergence); those findings say what happened, this is context.
             severity = "info"
             what = f"settled above its earlier best of {C.fmt(float(np.min(earlier)))}"
+        elif to_end and not learned_before and _falls(b.y[s.i : s.j + 1], p["alpha"]):
+            # Within the tolerance yet falling significantly (Mann-Kendall): a noisy
+            # curve that still improves, which ``noisy`` reports; it is learning.
+            severity = "info"
+            what = "falls slowly within its noise (a significant downward trend)"
         elif to_end and not learned_before:
             severity, what = "warning", "never improved: the model is not learning"
             if C.lr_is_zero(run):
@@ -181,7 +213,15 @@ def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
             severity = "info"
             what = f"stalled until the learning rate was lowered at {C.where(run, lr_drop)}"
         elif ended:
-            severity = "info"
+            # A stall *after* real learning (a quarter of the whole fall done before it)
+            # that a large fall ended, without a learning-rate drop, lost the run this
+            # stretch: a warning. A slow start, or a small later gain, is context.
+            drop = s.level - float(np.min(after))
+            before = raw_start - s.level
+            total = raw_start - float(np.min(model.smooth))
+            stall = before > 0.25 * total and drop > 0.25 * abs(s.level) and drop > 2 * tol
+            stall = stall and not _at_chance(run, c, s.level, start, end)
+            severity = "warning" if stall else "info"
             what = "stalled, then improved again on its own"
         else:
             severity = "info"
