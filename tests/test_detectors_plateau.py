@@ -75,3 +75,12 @@ def test_a_loss_that_never_moves_is_still_a_warning():
     y = 1.5 * (1 + 0.01 * rng.standard_normal(30))
     (f,) = _warnings(to_run({"loss": y.tolist()}))
     assert "never improved" in f.message
+
+
+def test_a_flat_tail_from_mid_run_is_a_converged_tail_not_never_improved():
+    rng = np.random.default_rng(5)
+    t = np.arange(100)
+    y = (1.0 + np.exp(-t / 8)) * (1 + 0.1 * rng.standard_normal(100))
+    found = detect(to_run({"loss": y.tolist()}), RULE, {})
+    assert all(f.severity == "info" for f in found)
+    assert not any("never improved" in f.message for f in found)

@@ -33,7 +33,7 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
-from loganalyzer.stats import mann_kendall
+from loganalyzer.stats import mann_kendall, theil_sen
 
 KIND = "plateau"
 
@@ -129,7 +129,15 @@ def _lr_drop(run: Run, start: float, end: float, after: float, factor: float) ->
 def _falls(y: np.ndarray, alpha: float) -> bool:
     """Does ``y`` fall significantly (Mann-Kendall, one-sided at ``alpha``)?"""
     trend = mann_kendall(y)
-    return bool(trend.falling and trend.p < alpha)
+    if not trend.falling:
+        return False
+    if trend.p < alpha:
+        return True
+    # On a few noisy points the test is weak: a Theil-Sen fall of a sixth of the level
+    # over the stretch, in the same direction at a looser level, is still learning.
+    slope = theil_sen(np.arange(len(y)), y)
+    drop = -slope.slope * (len(y) - 1)
+    return bool(trend.p < 4 * alpha and drop > abs(float(np.median(y))) / 6)
 
 
 def _at_chance(run: Run, c: C.Curve, level: float, start: float, end: float) -> bool:
@@ -149,6 +157,21 @@ def _at_chance(run: Run, c: C.Curve, level: float, start: float, end: float) -> 
         if len(inside) and 0.7 / k <= float(np.median(inside)) <= 1.3 / k:
             return True
     return False
+
+
+def _noisy(y: np.ndarray) -> bool:
+    """Would ``noisy`` flag this curve (its rule's default thresholds)?"""
+    from loganalyzer.detectors.noisy import DEFAULTS as N
+    from loganalyzer.detectors.noisy import measure
+
+    if len(y) < N["min_points"]:
+        return False
+    m = measure(y)
+    return bool(
+        m["noise_to_trend"] >= N["max_noise_to_trend"]
+        and m["sign_change_rate"] >= N["min_sign_change_rate"]
+        and m["relative_noise"] >= N["min_relative_noise"]
+    )
 
 
 def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
@@ -194,6 +217,16 @@ def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
             # divergence); those findings say what happened, this is context.
             severity = "info"
             what = f"settled above its earlier best of {C.fmt(float(np.min(earlier)))}"
+        elif to_end and not learned_before and s.i > C.edge_count(n):
+            # Flat from mid-run to the end without an earlier stretch counted as
+            # learning: what came before was not flat, so this is the settled tail.
+            severity = "info"
+            what = "settled: no significant improvement until the end (converged)"
+        elif to_end and not learned_before and _noisy(b.y) and not C.lr_is_zero(run):
+            # Swings as large as the whole trend: whether it learns cannot be told from
+            # this curve; ``noisy`` reports it (a stuck run at chance level still is).
+            severity = "info"
+            what = "moves less than its own noise (see the noisy finding)"
         elif to_end and not learned_before and _falls(b.y[s.i : s.j + 1], p["alpha"]):
             # Within the tolerance yet falling significantly (Mann-Kendall): a noisy
             # curve that still improves, which ``noisy`` reports; it is learning.
