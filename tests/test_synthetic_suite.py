@@ -46,9 +46,6 @@ _SEE = "below the 0.95 bar; see bench/bench_detectors.py"
 SHORT_OF_BAR: dict[str, str] = {
     # misses: 3.3x spikes in 2 % noise, 12-epoch runs, one negative-offset run
     "loss-spike": f"measured P=1.000, R=0.938 {_SEE}",
-    # misses: mid-run stalls on 12-point logs (too few points after the stall) and
-    # stalls whose later fall is under a quarter of the level
-    "plateau": f"measured P=0.974, R=0.792 {_SEE}",
     # misses: 10 % noise on step logs of 1000 points, a 12-point huge-first run
     "noisy": f"measured P=1.000, R=0.917 {_SEE}",
 }

@@ -250,7 +250,7 @@ def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
             # that a large fall ended, without a learning-rate drop, lost the run this
             # stretch: a warning. A slow start, or a small later gain, is context.
             drop = s.level - float(np.min(after))
-            before = raw_start - s.level
+            before = max(raw_start, float(b.y[0])) - s.level
             total = raw_start - float(np.min(model.smooth))
             stall = before > 0.25 * total and drop > 0.25 * abs(s.level) and drop > 2 * tol
             stall = stall and not _at_chance(run, c, s.level, start, end)
