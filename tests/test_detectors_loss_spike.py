@@ -35,3 +35,18 @@ def test_the_same_spike_on_a_positive_loss_is_also_a_warning():
 def test_a_small_negative_spike_within_a_few_noise_units_is_at_most_info():
     run = to_run({"loss": _curve(100, -25.0, 68, 1.03)})
     assert all(f.severity == "info" for f in detect(run, rule_by_code("LA103"), {}))
+
+
+def test_a_3x_spike_on_a_12_epoch_log_with_a_steep_start_is_found():
+    # suite run loss-spike/n12/noise0.005/plain: the lagging running median over the
+    # steep first epochs must not be taken for noise that hides the spike at epoch 6.
+    loss = [2.2486, 1.3551, 0.8675, 0.5988, 0.4466, 0.3636, 1.0399, 0.29, 0.273]
+    loss += [0.267, 0.26, 0.2573]
+    (f,) = detect(to_run({"loss": loss}), rule_by_code("LA103"), {})
+    assert f.start == 6 and f.severity == "warning"
+
+
+def test_the_steep_start_of_a_12_epoch_log_is_not_a_spike():
+    loss = [2.2486, 1.3551, 0.8675, 0.5988, 0.4466, 0.3636, 0.31, 0.29, 0.273]
+    loss += [0.267, 0.26, 0.2573]
+    assert detect(to_run({"loss": loss}), rule_by_code("LA103"), {}) == []
