@@ -70,11 +70,12 @@ class Spikes:
         self.y = y
         self.level = C.running_median(y, C.smooth_window(n, 0.08, 2 * self.max_width + 1, 15))
         # The noise is measured after the initial descent: there the running median
-        # lags the steep fall, which on a 12-epoch log would read as large noise.
+        # lags the steep fall, which on a 12-epoch log would read as large noise
+        # (a curve of under 11 points keeps all its points: too few to drop any).
         k = min(max(C.edge_count(n), 3), n // 3)
         resid = (y - self.level)[k:]
         mad = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
-        self.sigma = max(C.sigma(y[k:]), mad)
+        self.sigma = max(C.sigma(y[k:] if n - k >= 8 else y), mad)
         rng = float(np.max(self.level) - np.min(self.level))
         self.size = np.maximum(np.abs(self.level), 0.1 * rng)
         self.size = np.maximum(self.size, 1e-12)
