@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from loganalyzer.errors import ReadError
-from loganalyzer.findings import Advice, Finding, jsonable, severity_rank
+from loganalyzer.findings import Advice, Finding, as_index, jsonable, severity_rank
 from loganalyzer.run import Run
 
 SCHEMA = "loganalyzer/1"
@@ -44,7 +44,7 @@ class RunResult:
         if s.empty:
             return None
         idx = s.idxmin()
-        return {"index": _num(idx), "value": float(s.loc[idx])}
+        return {"index": as_index(idx), "value": float(s.loc[idx])}
 
     @property
     def worst_severity(self) -> str | None:
@@ -117,15 +117,6 @@ class Analysis:
         from loganalyzer.renderers import html
 
         return html.render_fragment(self)
-
-
-def _num(x: Any) -> Any:
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.floating, float)):
-        f = float(x)
-        return int(f) if f.is_integer() else f
-    return x
 
 
 def to_run(obj: Any, name: str | None = None) -> Run:

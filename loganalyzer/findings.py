@@ -73,6 +73,21 @@ class Advice:
         return jsonable(asdict(self))
 
 
+def as_index(x: Any) -> Any:
+    """A log index (from a pandas index) as a plain int, or a float when fractional.
+
+    Example:
+        >>> import numpy as np
+        >>> as_index(np.int64(8)), as_index(np.float64(12.0)), as_index(2.5)
+        (8, 12, 2.5)
+    """
+    if hasattr(x, "item") and getattr(x, "ndim", 1) == 0:
+        x = x.item()
+    if isinstance(x, float):
+        return int(x) if x.is_integer() else x
+    return x
+
+
 def jsonable(obj: Any) -> Any:
     """Make numpy scalars, tuples and non-finite floats JSON-safe (NaN/inf -> str)."""
     if isinstance(obj, dict):

@@ -128,3 +128,42 @@ def pick_losses(columns: list[str]) -> tuple[str | None, str | None]:
         if cands:
             val = cands[0]
     return train, val
+
+
+#: Substrings of metric names where higher is better (``mode="max"`` in Keras).
+_HIGHER_BETTER = (
+    "acc",
+    "auc",
+    "f1",
+    "precision",
+    "recall",
+    "iou",
+    "dice",
+    "map",
+    "bleu",
+    "rouge",
+    "r2",
+    "psnr",
+    "ssim",
+    "top_",
+    "exact_match",
+    "matthews",
+    "kappa",
+)
+_LOWER_BETTER = ("loss", "mae", "mse", "rmse", "error", "perplexity", "ppl", "wer", "cer")
+
+
+def direction(name: str) -> str | None:
+    """``"max"`` for accuracy-like metrics, ``"min"`` for losses/errors, else ``None``.
+
+    Example:
+        >>> direction("val_accuracy"), direction("val_mae"), direction("epoch_time")
+        ('max', 'min', None)
+    """
+    base = name.lower()
+    base = base[4:] if base.startswith("val_") else base
+    if any(w in base for w in _LOWER_BETTER):
+        return "min"
+    if any(w in base for w in _HIGHER_BETTER):
+        return "max"
+    return None

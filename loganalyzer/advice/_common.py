@@ -17,28 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from loganalyzer.findings import Finding, severity_rank
+from loganalyzer.findings import Finding, as_index, severity_rank  # noqa: F401
+from loganalyzer.naming import direction
 from loganalyzer.run import Run
-
-#: Substrings of metric names where higher is better (``mode="max"`` in Keras).
-_HIGHER_BETTER = (
-    "acc",
-    "auc",
-    "f1",
-    "precision",
-    "recall",
-    "iou",
-    "dice",
-    "map",
-    "bleu",
-    "rouge",
-    "r2",
-    "psnr",
-    "ssim",
-    "top_",
-    "exact_match",
-)
-_LOWER_BETTER = ("loss", "mae", "mse", "error", "perplexity", "ppl", "wer", "cer")
 
 
 @dataclass
@@ -107,16 +88,6 @@ def fmt(x: Any) -> str:
     return str(x)
 
 
-def as_index(x: Any) -> Any:
-    """An index from a pandas index as a plain int (or float when fractional)."""
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.floating, float)):
-        f = float(x)
-        return int(f) if f.is_integer() else f
-    return x
-
-
 def mode_for(metric: str) -> str:
     """``"max"`` for accuracy-like metrics, ``"min"`` for losses and errors.
 
@@ -124,12 +95,7 @@ def mode_for(metric: str) -> str:
         >>> mode_for("val_accuracy"), mode_for("val_loss"), mode_for("val_mae")
         ('max', 'min', 'min')
     """
-    name = metric.lower()
-    if any(w in name for w in _LOWER_BETTER):
-        return "min"
-    if any(w in name for w in _HIGHER_BETTER):
-        return "max"
-    return "min"
+    return direction(metric) or "min"
 
 
 def finite_series(run: Run, metric: str | None) -> tuple[np.ndarray, np.ndarray]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from loganalyzer.naming import direction  # noqa: F401  (detectors call C.direction)
 from loganalyzer.run import Run
 from loganalyzer.stats import noise_sigma
 
@@ -32,28 +33,6 @@ MIN_POINTS = 5
 
 #: Long logs are binned (block means) down to at most this many points.
 MAX_POINTS = 400
-
-#: Names of metrics where higher is better (accuracy-like), matched as substrings.
-_HIGHER_BETTER = (
-    "acc",
-    "auc",
-    "f1",
-    "precision",
-    "recall",
-    "iou",
-    "dice",
-    "map",
-    "bleu",
-    "rouge",
-    "r2",
-    "psnr",
-    "ssim",
-    "top_",
-    "exact_match",
-    "matthews",
-    "kappa",
-)
-_LOWER_BETTER = ("loss", "mae", "mse", "rmse", "error", "perplexity", "ppl", "wer", "cer")
 
 
 @dataclass(frozen=True)
@@ -242,16 +221,6 @@ def lr_is_zero(run: Run) -> bool:
     """True when a learning rate is logged and is zero throughout."""
     lr = learning_rate(run)
     return lr is not None and lr.n > 0 and bool(np.all(lr.y == 0))
-
-
-def direction(name: str) -> str | None:
-    """``"max"`` for accuracy-like metrics, ``"min"`` for losses/errors, else ``None``."""
-    base = name[4:] if name.startswith("val_") else name
-    if any(w in base for w in _LOWER_BETTER):
-        return "min"
-    if any(w in base for w in _HIGHER_BETTER):
-        return "max"
-    return None
 
 
 def loss_curves(run: Run) -> list[Curve]:
