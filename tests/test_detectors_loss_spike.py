@@ -50,3 +50,17 @@ def test_the_steep_start_of_a_12_epoch_log_is_not_a_spike():
     loss = [2.2486, 1.3551, 0.8675, 0.5988, 0.4466, 0.3636, 0.31, 0.29, 0.273]
     loss += [0.267, 0.26, 0.2573]
     assert detect(to_run({"loss": loss}), rule_by_code("LA103"), {}) == []
+
+
+def test_a_spike_on_a_loss_memorised_almost_to_zero_is_found():
+    # Training loss from 2.2 down to a few thousandths (a memorising model), then one
+    # step jumps 4x: tiny against the run's range, plain against its own level.
+    t = np.arange(200)
+    loss = 2.2 * np.exp(-t / 25) + 0.002
+    loss = loss * (1 + 0.01 * np.random.default_rng(1).standard_normal(200))
+    loss[180] *= 4.0
+    (f,) = detect(to_run({"loss": loss.tolist()}), rule_by_code("LA103"), {})
+    assert f.start == 180 and f.severity == "warning"
+    # ...while 1 % noise on that level is no spike at all
+    loss[180] /= 4.0
+    assert detect(to_run({"loss": loss.tolist()}), rule_by_code("LA103"), {}) == []

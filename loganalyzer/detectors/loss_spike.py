@@ -50,7 +50,9 @@ class Spikes:
     Args:
         min_height_sigma: Height above the local level in noise units.
         min_rel_height: Height as a fraction of the curve's size
-            (``max(|local level|, 10 % of the range)``).
+            (``max(|local level|, 1 % of the range)``): a loss memorised down to a
+            few thousandths that jumps 4x is a spike, however small against the
+            run's first epochs.
         max_width: Widest spike in points.
 
     Example:
@@ -77,7 +79,7 @@ class Spikes:
         mad = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
         self.sigma = max(C.sigma(y[k:] if n - k >= 8 else y), mad)
         rng = float(np.max(self.level) - np.min(self.level))
-        self.size = np.maximum(np.abs(self.level), 0.1 * rng)
+        self.size = np.maximum(np.abs(self.level), 0.01 * rng)
         self.size = np.maximum(self.size, 1e-12)
         return self
 
