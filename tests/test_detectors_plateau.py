@@ -10,9 +10,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
+import pytest
 
+from loganalyzer import analyze
 from loganalyzer.analysis import to_run
 from loganalyzer.detectors.plateau import detect
 from loganalyzer.rulepack import rule_by_code
@@ -84,3 +87,29 @@ def test_a_flat_tail_from_mid_run_is_a_converged_tail_not_never_improved():
     found = detect(to_run({"loss": y.tolist()}), RULE, {})
     assert all(f.severity == "info" for f in found)
     assert not any("never improved" in f.message for f in found)
+
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "real_logs"
+CREEP = (
+    REAL
+    / "DeepDiagnosis__ICSE2022"
+    / "difference threshold"
+    / "Circle"
+    / "model_random_0db8c740-c4e4-478a-be86-eec69fe6023e"
+    / "tmp"
+    / "log_dir"
+    / "log.csv"
+)
+
+
+@pytest.mark.skipif(not CREEP.is_file(), reason="real logs not found beside the repo")
+def test_a_slow_creep_is_one_stretch_not_back_to_back_stalls():
+    # This real run's losses creep down ~3 % every 25-30 epochs from epoch 6 to about
+    # 65, then learn: one slow stretch per curve, not "stalled, then improved again
+    # on its own" twice in a row.
+    (run,) = analyze(str(CREEP)).runs
+    found = [f for f in run.findings if f.kind == "plateau"]
+    for metric in ("loss", "val_loss"):
+        spans = sorted((f.start, f.end) for f in found if f.metric == metric)
+        assert len(spans) == 1, (metric, spans)
+        assert spans[0][0] <= 6 and spans[0][1] >= 63

@@ -174,6 +174,28 @@ def _noisy(y: np.ndarray) -> bool:
     )
 
 
+def _joined(stretches: list[Stretch], model: Plateaus) -> list[Stretch]:
+    """Back-to-back stretches as one when both creep down (each lost over half its
+    tolerance inside): a curve that falls by a tolerance every few dozen epochs is
+    one slow stretch, not a stall that "improved again" and at once stalled anew.
+    A flat stretch keeps its own finding."""
+
+    def creeps(s: Stretch) -> bool:
+        return s.improvement > 0.5 * model._tol_at(s.level)
+
+    smooth = model.smooth
+    out: list[Stretch] = []
+    for s in stretches:
+        prev = out[-1] if out else None
+        if prev and s.i == prev.j + 1 and creeps(prev) and creeps(s):
+            inside = smooth[prev.i : s.j + 1]
+            level, fall = float(np.median(inside)), float(smooth[prev.i] - inside.min())
+            out[-1] = Stretch(prev.i, s.j, level, fall)
+        else:
+            out.append(s)
+    return out
+
+
 def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
     b = C.binned(c)
     n = b.n
@@ -182,6 +204,7 @@ def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
     stretches = model.predict()
     if not stretches:
         return []
+    stretches = _joined(stretches, model)
     # The longest plateaus first; at most two per curve.
     stretches = sorted(stretches, key=lambda s: s.j - s.i, reverse=True)[:2]
     findings = []
