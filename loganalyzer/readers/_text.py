@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -61,6 +62,25 @@ def read_text(path: Path) -> str:
     if "\x00" in text:
         raise LogReadError(str(path), "binary data (NUL byte): not a training log")
     return text.lstrip("\ufeff")
+
+
+def invalid_json(source: str, exc: ValueError | RecursionError) -> LogReadError:
+    """The one-line error for text ``json.loads`` rejected: where and why.
+
+    Example:
+        >>> try:
+        ...     json.loads('{"loss": [1.0,')
+        ... except ValueError as exc:
+        ...     print(invalid_json("h.json", exc))
+        h.json (line 1, column 15): invalid JSON (Expecting value)
+    """
+    if isinstance(exc, json.JSONDecodeError):
+        where = f"line {exc.lineno}, column {exc.colno}"
+        return LogReadError(source, f"invalid JSON ({exc.msg})", where)
+    if isinstance(exc, RecursionError):
+        return LogReadError(source, "invalid JSON (nested too deeply)")
+    # e.g. an integer literal beyond Python's digit limit
+    return LogReadError(source, f"invalid JSON ({exc})")
 
 
 def is_number(cell: str) -> bool:

@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from loganalyzer.errors import LogReadError
-from loganalyzer.readers._text import decode_head, number, read_text
+from loganalyzer.readers._text import decode_head, invalid_json, number, read_text
 from loganalyzer.run import Run
 
 FORMAT = "hf-trainer"
@@ -58,14 +58,8 @@ def read(path: Path) -> list[Run]:
     text = read_text(path)
     try:
         state = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LogReadError(
-            source, f"invalid JSON ({exc.msg})", f"line {exc.lineno}, column {exc.colno}"
-        ) from None
-    except RecursionError:
-        raise LogReadError(source, "invalid JSON (nested too deeply)") from None
-    except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
-        raise LogReadError(source, f"invalid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:
+        raise invalid_json(source, exc) from None
     history = state.get("log_history") if isinstance(state, dict) else None
     if not isinstance(history, list):
         raise LogReadError(source, "trainer_state.json without a log_history list")

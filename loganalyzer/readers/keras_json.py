@@ -44,7 +44,7 @@ import pandas as pd
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.naming import _snake
-from loganalyzer.readers._text import decode_head, is_number, number, read_text
+from loganalyzer.readers._text import decode_head, invalid_json, is_number, number, read_text
 from loganalyzer.run import Run
 
 FORMAT = "keras-json"
@@ -106,13 +106,9 @@ def _load(text: str, source: str) -> tuple[Any, list[str]]:
             return _json_lines(stripped, source)
         if stripped[:1] in "{[" and "'" in stripped[:200]:
             return _literal(stripped, source), []
-        raise LogReadError(
-            source, f"invalid JSON ({exc.msg})", f"line {exc.lineno}, column {exc.colno}"
-        ) from None
-    except RecursionError:
-        raise LogReadError(source, "invalid JSON (nested too deeply)") from None
-    except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
-        raise LogReadError(source, f"invalid JSON ({exc})") from None
+        raise invalid_json(source, exc) from None
+    except (ValueError, RecursionError) as exc:
+        raise invalid_json(source, exc) from None
     if isinstance(obj, str):
         inner = obj.strip()
         if inner[:1] in "{[":
