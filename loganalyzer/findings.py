@@ -19,6 +19,29 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)
 
 
+#: Among findings of one severity, causes lead and their symptoms follow: a run that
+#: diverged also spikes and stalls; an under-fitting run also sits on a plateau. The
+#: first finding is a run's headline, and the actions a cause calls for rank before
+#: those its symptoms call for.
+LEAD_ORDER = (
+    "divergence",
+    "overfitting",
+    "underfitting",
+    "noisy",
+    "loss-spike",
+    "metric-disagreement",
+    "plateau",
+    "undertrained",
+    "val-below-train",
+    "too-short",
+)
+
+
+def lead_rank(kind: str) -> int:
+    """Position of ``kind`` in :data:`LEAD_ORDER` (unknown kinds last)."""
+    return LEAD_ORDER.index(kind) if kind in LEAD_ORDER else len(LEAD_ORDER)
+
+
 @dataclass
 class Finding:
     """One diagnosis.

@@ -41,6 +41,7 @@ ADVICE_ACTIONS = (
     "regularize",
     "dropout",
     "shrink",
+    "grow",
     "batch-norm",
     "augment",
     "add-data",

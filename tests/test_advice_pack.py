@@ -36,10 +36,12 @@ LINKED = [r for r in load_rules() if r.advice]
 @pytest.mark.parametrize("rule", LINKED, ids=[r.code for r in LINKED])
 def test_each_rule_yields_its_linked_actions(rule):
     t = np.arange(12)
+    # train-longer comes out for an under-fitting run only while its curve still falls
+    val = [1.0 - 0.05 * i for i in range(12)] if rule.kind == "underfitting" else VAL
     run = to_run(
         {
             "loss": TRAIN,
-            "val_loss": VAL,
+            "val_loss": val,
             "val_accuracy": 0.5 + 0.03 * t,
             "learning_rate": np.full(12, 1e-3),
         }
@@ -105,3 +107,26 @@ def test_sample_healthy_log_has_no_advice():
     rr = analyze(str(SAMPLES / "healthy" / "tensorboard")).runs[0]
     assert [f.rule for f in rr.findings if f.severity != "info"] == []
     assert rr.advice == []
+
+
+def test_a_flat_underfit_run_is_told_to_grow_not_to_train_longer():
+    # A linear model on a nonlinear target: 1.67 -> 0.32 by epoch 2, then flat.
+    loss = [1.67, 0.41] + [0.316 + 0.0001 * i for i in range(38)]
+    val = [0.6, 0.333] + [0.33] * 38
+    result = analyze(to_run({"loss": loss, "val_loss": val}))
+    assert result.runs[0].findings[0].kind == "underfitting"  # the cause leads
+    actions = [a.action for a in result.runs[0].advice]
+    assert actions[0] == "grow" and "train-longer" not in actions
+    grow = result.runs[0].advice[0]
+    assert grow.params == {"factor": 2.0} and "Dense(round(64 * grow)" in grow.code
+    assert "flattened at 0.3196 (it began at 1.67)" in grow.summary
+
+
+def test_a_run_stuck_at_chance_gets_no_grow_advice():
+    loss = [2.4] + [2.3026] * 29
+    acc = [0.1 + 0.001 * (i % 3) for i in range(30)]
+    result = analyze(to_run({"loss": loss, "val_loss": loss, "accuracy": acc}))
+    kinds = {f.kind for f in result.runs[0].findings if f.severity != "info"}
+    assert "underfitting" in kinds
+    actions = [a.action for a in result.runs[0].advice]
+    assert "grow" not in actions and "check-data" in actions

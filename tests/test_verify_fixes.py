@@ -151,6 +151,15 @@ def test_shrink_hidden_units_keeps_output(build):
 
 
 @pytest.mark.parametrize("build", BUILDERS)
+def test_grow_widens_hidden_units_keeps_output(build):
+    prepared = apply_fix(FixRequest("grow", {"factor": 2.0}), build())
+    assert [layer.units for layer in layers(prepared.model)] == [16, 12, 1]
+    trains(prepared)
+    with pytest.raises(FixError, match="grow: factor"):
+        apply_fix(FixRequest("grow", {"factor": 0.5}), build())
+
+
+@pytest.mark.parametrize("build", BUILDERS)
 def test_batch_norm_between_linear_layer_and_activation(build):
     prepared = apply_fix(FixRequest("batch-norm"), build())
     assert kinds(prepared.model) == [

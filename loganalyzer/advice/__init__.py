@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from importlib import import_module
 
 from loganalyzer.advice._common import AdviceContext
-from loganalyzer.findings import Advice, Finding, severity_rank
+from loganalyzer.findings import Advice, Finding, lead_rank, severity_rank
 from loganalyzer.rulepack import ADVICE_ACTIONS, Rule, RulePackError, rule_by_code
 from loganalyzer.run import Run
 
@@ -41,6 +41,7 @@ _MODULES = {
     "regularize": "regularize",
     "dropout": "dropout",
     "shrink": "shrink",
+    "grow": "grow",
     "batch-norm": "batch_norm",
     "augment": "augment",
     "add-data": "add_data",
@@ -114,12 +115,14 @@ def advise(
             if f not in triggering:
                 triggering.append(f)
         priority = min(p for _, p in calls)
+        # the finding that gives the action its priority: a cause before a symptom
+        lead = min(lead_rank(f.kind) for f, p in calls if p == priority)
         ctx = AdviceContext(run, action, triggering, all_findings, priority)
         advice = build_action(ctx)
         if advice is None:
             continue
         worst = max(severity_rank(f.severity) for f in triggering)
-        key = (-worst, priority, -len(triggering), ADVICE_ACTIONS.index(action))
+        key = (-worst, priority, lead, -len(triggering), ADVICE_ACTIONS.index(action))
         built.append((key, advice))
     built.sort(key=lambda kv: kv[0])
     out = []

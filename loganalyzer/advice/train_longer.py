@@ -4,7 +4,9 @@ The monitored curve (the ``undertrained`` finding's metric, else the validation
 loss) is assumed to approach its floor like ``a + b * exp(-t / tau)``: the
 Theil–Sen slopes of the two halves of its last third, ``s1`` then ``s2``, give
 ``tau = dt / ln(s1 / s2)`` (``dt`` the distance between the halves' centres), and
-``3 * tau`` more epochs collect about 95 % of the improvement still to come. When
+``3 * tau`` more epochs collect about 95 % of the improvement still to come.
+An under-fitting run without an ``undertrained`` finding gets this advice only
+while the curve's last third still improves significantly. When
 the slope is not slowing (``s2 >= s1``, so no floor is in sight) the run is doubled.
 Either way the extra length is clipped to [max(3, a quarter of the run), twice the
 run], and the snippet keeps an EarlyStopping guard so the extra epochs cost little
@@ -33,7 +35,7 @@ from loganalyzer.advice._common import (
 )
 from loganalyzer.advice.early_stopping import choose
 from loganalyzer.findings import Advice
-from loganalyzer.stats import theil_sen
+from loganalyzer.stats import mann_kendall, theil_sen
 
 ACTION = "train-longer"
 
@@ -59,6 +61,18 @@ def extra_epochs(x: np.ndarray, y: np.ndarray, mode: str = "min") -> int:
     return int(math.ceil(min(high, max(low, extra))))
 
 
+def still_improving(y: np.ndarray, mode: str = "min", alpha: float = 0.05) -> bool:
+    """Does the last third of ``y`` still improve (one-sided Mann–Kendall at ``alpha``)?
+
+    Example:
+        >>> still_improving(np.linspace(1, 0.5, 30)), still_improving(np.full(30, 0.5))
+        (True, False)
+    """
+    tail = np.asarray(y, dtype=float)[-max(6, len(y) // 3) :]
+    trend = mann_kendall(tail if mode == "min" else -tail)
+    return bool(trend.z < 0 and trend.p / 2 < alpha)
+
+
 def build(ctx: AdviceContext) -> Advice | None:
     run = ctx.run
     f = next((f for f in ctx.findings if f.kind == "undertrained"), None)
@@ -68,6 +82,10 @@ def build(ctx: AdviceContext) -> Advice | None:
     if len(y) < 3:
         return None
     mode = mode_for(metric)
+    underfit = any(t.kind == "underfitting" for t in ctx.findings)
+    if f is None and underfit and not still_improving(y, mode):
+        # Under-fitting on a flat curve: more epochs give more of the same.
+        return None
     extra = extra_epochs(x.astype(float), y, mode)
     choice = choose(y, mode)
     patience = choice.patience if choice else 5

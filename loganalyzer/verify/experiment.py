@@ -48,6 +48,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "regularize": ("overfitting",),
     "dropout": ("overfitting",),
     "shrink": ("overfitting",),
+    "grow": ("underfitting",),
     "augment": ("overfitting",),
     "add-data": ("overfitting",),
     "early-stopping": ("overfitting",),

@@ -15,6 +15,7 @@ regularize         ``kernel_regularizer`` L2 or L1 on every Dense/Conv layer
 dropout            ``Dropout(rate)`` after every hidden Dense/Conv block, i.e. after the
                    BatchNormalization/activation/pooling that follow the layer (``rate=0.3``)
 shrink             hidden Dense ``units`` / Conv ``filters`` times ``factor`` (``factor=0.5``)
+grow               the same, with ``factor`` above 1 (``factor=2``)
 batch-norm         hidden Dense/Conv -> linear, then ``BatchNormalization``, then the
                    layer's activation
 early-stopping     ``EarlyStopping(monitor, patience, min_delta, restore_best_weights=True)``
@@ -46,6 +47,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "regularize": {"kind": "l2", "factor": 1e-3},
     "dropout": {"rate": 0.3},
     "shrink": {"factor": 0.5},
+    "grow": {"factor": 2.0},
     "batch-norm": {},
     "early-stopping": {
         "monitor": "val_loss",
@@ -195,10 +197,12 @@ def apply_fix(request: FixRequest, model: Any, data: Any = None) -> Prepared:
 
         rebuilt = _rebuild(keras, model, _plain_clone, after, block_end=True)
         return Prepared(_recompile(model, rebuilt))
-    if action == "shrink":
+    if action in ("shrink", "grow"):
         factor = float(p["factor"])
-        if not 0.0 < factor <= 1.0:
+        if action == "shrink" and not 0.0 < factor <= 1.0:
             raise FixError(f"shrink: factor is the fraction of units kept, in (0, 1], not {factor}")
+        if action == "grow" and not 1.0 <= factor <= 16.0:
+            raise FixError(f"grow: factor multiplies the units, in [1, 16], not {factor}")
         _require_weight_layers(keras, model, action)
 
         def clone(layer, is_output):
