@@ -113,7 +113,7 @@ class Run:
         metrics.index = pd.Index(metrics.index, name=index)
         if not metrics.index.is_monotonic_increasing or metrics.index.has_duplicates:
             metrics = metrics[~metrics.index.duplicated(keep="last")].sort_index()
-        metrics = metrics.dropna(axis=1, how="all")
+        metrics = metrics[_kept_columns(metrics)]
         train, val = pick_losses(list(metrics.columns))
         lr = "learning_rate" if "learning_rate" in metrics.columns else None
         return cls(
@@ -178,12 +178,32 @@ class Run:
         raise KeyError(f"no metric named {name!r} in run {self.name!r} (known: {known})")
 
 
+def _kept_columns(metrics: pd.DataFrame) -> list[str]:
+    """Columns with a value, plus a loss that is NaN on every row of a dense log.
+
+    An empty column is "not logged" and goes. But a training loss that was NaN from
+    the first epoch (SGD with a learning rate of 5) is the most diverged run there
+    is: when another column has a value on every row, each row was really logged, so
+    its NaN loss was logged too and stays, for ``divergence`` to report. (An empty
+    validation loss still goes: it may simply never have been computed.)
+    """
+    empty = [c for c in metrics.columns if metrics[c].isna().all()]
+    if not empty or not len(metrics):
+        return list(metrics.columns)
+    filled = metrics.drop(columns=empty)
+    dense = bool(len(filled.columns)) and bool(filled.notna().all(axis=0).any())
+    train = pick_losses(list(metrics.columns))[0] if dense else None
+    return [c for c in metrics.columns if c not in empty or c == train]
+
+
 def _nan_tail(s: pd.Series) -> np.ndarray:
     """Mask of NaN points that a *diverged* run left: NaN after some finite values
     at the end of the log, with no finite value after them."""
     values = s.to_numpy(dtype=float)
     mask = np.zeros(len(values), dtype=bool)
     finite = np.isfinite(values)
+    if np.isnan(values).all():  # only a logged all-NaN loss survives Run.from_frame
+        return ~mask
     if not finite.any() or finite[-1]:
         return mask
     last_finite = int(np.nonzero(finite)[0][-1])

@@ -450,3 +450,33 @@ def test_metric_disagreement_on_a_twelve_epoch_log():
     run = to_run({"loss": loss, "val_loss": val, "val_accuracy": acc})
     (f,) = run_kind("metric-disagreement", run)
     assert f.evidence["loss_best_index"] == 7 and f.evidence["metric_best_index"] == 11
+
+
+# ---------------------------------------------------------------- divergence
+def test_a_loss_nan_from_the_first_epoch_is_a_divergence_error(tmp_path):
+    # SGD with lr=5: Keras logs loss and val_loss as NaN for every epoch while the
+    # accuracy columns keep their (chance) values.
+    n = 30
+    hist = {
+        "accuracy": [0.24] * n,
+        "loss": [float("nan")] * n,
+        "val_accuracy": [0.26] * n,
+        "val_loss": [float("nan")] * n,
+    }
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps(hist))  # writes bare NaN tokens, as Keras users do
+    result = loganalyzer.analyze(str(path))
+    (run,) = result.runs
+    (f,) = [f for f in run.findings if f.kind == "divergence"]
+    assert f.severity == "error" and f.start == 0
+    assert "non-finite from the first logged point" in f.message
+    assert result.exit_code("error") == 1
+
+
+def test_an_empty_column_is_still_not_logged():
+    # A val_loss column that exists but was never written: not a diverged run.
+    frame = pd.DataFrame({"loss": [1.0, 0.8, 0.7, 0.6, 0.55], "val_loss": [np.nan] * 5})
+    run = Run.from_frame("empty-val", frame, format="python", index="epoch")
+    assert run.val_loss is None and "val_loss" not in run.metrics.columns
+    result = loganalyzer.analyze(run)
+    assert not [f for f in result.runs[0].findings if f.kind == "divergence"]

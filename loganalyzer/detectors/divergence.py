@@ -138,10 +138,13 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         lr_txt = ""
     if nf_index is not None:
         tail = "and recovered afterwards" if recovered else "and stayed non-finite"
-        parts.append(
-            f"{metric} became non-finite at {C.where(run, nf_index)}{lr_txt} "
-            f"(last finite value {C.fmt(nf_before)}) {tail}"
-        )
+        if nf_before is None:  # NaN from the very first point
+            parts.append(f"{metric} was non-finite from the first logged point{lr_txt} {tail}")
+        else:
+            parts.append(
+                f"{metric} became non-finite at {C.where(run, nf_index)}{lr_txt} "
+                f"(last finite value {C.fmt(nf_before)}) {tail}"
+            )
     message = "; ".join(parts) + ": training diverged."
     if explosion_index is None and recovered:
         message = parts[0] + ": a numerical failure the run survived."
