@@ -480,3 +480,18 @@ def test_an_empty_column_is_still_not_logged():
     assert run.val_loss is None and "val_loss" not in run.metrics.columns
     result = loganalyzer.analyze(run)
     assert not [f for f in result.runs[0].findings if f.kind == "divergence"]
+
+
+def test_a_loss_hovering_9_percent_above_an_early_best_is_no_blow_up():
+    # Real Keras run (SGD, batch 2, XOR): best 0.459 at epoch 2, then ~0.50 with one
+    # bump to 0.545. Flat and weak, not diverged.
+    loss = [0.529, 0.468, 0.459, 0.475, 0.494, 0.503, 0.494, 0.498, 0.5, 0.496, 0.504, 0.504]
+    loss += [0.5, 0.496, 0.493, 0.487, 0.504, 0.482, 0.508, 0.495, 0.5, 0.496, 0.499, 0.508]
+    loss += [0.498, 0.496, 0.5, 0.545, 0.504, 0.503]
+    result = loganalyzer.analyze({"loss": loss})
+    assert "divergence" not in {f.kind for f in result.runs[0].findings}
+    # ...while a real blow-up of the same run still is one
+    blown = loss[:20] + [2.5, 3.1, 2.8, 3.3, 3.0, 2.9, 3.2, 3.1, 3.0, 3.4]
+    found = loganalyzer.analyze({"loss": blown}).runs[0].findings
+    (f,) = [f for f in found if f.kind == "divergence"]
+    assert f.start == 20 and f.severity == "error"

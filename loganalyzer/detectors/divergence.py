@@ -6,7 +6,8 @@ Two kinds of evidence:
   infinite: a fact, reported at any length;
 - an explosion of the training loss: the first point that loses at least
   ``min_lost_fraction`` of the progress made so far *and* rises at least
-  ``min_rise_sigma`` noise units above the best so far, after which the loss never
+  ``min_rise_sigma`` noise units and ``min_rel_rise`` of its size above the best so
+  far, after which the loss never
   comes back down to within half of that rise. A jump that recovers is a
   ``loss-spike``, not a divergence.
 
@@ -30,7 +31,7 @@ from loganalyzer.run import Run
 
 KIND = "divergence"
 
-DEFAULTS = {"min_rise_sigma": 10.0, "min_lost_fraction": 0.5}
+DEFAULTS = {"min_rise_sigma": 10.0, "min_lost_fraction": 0.5, "min_rel_rise": 0.25}
 
 
 def first_nonfinite(run: Run, name: str | None) -> tuple[float | None, float | None, bool]:
@@ -55,6 +56,7 @@ class Explosion:
         min_rise_sigma: Rise above the best so far, in noise units.
         min_lost_fraction: Fraction of the progress made so far that must be lost
             (the improvement from the start level to the best so far).
+        min_rel_rise: Rise as a fraction of the best level's size (``|best|``).
 
     Example:
         >>> y = np.array([1.0, 0.8, 0.7, 0.65, 0.6, 0.58, 0.56, 0.55, 5.0, 6.0, 5.5, 5.8])
@@ -62,9 +64,12 @@ class Explosion:
         8
     """
 
-    def __init__(self, min_rise_sigma: float = 10.0, min_lost_fraction: float = 0.5):
+    def __init__(
+        self, min_rise_sigma: float = 10.0, min_lost_fraction: float = 0.5, min_rel_rise=0.25
+    ):
         self.min_rise_sigma = min_rise_sigma
         self.min_lost_fraction = min_lost_fraction
+        self.min_rel_rise = min_rel_rise
         self.y: np.ndarray | None = None
 
     def fit(self, y: np.ndarray) -> Explosion:
@@ -86,7 +91,11 @@ class Explosion:
             b = best[t - 1]
             start = float(np.median(y[: min(3, t)]))
             gained = max(0.0, start - b)
-            need = max(self.min_lost_fraction * gained, self.min_rise_sigma * sigma)
+            need = max(
+                self.min_lost_fraction * gained,
+                self.min_rise_sigma * sigma,
+                self.min_rel_rise * abs(b),
+            )
             if y[t] <= b + need:
                 continue
             if y[t + 1] <= b + 0.5 * need:
@@ -109,7 +118,8 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     train = C.curve(run, run.train_loss)
     if train is not None and train.n >= C.min_points(params):
         t = C.binned(train)
-        pos = Explosion(p["min_rise_sigma"], p["min_lost_fraction"]).fit(t.y).predict()
+        explosion = Explosion(p["min_rise_sigma"], p["min_lost_fraction"], p["min_rel_rise"])
+        pos = explosion.fit(t.y).predict()
         if pos is not None:
             # Map back to the raw point where the blow-up starts inside the block.
             lo = int(np.searchsorted(train.x, t.first[pos]))
