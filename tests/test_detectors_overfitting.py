@@ -58,3 +58,20 @@ def test_a_smooth_rise_on_a_12_epoch_log_counts_despite_the_steep_start():
     (f,) = detect(run, rule_by_code("LA101"), {})
     assert f.start == 6
     assert f.evidence["rise_pct"] > 15
+
+
+def test_the_tail_early_stopping_leaves_is_info_not_a_warning():
+    # Real Keras run with EarlyStopping(patience=5, restore_best_weights=True): val_loss
+    # best at epoch 5, then +3 % over the 5 patience epochs.
+    loss = [0.7254, 0.1341, 0.0746, 0.054, 0.0403, 0.0312, 0.0247, 0.0197, 0.0159, 0.0131, 0.0109]
+    val = [0.2218, 0.1376, 0.1178, 0.1133, 0.1111, 0.1096, 0.11, 0.1104, 0.1111, 0.112, 0.1129]
+    (f,) = detect(to_run({"loss": loss, "val_loss": val}), rule_by_code("LA101"), {})
+    assert f.severity == "info" and f.evidence["caught"] and f.start == 5
+    assert "EarlyStopping(patience=5)" in f.message
+    # the same run kept going for 10 more epochs while val_loss climbs: a warning again
+    more = [0.1138, 0.1147, 0.1158, 0.1166, 0.1177, 0.1188, 0.1196, 0.1205, 0.1217, 0.1226]
+    train_more = [0.0095 - 0.0004 * i for i in range(10)]
+    (g,) = detect(
+        to_run({"loss": loss + train_more, "val_loss": val + more}), rule_by_code("LA101"), {}
+    )
+    assert g.severity in ("warning", "error") and not g.evidence["caught"]

@@ -14,6 +14,9 @@ The method, in the spirit of a change-point model with ``fit``/``predict``:
    run is unstable, which ``divergence`` and ``noisy`` report);
 5. Prechelt's generalization loss ``GL = 100 * (E_end / E_best - 1)`` grades it:
    *clear* (an error) when both the rise in noise units and GL are large, else *mild*.
+   A mild rise of a positive loss under ``caught_rise_pct`` over the last
+   ``caught_max_points`` points is the tail ``EarlyStopping(patience=...)`` leaves
+   behind: it is reported as info, the overfit was caught as it began.
 
 A rise that later recovers below the earlier best is not overfitting: the onset is the
 global best, so such a curve ends at or below it.
@@ -48,6 +51,8 @@ DEFAULTS = {
     "min_points_after": 2,
     "clear_rise_sigma": 10.0,
     "clear_gl": 10.0,
+    "caught_rise_pct": 5.0,
+    "caught_max_points": 10,
 }
 
 
@@ -169,6 +174,15 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     clear = rise.rise_sigma >= p["clear_rise_sigma"] and (gl is None or gl >= p["clear_gl"])
     grade = "clear" if clear else "mild"
     severity = "error" if clear else rule.severity
+    after_best = int(np.sum(val.x > best_index))
+    caught = (
+        not clear
+        and best_value > 0
+        and rise_pct < p["caught_rise_pct"]
+        and after_best <= p["caught_max_points"]
+    )
+    if caught:
+        severity = "info"
     trend_txt = C.fmt_p(rise.trend_p)
     if train is None:
         train_txt = "(no training loss logged)"
@@ -182,6 +196,11 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         f"({rise.rise_sigma:.1f}x its noise, Mann-Kendall {trend_txt}) {train_txt}: "
         f"{grade} overfitting from {C.where(run, best_index)}."
     )
+    if caught:
+        message += (
+            f" The log ends {after_best} points after the best, as EarlyStopping("
+            f"patience={after_best}) would end it: caught as it began."
+        )
     evidence = {
         "best_index": C.num(best_index),
         "best_value": best_value,
@@ -196,6 +215,7 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         "gap_at_end": gap_end,
         "gl": None if gl is None else round(gl, 3),
         "grade": grade,
+        "caught": caught,
     }
     return [
         Finding(
