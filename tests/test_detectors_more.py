@@ -495,3 +495,19 @@ def test_a_loss_hovering_9_percent_above_an_early_best_is_no_blow_up():
     found = loganalyzer.analyze({"loss": blown}).runs[0].findings
     (f,) = [f for f in found if f.kind == "divergence"]
     assert f.start == 20 and f.severity == "error"
+
+
+def test_a_training_loss_drifting_up_through_noise_is_a_divergence():
+    # Real Keras run (SGD, batch 4, learning rate too high): no clean jump, but the
+    # training loss ends 3x its best and validation 5x.
+    loss = [0.33, 0.42, 0.42, 0.39, 0.27, 0.38, 0.53, 0.55, 0.67, 0.99, 0.37, 0.46, 0.96, 0.53]
+    val = [0.27, 0.38, 0.41, 0.48, 0.37, 0.57, 0.68, 0.79, 0.63, 0.92, 0.67, 1.26, 0.67, 1.19]
+    result = loganalyzer.analyze({"loss": loss + [0.82], "val_loss": val + [1.29]})
+    (f,) = [f for f in result.runs[0].findings if f.kind == "divergence"]
+    assert f.severity == "error" and f.start == 4 and f.evidence["drift_index"] == 4
+    assert "drifted up" in f.message
+    # the same swings scaled down by a falling factor end no higher: noisy, not diverging
+    falling = [v * (1.5 - 0.06 * i) for i, v in enumerate(loss + [0.82])]
+    assert "divergence" not in {
+        f.kind for f in loganalyzer.analyze({"loss": falling}).runs[0].findings
+    }

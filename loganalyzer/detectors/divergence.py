@@ -9,7 +9,11 @@ Two kinds of evidence:
   ``min_rise_sigma`` noise units and ``min_rel_rise`` of its size above the best so
   far, after which the loss never
   comes back down to within half of that rise. A jump that recovers is a
-  ``loss-spike``, not a divergence.
+  ``loss-spike``, not a divergence;
+- a drift: through noise too large for a clean jump, the training loss trends up
+  over the run (one-sided Mann-Kendall p < ``drift_alpha``) and ends at least
+  ``drift_factor`` times its best (a positive loss) (SGD with too high a rate on
+  small batches).
 
 Example:
     >>> from loganalyzer.analysis import to_run
@@ -28,10 +32,17 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
+from loganalyzer.stats import mann_kendall
 
 KIND = "divergence"
 
-DEFAULTS = {"min_rise_sigma": 10.0, "min_lost_fraction": 0.5, "min_rel_rise": 0.25}
+DEFAULTS = {
+    "min_rise_sigma": 10.0,
+    "min_lost_fraction": 0.5,
+    "min_rel_rise": 0.25,
+    "drift_factor": 2.0,
+    "drift_alpha": 0.05,
+}
 
 
 def first_nonfinite(run: Run, name: str | None) -> tuple[float | None, float | None, bool]:
@@ -105,8 +116,33 @@ class Explosion:
         return None
 
 
+def drift(y: np.ndarray, factor: float = 2.0, alpha: float = 0.05) -> int | None:
+    """Position of the best point when ``y`` trends up over the run (one-sided
+    Mann-Kendall p < ``alpha``) and ends ``factor`` x its best.
+
+    Example:
+        >>> y = [0.33, 0.42, 0.42, 0.39, 0.27, 0.38, 0.53, 0.55, 0.67, 0.99, 0.37, 0.46]
+        >>> drift(np.array(y + [0.96, 0.53, 0.82]))
+        4
+    """
+    y = np.asarray(y, dtype=float)
+    if len(y) < 6:
+        return None
+    best = int(np.argmin(y))
+    after = y[best:]
+    if len(after) < 5 or y[best] <= 0:
+        return None
+    # The trend is tested over the whole run: after a noisy best only a few points
+    # remain, and a loss that ends above where it began has gone the wrong way.
+    trend = mann_kendall(y)
+    end = C.end_level(after)
+    if trend.z > 0 and trend.p / 2 < alpha and end >= factor * y[best]:
+        return best
+    return None
+
+
 def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
-    """A ``divergence`` finding for a non-finite or exploding loss."""
+    """A ``divergence`` finding for a non-finite, exploding or drifting loss."""
     p = {**DEFAULTS, **params}
     metric = run.train_loss
     nf_index, nf_before, recovered = first_nonfinite(run, run.train_loss)
@@ -131,6 +167,46 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
             value_before = float(train.y[jump - 1]) if jump > 0 else None
             value_at = float(train.y[jump])
             metric = run.train_loss
+    drift_index = None
+    if nf_index is None and explosion_index is None and train is not None:
+        if train.n >= C.min_points(params):
+            t = C.binned(train)
+            pos = drift(t.y, p["drift_factor"], p["drift_alpha"])
+            if pos is not None:
+                drift_index = float(t.first[pos])
+    if drift_index is not None:
+        after = train.y[train.x >= drift_index]
+        best = float(np.min(after))
+        end = C.end_level(after)
+        lr = C.lr_at(run, drift_index)
+        lr_txt = f" (learning rate {C.fmt(lr)})" if lr is not None else ""
+        trend = mann_kendall(t.y)
+        message = (
+            f"{run.train_loss} drifted up from its best {C.fmt(best)} at "
+            f"{C.where(run, drift_index)}{lr_txt} to {C.fmt(end)} at the end "
+            f"({end / best:.1f}x, Mann-Kendall {C.fmt_p(trend.p / 2)}, one-sided): training "
+            "is diverging."
+        )
+        evidence = {
+            "first_nonfinite_index": None,
+            "explosion_index": None,
+            "drift_index": C.num(drift_index),
+            "value_before": best,
+            "value_at": end,
+            "learning_rate": lr,
+        }
+        return [
+            Finding(
+                rule=rule.code,
+                kind=KIND,
+                severity=rule.severity,
+                metric=run.train_loss,
+                start=C.num(drift_index),
+                end=C.num(train.x[-1]),
+                message=message,
+                evidence=evidence,
+            )
+        ]
     if nf_index is None and explosion_index is None:
         return []
     at = explosion_index if explosion_index is not None else nf_index
@@ -164,6 +240,7 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     evidence = {
         "first_nonfinite_index": C.num(nf_index),
         "explosion_index": C.num(explosion_index),
+        "drift_index": None,
         "value_before": value_before,
         "value_at": value_at,
         "learning_rate": C.lr_at(run, at),
