@@ -282,9 +282,15 @@ def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
         else:
             severity = "info"
             what = "settled: no significant improvement until the end (converged)"
+        if abs(s.level) < 0.1 * size:
+            # Near zero a percentage of the level says nothing (0.014 -> 0.009 is "56 %"
+            # of a loss that fell from 0.6): the gain is put against the run's range.
+            gain = f"it gained {C.fmt(s.improvement)} more, {100 * s.improvement / size:.2g}% of the run's range"
+        else:
+            gain = f"improvement {100 * improvement:.2g}%"
         message = (
             f"{c.name} {what}; flat at {C.fmt(s.level)} {span} "
-            f"({100 * frac:.0f}% of the log, improvement {100 * improvement:.2g}%)."
+            f"({100 * frac:.0f}% of the log, {gain})."
         )
         findings.append(
             Finding(
