@@ -108,4 +108,4 @@ def test_the_tool_sees_what_the_curves_show(name):
     found = detected(name) - {"val-below-train"}
     assert SHOWS[name] <= found, f"missed {SHOWS[name] - found}"
     extra = found - SHOWS[name] - ALSO_OK.get(name, set())
-    assert not extra, f"also flagged {extra} ({TRUTH[name]['curve_note']})"
+    assert not extra, f"also flagged {extra} (curves: {TRUTH[name]['curve_label']})"
