@@ -64,3 +64,13 @@ def test_a_spike_on_a_loss_memorised_almost_to_zero_is_found():
     # ...while 1 % noise on that level is no spike at all
     loss[180] /= 4.0
     assert detect(to_run({"loss": loss.tolist()}), rule_by_code("LA103"), {}) == []
+
+
+def test_a_spike_in_a_12_epoch_loss_halving_every_epoch_is_found():
+    # 0.38, 0.20, 0.10, then 0.21 and back to 0.013: the fall's curvature is no noise.
+    loss = [2.3382, 1.2931, 0.7099, 0.3844, 0.2028, 0.1015, 0.214, 0.0134, 0.0, 0.0, 0.0, 0.0]
+    (f,) = detect(to_run({"loss": loss}), rule_by_code("LA103"), {})
+    assert f.start == 6 and f.severity == "warning"
+    # the same fall without the jump has no spike
+    smooth = loss[:6] + [0.05, 0.0134, 0.0, 0.0, 0.0, 0.0]
+    assert detect(to_run({"loss": smooth}), rule_by_code("LA103"), {}) == []

@@ -77,7 +77,15 @@ class Spikes:
         k = min(max(C.edge_count(n), 3), n // 3)
         resid = (y - self.level)[k:]
         mad = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
-        self.sigma = max(C.sigma(y[k:] if n - k >= 8 else y), mad)
+        if n >= 20:
+            self.sigma = max(C.sigma(y[k:] if n - k >= 8 else y), mad)
+        else:
+            # Under 20 points the second differences of a loss halving every epoch
+            # are curvature, not noise (a 5x jump read as 3 "noise units"); a
+            # centred running median follows such a fall exactly, so the spread of
+            # the residuals around it is the noise (x1.25: the median of a few
+            # points partly follows the noise too).
+            self.sigma = max(1.25 * mad, 1e-3 * C.sigma(y), 1e-12)
         rng = float(np.max(self.level) - np.min(self.level))
         self.size = np.maximum(np.abs(self.level), 0.01 * rng)
         self.size = np.maximum(self.size, 1e-12)
