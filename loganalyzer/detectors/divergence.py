@@ -150,10 +150,10 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         v_index, v_before, v_rec = first_nonfinite(run, run.val_loss)
         if v_index is not None:
             metric, nf_index, nf_before, recovered = run.val_loss, v_index, v_before, v_rec
-    explosion_index = value_before = value_at = None
+    explosion_index = value_before = value_at = drift_index = None
     train = C.curve(run, run.train_loss)
-    if train is not None and train.n >= C.min_points(params):
-        t = C.binned(train)
+    t = C.binned(train) if train is not None and train.n >= C.min_points(params) else None
+    if t is not None:
         explosion = Explosion(p["min_rise_sigma"], p["min_lost_fraction"], p["min_rel_rise"])
         pos = explosion.fit(t.y).predict()
         if pos is not None:
@@ -167,83 +167,59 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
             value_before = float(train.y[jump - 1]) if jump > 0 else None
             value_at = float(train.y[jump])
             metric = run.train_loss
-    drift_index = None
-    if nf_index is None and explosion_index is None and train is not None:
-        if train.n >= C.min_points(params):
-            t = C.binned(train)
+        elif nf_index is None:
             pos = drift(t.y, p["drift_factor"], p["drift_alpha"])
             if pos is not None:
                 drift_index = float(t.first[pos])
-    if drift_index is not None:
-        after = train.y[train.x >= drift_index]
-        best = float(np.min(after))
-        end = C.end_level(after)
-        lr = C.lr_at(run, drift_index)
-        lr_txt = f" (learning rate {C.fmt(lr)})" if lr is not None else ""
-        trend = mann_kendall(t.y)
-        message = (
-            f"{run.train_loss} drifted up from its best {C.fmt(best)} at "
-            f"{C.where(run, drift_index)}{lr_txt} to {C.fmt(end)} at the end "
-            f"({end / best:.1f}x, Mann-Kendall {C.fmt_p(trend.p / 2)}, one-sided): training "
-            "is diverging."
-        )
-        evidence = {
-            "first_nonfinite_index": None,
-            "explosion_index": None,
-            "drift_index": C.num(drift_index),
-            "value_before": best,
-            "value_at": end,
-            "learning_rate": lr,
-        }
-        return [
-            Finding(
-                rule=rule.code,
-                kind=KIND,
-                severity=rule.severity,
-                metric=run.train_loss,
-                start=C.num(drift_index),
-                end=C.num(train.x[-1]),
-                message=message,
-                evidence=evidence,
-            )
-        ]
-    if nf_index is None and explosion_index is None:
+    if nf_index is None and explosion_index is None and drift_index is None:
         return []
-    at = explosion_index if explosion_index is not None else nf_index
+    at = next(i for i in (explosion_index, nf_index, drift_index) if i is not None)
     lr = C.lr_at(run, at)
     lr_txt = f" (learning rate {C.fmt(lr)})" if lr is not None else ""
-    parts = []
-    if explosion_index is not None:
-        after = train.y[train.x >= explosion_index]
-        parts.append(
-            f"{run.train_loss} blew up at {C.where(run, explosion_index)}{lr_txt} from "
-            f"{C.fmt(value_before)} to {C.fmt(value_at)} and stayed up "
-            f"(median {C.fmt(float(np.median(after)))} afterwards, best before "
-            f"{C.fmt(float(np.min(train.y[train.x < explosion_index])))})"
+    severity = rule.severity
+    if drift_index is not None:
+        after = train.y[train.x >= drift_index]
+        value_before, value_at = float(np.min(after)), C.end_level(after)
+        trend = mann_kendall(t.y)
+        message = (
+            f"{run.train_loss} drifted up from its best {C.fmt(value_before)} at "
+            f"{C.where(run, drift_index)}{lr_txt} to {C.fmt(value_at)} at the end "
+            f"({value_at / value_before:.1f}x, Mann-Kendall {C.fmt_p(trend.p / 2)}, "
+            "one-sided): training is diverging."
         )
-        lr_txt = ""
-    if nf_index is not None:
-        tail = "and recovered afterwards" if recovered else "and stayed non-finite"
-        if nf_before is None:  # NaN from the very first point
-            parts.append(f"{metric} was non-finite from the first logged point{lr_txt} {tail}")
-        else:
+    else:
+        parts = []
+        if explosion_index is not None:
+            after = train.y[train.x >= explosion_index]
             parts.append(
-                f"{metric} became non-finite at {C.where(run, nf_index)}{lr_txt} "
-                f"(last finite value {C.fmt(nf_before)}) {tail}"
+                f"{run.train_loss} blew up at {C.where(run, explosion_index)}{lr_txt} from "
+                f"{C.fmt(value_before)} to {C.fmt(value_at)} and stayed up "
+                f"(median {C.fmt(float(np.median(after)))} afterwards, best before "
+                f"{C.fmt(float(np.min(train.y[train.x < explosion_index])))})"
             )
-    message = "; ".join(parts) + ": training diverged."
-    if explosion_index is None and recovered:
-        message = parts[0] + ": a numerical failure the run survived."
-    severity = "warning" if (explosion_index is None and recovered) else rule.severity
-    if explosion_index is None:
-        value_before, value_at = nf_before, None
+            lr_txt = ""
+        if nf_index is not None:
+            tail = "and recovered afterwards" if recovered else "and stayed non-finite"
+            if nf_before is None:  # NaN from the very first point
+                parts.append(f"{metric} was non-finite from the first logged point{lr_txt} {tail}")
+            else:
+                parts.append(
+                    f"{metric} became non-finite at {C.where(run, nf_index)}{lr_txt} "
+                    f"(last finite value {C.fmt(nf_before)}) {tail}"
+                )
+        message = "; ".join(parts) + ": training diverged."
+        if explosion_index is None and recovered:
+            message = parts[0] + ": a numerical failure the run survived."
+            severity = "warning"
+        if explosion_index is None:
+            value_before, value_at = nf_before, None
     evidence = {
         "first_nonfinite_index": C.num(nf_index),
         "explosion_index": C.num(explosion_index),
-        "drift_index": None,
+        "drift_index": C.num(drift_index),
         "value_before": value_before,
         "value_at": value_at,
-        "learning_rate": C.lr_at(run, at),
+        "learning_rate": lr,
     }
     end = C.num(run.series(metric).index[-1]) if run.series(metric) is not None else None
     return [
