@@ -4,13 +4,13 @@ The monitored curve (the ``undertrained`` finding's metric, else the validation
 loss) is assumed to approach its floor like ``a + b * exp(-t / tau)``: the
 Theil–Sen slopes of the two halves of its last third, ``s1`` then ``s2``, give
 ``tau = dt / ln(s1 / s2)`` (``dt`` the distance between the halves' centres), and
-``3 * tau`` more epochs collect about 95 % of the improvement still to come.
-An under-fitting run without an ``undertrained`` finding gets this advice only
-while the curve's last third still improves significantly. When
+``3 * tau`` more epochs collect about 95 % of the improvement still to come. When
 the slope is not slowing (``s2 >= s1``, so no floor is in sight) the run is doubled.
 Either way the extra length is clipped to [max(3, a quarter of the run), twice the
 run], and the snippet keeps an EarlyStopping guard so the extra epochs cost little
-if the curve flattens sooner.
+if the curve flattens sooner. An under-fitting run without an ``undertrained``
+finding gets this advice only while the curve's last third still improves
+significantly (:func:`still_improving`).
 
 Example:
     >>> import numpy as np
