@@ -26,6 +26,7 @@ def severity_rank(severity: str) -> int:
 LEAD_ORDER = (
     "divergence",
     "overfitting",
+    "generalization-gap",
     "underfitting",
     "noisy",
     "loss-spike",

@@ -21,6 +21,7 @@ Detector = Callable[[Run, Rule, dict], list[Finding]]
 _MODULES: dict[str, str] = {
     "too-short": "too_short",
     "overfitting": "overfitting",
+    "generalization-gap": "generalization_gap",
     "divergence": "divergence",
     "loss-spike": "loss_spike",
     "plateau": "plateau",
