@@ -161,17 +161,9 @@ def _at_chance(run: Run, c: C.Curve, level: float, start: float, end: float) -> 
 
 def _noisy(y: np.ndarray) -> bool:
     """Would ``noisy`` flag this curve (its rule's default thresholds)?"""
-    from loganalyzer.detectors.noisy import DEFAULTS as N
-    from loganalyzer.detectors.noisy import measure
+    from loganalyzer.detectors.noisy import turns_and_ratio
 
-    if len(y) < N["min_points"]:
-        return False
-    m = measure(y)
-    return bool(
-        m["noise_to_trend"] >= N["max_noise_to_trend"]
-        and m["sign_change_rate"] >= N["min_sign_change_rate"]
-        and m["relative_noise"] >= N["min_relative_noise"]
-    )
+    return turns_and_ratio(y)[2]
 
 
 def _joined(stretches: list[Stretch], model: Plateaus) -> list[Stretch]:
