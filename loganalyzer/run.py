@@ -183,17 +183,19 @@ def _kept_columns(metrics: pd.DataFrame) -> list[str]:
 
     An empty column is "not logged" and goes. But a training loss that was NaN from
     the first epoch (SGD with a learning rate of 5) is the most diverged run there
-    is: when another column has a value on every row, each row was really logged, so
-    its NaN loss was logged too and stays, for ``divergence`` to report. (An empty
-    validation loss still goes: it may simply never have been computed.)
+    is, and a validation loss that is NaN at every epoch is a broken validation
+    pipeline: when another column has a value on every row, each row was really
+    logged, so its NaN losses were logged too and stay, for ``divergence`` to report.
+    (Readers drop columns that were never logged at all, such as a CSV column that
+    is empty or ``NA`` everywhere, before they get here.)
     """
     empty = [c for c in metrics.columns if metrics[c].isna().all()]
     if not empty or not len(metrics):
         return list(metrics.columns)
     filled = metrics.drop(columns=empty)
     dense = bool(len(filled.columns)) and bool(filled.notna().all(axis=0).any())
-    train = pick_losses(list(metrics.columns))[0] if dense else None
-    return [c for c in metrics.columns if c not in empty or c == train]
+    losses = set(pick_losses(list(metrics.columns))) if dense else set()
+    return [c for c in metrics.columns if c not in empty or c in losses]
 
 
 def _nan_tail(s: pd.Series) -> np.ndarray:

@@ -119,6 +119,13 @@ def read(path: Path) -> list[Run]:
     dropped = {}
     for col in list(frame.columns):
         raw_col = header.index(col)
+        cells = [row[raw_col].strip().lower() for row in table.rows]
+        if frame[col].isna().all() and all(c in ("", "na", "none", "null") for c in cells):
+            # Empty or NA everywhere: never logged (a metric CSVLogger had no value
+            # for). A column of "nan" is different: a loss computed as NaN, kept.
+            dropped[col] = "never logged (every cell empty or NA)"
+            frame = frame.drop(columns=col)
+            continue
         if frame[col].isna().all() and any(
             row[raw_col].strip().lower() not in ("", "na", "nan", "none", "null")
             for row in table.rows
