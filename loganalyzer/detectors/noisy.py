@@ -14,8 +14,8 @@ about half its points; white noise turns at 2/3),
 or when ``swing_to_range`` reaches ``min_swing_to_range`` (0.25) and it turns at
 ``min_turns_with_large_swing`` of its points (a short monotone curve has a large
 step-to-range ratio and no noise at all). It needs ``min_points`` points. A
-training loss logged per minibatch (a step log with at least twice as many training
-points as validation points) always jitters: its noise must also reach
+training loss logged per minibatch (at least twice as many training points as
+validation points, or a step log without validation) always jitters: its noise must also reach
 ``minibatch_relative_noise`` of its level (robust spread of the residuals around a
 running-median trend) before it is flagged. A run whose learning rate is logged as
 zero is not flagged: its wandering is sampling noise, not instability.
@@ -57,11 +57,14 @@ DEFAULTS = {
 
 
 def minibatch(run: Run, c: C.Curve) -> bool:
-    """Is ``c`` a training loss logged per minibatch (several times per evaluation)?"""
-    if run.index != "step" or c.name != run.train_loss:
+    """Is ``c`` a training loss logged per minibatch: at least twice as many points as
+    the validation loss (several per evaluation), or, with no validation, a step log?"""
+    if c.name != run.train_loss:
         return False
     val = C.curve(run, run.val_loss)
-    return val is None or c.n >= 2 * max(val.n, 1)
+    if val is None or val.n == 0:
+        return run.index == "step"
+    return c.n >= 2 * val.n
 
 
 def measure(y: np.ndarray) -> dict:
