@@ -40,6 +40,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from loganalyzer.errors import LogReadError
@@ -76,6 +77,7 @@ def read(path: Path) -> list[Run]:
     _find(obj, "", found, depth=0)
     if not found:
         raise LogReadError(source, "not a training log: JSON without per-epoch metric lists")
+    found = [split for item in found for split in _heads(*item)]
     runs = []
     for key, frame, dropped, warnings in found:
         name = path.name + (f"#{key}" if key and len(found) > 1 else "")
@@ -93,6 +95,40 @@ def read(path: Path) -> list[Run]:
     if not runs:
         raise LogReadError(source, "not a training log: JSON series hold no numbers")
     return runs
+
+
+def _heads(key: str, frame: pd.DataFrame, dropped: dict, warnings: list) -> list[tuple]:
+    """Split a history that holds several runs as key prefixes (``reg_loss``,
+    ``reg_val_loss``, ``cls_loss``, ``cls_val_loss``: two models trained in one
+    notebook and saved in one dict) into one history per prefix, so each is judged
+    on its own curves; padded tail rows of the shorter one are dropped.
+
+    Example:
+        >>> f = pd.DataFrame({"a_loss": [1.0, 0.5], "a_val_loss": [1.1, 0.6],
+        ...                   "b_loss": [2.0, None], "b_val_loss": [2.1, None]})
+        >>> [(k, list(fr.columns), len(fr)) for k, fr, _, _ in _heads("", f, {}, [])]
+        [('a', ['loss', 'val_loss'], 2), ('b', ['loss', 'val_loss'], 1)]
+    """
+    cols = [str(c) for c in frame.columns]
+    if "loss" in cols or "val_loss" in cols:
+        return [(key, frame, dropped, warnings)]
+    prefixes = [
+        c[: -len("_loss")]
+        for c in cols
+        if c.endswith("_loss") and f"{c[: -len('_loss')]}_val_loss" in cols
+    ]
+    if len(prefixes) < 2:
+        return [(key, frame, dropped, warnings)]
+    out = []
+    for pre in prefixes:
+        sub = frame[[c for c in frame.columns if str(c).startswith(pre + "_")]]
+        sub = sub.rename(columns=lambda c: str(c)[len(pre) + 1 :])
+        filled = sub.notna().any(axis=1).to_numpy()
+        if filled.any():
+            sub = sub.iloc[: int(np.nonzero(filled)[0][-1]) + 1]
+        note = [w for w in warnings if "different lengths" not in w]
+        out.append((f"{key}.{pre}" if key else pre, sub, dict(dropped), note))
+    return out
 
 
 # ---------------------------------------------------------------------- parsing
