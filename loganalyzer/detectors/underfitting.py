@@ -134,7 +134,10 @@ def learned_nothing(run: Run, t: np.ndarray, gap: float | None, p: dict) -> tupl
     acc = _accuracy(run)
     if acc is not None:
         a_end = C.robust_end(acc.y, 3)
-        if float(np.max(acc.y) - np.min(acc.y)) <= p["max_accuracy_range"] and a_end < p["max_accuracy"]:
+        if (
+            float(np.max(acc.y) - np.min(acc.y)) <= p["max_accuracy_range"]
+            and a_end < p["max_accuracy"]
+        ):
             return (
                 f"the training accuracy never moved from {a_end:.4g} over {acc.n} points while "
                 f"{run.train_loss} went from {C.fmt(begin)} to {C.fmt(final)}: the model predicts "

@@ -96,19 +96,81 @@ def group(files: Iterable[Path]) -> list[tuple[Path, list[Path]]]:
          (PosixPath('lightning_logs/version_0'),
           [PosixPath('lightning_logs/version_0/events.out.tfevents.3.b')])]
     """
+    files = [Path(f) for f in files]
+    paired = _scalars_pairs({f.parent for f in files})
     runs: dict[Path, list[Path]] = {}
+    own = {f.parent for f in files}
     for f in files:
-        f = Path(f)
         parent = f.parent
-        key = parent.parent if parent.name in TRAIN_DIRS + VAL_DIRS else parent
+        split = parent.name in TRAIN_DIRS + VAL_DIRS or parent in paired
+        key = parent.parent if split else parent
+        if (
+            parent in paired
+            and key not in own
+            and key.parent in own
+            and not key.name.endswith(tuple(_SCALARS_SPLITS))
+        ):
+            # tensorboardX nests add_scalars as RUN/loss/training: the writer's own
+            # event file sits in RUN, so the splits belong to RUN's run.
+            key = key.parent
         runs.setdefault(key, []).append(f)
     return sorted((k, sorted(v)) for k, v in runs.items())
 
 
-def _split_of_file(f: Path) -> str:
-    """The split folder an event file is in (``train``, ``validation``, ``eval``) or ``""``."""
+#: ``SummaryWriter.add_scalars(tag, {"training": .., "validation": ..})`` (PyTorch,
+#: tensorboardX) writes each key to a sibling folder ``<tag>_<key>``: split suffixes.
+_SCALARS_SPLITS = {
+    "training": "train",
+    "train": "train",
+    "validation": "validation",
+    "val": "validation",
+    "valid": "validation",
+    "eval": "validation",
+}
+
+
+def _scalars_split(name: str) -> tuple[str, str] | None:
+    """``("loss", "validation")`` for an ``add_scalars`` folder named ``loss_validation``
+    (PyTorch), ``("", "train")`` for one named ``training`` (tensorboardX nests
+    ``loss/training``)."""
+    if name in _SCALARS_SPLITS:
+        return "", _SCALARS_SPLITS[name]
+    head, _, tail = name.rpartition("_")
+    return (head, _SCALARS_SPLITS[tail]) if head and tail in _SCALARS_SPLITS else None
+
+
+def _scalars_pairs(folders: set[Path]) -> set[Path]:
+    """The ``add_scalars`` split folders that have a sibling of the other split (the
+    same tag, ``loss_training`` beside ``loss_validation``): one run, their parent's.
+
+    Example:
+        >>> sorted(p.as_posix() for p in _scalars_pairs({Path("r/loss_training"),
+        ...     Path("r/loss_validation"), Path("r/lr_val"), Path("x/loss/training"),
+        ...     Path("x/loss/val"), Path("other")}))
+        ['r/loss_training', 'r/loss_validation', 'x/loss/training', 'x/loss/val']
+    """
+    by_tag: dict[tuple[Path, str], set[str]] = {}
+    for d in folders:
+        got = _scalars_split(d.name)
+        if got:
+            by_tag.setdefault((d.parent, got[0]), set()).add(got[1])
+    return {
+        d
+        for d in folders
+        if (got := _scalars_split(d.name)) and len(by_tag[(d.parent, got[0])]) == 2
+    }
+
+
+def _split_of_file(f: Path, run_dir: Path | None = None) -> str:
+    """The split an event file belongs to: its folder ``train``/``validation``/``eval``
+    (Keras), or an ``add_scalars`` folder ``<tag>_training``/``<tag>_validation`` grouped
+    under ``run_dir``; ``""`` for a file of the run folder itself."""
     name = f.parent.name
-    return name if name in TRAIN_DIRS + VAL_DIRS else ""
+    if name in TRAIN_DIRS + VAL_DIRS:
+        return name
+    if run_dir is not None and f.parent != run_dir and _scalars_split(name):
+        return _scalars_split(name)[1]
+    return ""
 
 
 def _is_val(split: str) -> bool:
@@ -163,7 +225,7 @@ def read_group(run_dir: Path, files: list[Path], *, check_crc: bool = True) -> l
             continue
         label = _label(f, run_dir)
         warnings.extend(f"{label}: {w}" for w in sc.warnings)
-        split = _split_of_file(f)
+        split = _split_of_file(f, run_dir)
         for tag, why in sc.dropped.items():
             dropped.setdefault(_prefixed(tag, split), why)
         read_ok.append((f, split, sc))
