@@ -239,10 +239,10 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
             # A loss at or below zero (SI-SNR) has no meaningful relative height:
             # there the jump counts in noise units alone.
             big = top["height_noise"] >= p["warn_height_sigma"]
-            size = f"{top['height_noise']:.0f}x its wiggle"
+            size = f"{top['height_noise']:.0f}x its typical step"
         else:
             big = True
-            size = f"+{100 * rel:.0f}%, {top['height_noise']:.0f}x its wiggle"
+            size = f"+{100 * rel:.0f}%, {top['height_noise']:.0f}x its typical step"
         message = (
             f"{c.name} spiked {count} and recovered; the largest at "
             f"{C.where(run, top['index'])}: {C.fmt(top['value'])} against a local level of "

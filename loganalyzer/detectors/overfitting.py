@@ -267,14 +267,17 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         )
     sure = {"clear": "clear", "likely": "likely", "mild": "mild"}[grade]
     if short:
-        sure = "likely (only %d points)" % n if grade != "mild" else "mild"
+        sure = f"likely (only {n} points)" if grade != "mild" else "mild"
     message = (
         f"{run.val_loss} was best at {C.fmt(best_value)} ({where_best}) and ends at "
         f"{C.fmt(last_value)} ({C.where(run, last_index)}); {tail_txt}, "
         f"GL {gl:.0f}% above the best"
     )
     if not short:
-        message += f", {s.rise_wiggles:.1f}x the curve's wiggle"
+        if s.rise_wiggles >= 1000:
+            message += ", far above the curve's wiggle (a smooth curve)"
+        else:
+            message += f", {s.rise_wiggles:.1f}x the curve's wiggle"
     message += f", {train_txt}: {sure} overfitting from {where_best}."
     if caught:
         message += (

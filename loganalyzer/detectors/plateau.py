@@ -152,6 +152,23 @@ class Plateaus:
                 i = j + 1
             else:
                 i += 1
+        return self._joined(out)
+
+    def _joined(self, stretches: list[Stretch]) -> list[Stretch]:
+        """Back-to-back stretches as one when together they still improve by less than
+        ``max_noise_tol`` of the level: a loss creeping down 1 % every 25 epochs is one
+        slow stretch, not a stall that "improved again" and at once stalled anew."""
+        out: list[Stretch] = []
+        for st in stretches:
+            prev = out[-1] if out else None
+            if prev and st.i == prev.j + 1:
+                inside = self.y[prev.i : st.j + 1]
+                gain = prev.best - float(inside.min())
+                size = abs(prev.best) if prev.best > 0 else self.scale
+                if gain < self.max_noise_tol * size:
+                    out[-1] = Stretch(prev.i, st.j, prev.best, float(np.median(inside)), gain)
+                    continue
+            out.append(st)
         return out
 
 
@@ -246,7 +263,14 @@ def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
         frac = (s.j - s.i + 1) / n
         span = f"from {C.where(run, start)} to {C.where(run, end)}"
         above = to_end and C.robust_end(y, 3) > s.best + tol and learned_before
-        if to_end and not learned_before and s.i <= C.edge_count(n):
+        k = max(3, n // 10)
+        moved = C.robust_start(y, k) - C.robust_end(y, k) > max(tol, p["level_tol"] * abs(s.best))
+        if to_end and not moved and not _falls(y, p["alpha"]):
+            learned_before = False  # the whole curve never got anywhere: no learning
+        if to_end and C.lr_is_zero(run):
+            severity = "warning"
+            what = "never improved: the model is not learning (the learning rate is 0)"
+        elif to_end and not learned_before and (s.i <= C.edge_count(n) or not moved):
             if _noisy(y) and not C.lr_is_zero(run) and chance is None:
                 severity = "info"
                 what = "moves less than its own noise (see the noisy finding)"

@@ -158,8 +158,9 @@ def learned_nothing(run: Run, t: np.ndarray, gap: float | None, p: dict) -> tupl
                 {"accuracy": a_end, "prior_entropy": h, "reason": "class-prior"},
             )
     if close and fall < p["min_learning"]:
+        moved = f"fell {100 * fall:.1f}%" if fall >= 0 else f"rose {-100 * fall:.1f}%"
         return (
-            f"{run.train_loss} went from {C.fmt(begin)} to {C.fmt(final)} ({100 * fall:.1f}% "
+            f"{run.train_loss} went from {C.fmt(begin)} to {C.fmt(final)} ({moved} "
             f"over the whole run) with {run.val_loss} right beside it (gap "
             f"{100 * gap / final:+.1f}%): the model learned almost nothing",
             {"reason": "no-learning"},

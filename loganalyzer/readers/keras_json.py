@@ -122,7 +122,7 @@ def _heads(key: str, frame: pd.DataFrame, dropped: dict, warnings: list) -> list
     out = []
     for pre in prefixes:
         sub = frame[[c for c in frame.columns if str(c).startswith(pre + "_")]]
-        sub = sub.rename(columns=lambda c: str(c)[len(pre) + 1 :])
+        sub = sub.rename(columns={c: str(c)[len(pre) + 1 :] for c in sub.columns})
         filled = sub.notna().any(axis=1).to_numpy()
         if filled.any():
             sub = sub.iloc[: int(np.nonzero(filled)[0][-1]) + 1]
