@@ -22,7 +22,9 @@ rather than single points, and degrades gracefully on short, noisy real logs:
    least ``clear_rise_wiggles`` wiggles, and the end window is significantly above
    the window right after the best (a one-sided Mann-Whitney U test at ``alpha``;
    with under 4 points in a window, every step after the best must go up);
-   *likely* (a warning) otherwise. With only 3-5 validation points the rise must be
+   *likely* (a warning) otherwise. On a curve that ``noisy`` flags, that shift must
+   be significant for any finding (when the windows are long enough to test): a
+   lucky best on a flat, noisy curve makes a large GL out of nothing. With only 3-5 validation points the rise must be
    monotone after the best while training falls.
 
 A rise under ``caught_rise_pct`` over at most ``caught_max_points`` points at the
@@ -238,6 +240,11 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         or s.shift_share < p["min_shift_share"]
     ):
         return []
+    elif s.shift_p is not None and s.shift_p >= p["alpha"] and _noisy(y):
+        # On a noisy curve long enough for the test, the end must sit significantly
+        # above the stretch right after the best: a lucky best on a flat, noisy curve
+        # makes a GL of 20-60 % out of nothing.
+        return []
     after_best = n - 1 - b
     caught = gl < p["caught_rise_pct"] and after_best <= p["caught_max_points"]
     significant = (s.shift_p is not None and s.shift_p < p["alpha"]) or (
@@ -304,6 +311,12 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         "caught": caught,
     }
     return [_finding(run, rule, severity, best_index, last_index, message, evidence)]
+
+
+def _noisy(y: np.ndarray) -> bool:
+    from loganalyzer.detectors.noisy import turns_and_ratio
+
+    return turns_and_ratio(y)[2]
 
 
 def train_has_nonfinite(run: Run, since: float) -> bool:
