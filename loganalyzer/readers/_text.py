@@ -27,7 +27,14 @@ DELIMITERS = (",", ";", "\t")
 #: How missing values are spelled in CSV logs (compared after stripping spaces).
 MISSING = {"", "na", "n/a", "nan", "none", "null", "-"}
 
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity|nan)$", re.I)
+# Unambiguous (each character can be matched one way only), so a long cell of digits
+# is matched in linear time: ``\d+\.?\d*`` backtracked quadratically on 30 KB of digits.
+_NUMBER = re.compile(
+    r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)", re.I
+)
+#: No logger writes a number longer than this (a float's repr is at most 24 characters);
+#: longer cells are text, and are not even scanned.
+MAX_NUMBER_CHARS = 400
 
 
 def decode_head(head: bytes) -> str | None:
@@ -85,7 +92,8 @@ def invalid_json(source: str, exc: ValueError | RecursionError) -> LogReadError:
 
 def is_number(cell: str) -> bool:
     """True for a cell that spells a number (``1``, ``-2.5e-3``, ``nan``, ``inf``)."""
-    return bool(_NUMBER.match(cell.strip()))
+    cell = cell.strip()
+    return len(cell) <= MAX_NUMBER_CHARS and bool(_NUMBER.fullmatch(cell))
 
 
 def number(cell: object) -> float:
@@ -100,9 +108,32 @@ def number(cell: object) -> float:
         except OverflowError:  # an integer too large for a float
             return math.inf if cell > 0 else -math.inf
     s = str(cell).strip()
-    if s.lower() in MISSING or not _NUMBER.match(s):
+    if len(s) > MAX_NUMBER_CHARS or s.lower() in MISSING or not _NUMBER.fullmatch(s):
         return math.nan
     return float(s)
+
+
+#: Spellings of a cell that was not logged (a logged NaN is written ``nan``).
+NOT_LOGGED = MISSING - {"nan"}
+
+
+def unlogged_last_cells(header: list[str], last: list[str], skip: int | None = None) -> list[str]:
+    """Columns whose cell in the last row is empty (or ``NA``) while another loss in
+    that row has a value: the row was cut, or a validation was not run at the last
+    epoch. Those cells are missing, not a loss that turned NaN.
+
+    Example:
+        >>> unlogged_last_cells(["epoch", "loss", "val_loss"], ["9", "0.1", ""], skip=0)
+        ['val_loss']
+        >>> unlogged_last_cells(["epoch", "loss", "val_loss"], ["9", "nan", ""], skip=0)
+        []
+    """
+    from loganalyzer.naming import canonical_name, is_loss
+
+    cells = {n: c for i, (n, c) in enumerate(zip(header, last, strict=False)) if i != skip}
+    empty = [n for n, c in cells.items() if c.strip().lower() in NOT_LOGGED]
+    logged = any(is_loss(canonical_name(n)) and math.isfinite(number(c)) for n, c in cells.items())
+    return empty if logged else []
 
 
 def sniff_delimiter(line: str) -> str | None:
@@ -153,6 +184,9 @@ def parse_csv(text: str, source: str) -> CsvTable:
         raise LogReadError(source, "not a CSV log: no , ; or tab separator in the header", "line 1")
     ends_cleanly = text.endswith(("\n", "\r"))
     reader = csv.reader(lines[first:], delimiter=delimiter, skipinitialspace=False)
+    # The csv module refuses fields over 128 KiB (a process-wide limit): a long text
+    # column (a pasted config) must not cost the rows after it. Raised for this parse.
+    limit = csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     table = CsvTable(header=[], rows=[], delimiter=delimiter)
     bad: list[int] = []
     try:
@@ -173,6 +207,8 @@ def parse_csv(text: str, source: str) -> CsvTable:
             table.lines.append(lineno)
     except csv.Error as exc:
         table.warnings.append(f"stopped reading at a malformed line ({exc})")
+    finally:
+        csv.field_size_limit(limit)
     last_line = len(lines)
     if bad and bad[-1] == last_line and not ends_cleanly:
         bad.pop()
@@ -214,10 +250,13 @@ def looks_like_csv_log(text: str) -> CsvTable | None:
     delimiter = sniff_delimiter(lines[0])
     if delimiter is None:
         return None
+    limit = csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     try:
         rows = list(csv.reader(lines[:2], delimiter=delimiter))
     except csv.Error:
         return None
+    finally:
+        csv.field_size_limit(limit)
     if len(rows) < 2:
         return None
     header, first = [c.strip() for c in rows[0]], rows[1]

@@ -54,9 +54,15 @@ _MAX_LITERAL = 20_000_000  # characters; ast.literal_eval on more is not worth t
 
 
 def sniff(path: Path, head: bytes) -> bool:
-    """Text that starts like JSON (an object, an array or a string)."""
+    """Text that starts like JSON: an object, an array, or a string holding one (a
+    quoted CSV header such as ``"epoch","loss"`` is not JSON)."""
     text = decode_head(head)
-    return text is not None and text.lstrip()[:1] in ("{", "[", '"')
+    if text is None:
+        return False
+    text = text.lstrip()
+    if text[:1] == '"':
+        return text[1:].lstrip()[:1] in ("{", "[")
+    return text[:1] in ("{", "[")
 
 
 def read(path: Path) -> list[Run]:
@@ -88,6 +94,8 @@ def read(path: Path) -> list[Run]:
             warnings=load_warnings + warnings,
             dropped=dropped,
         )
+        unlogged = frame.attrs.get("unlogged_tail", ())
+        run.unlogged_tail = {c for c, orig in run.original_names.items() if orig in unlogged}
         if not run.metrics.empty:
             runs.append(run)
     if not runs:
@@ -248,6 +256,7 @@ def _from_dict(obj: dict) -> tuple[pd.DataFrame, dict, list] | None:
         return None
     dropped: dict[str, str] = {}
     warnings: list[str] = []
+    unlogged: list[str] = []
     epoch_key = next((k for k in _EPOCH_KEYS if k in series), None)
     data: dict[str, pd.Series] = {}
     if series:
@@ -257,14 +266,18 @@ def _from_dict(obj: dict) -> tuple[pd.DataFrame, dict, list] | None:
                 f"metric lists of different lengths ({'/'.join(map(str, sorted(lengths)))}); "
                 "the shorter ones are padded with NaN at the end"
             )
+        longest = max((len(v) for k, v in series.items() if k != epoch_key), default=0)
         for k, v in series.items():
             if k == epoch_key:
                 continue
             data[k] = pd.Series([number(x) for x in v], dtype=float)
+            if len(v) < longest:  # its padding was not logged (not a loss turned NaN)
+                unlogged.append(k)
     for k, v in columns.items():
         s = pd.Series({int(i): number(x) for i, x in v.items()}, dtype=float).sort_index()
         data[k] = s
     frame = pd.DataFrame(data)
+    frame.attrs["unlogged_tail"] = unlogged
     if epoch_key is not None:
         epochs = series[epoch_key]
         if len(epochs) == len(frame) and _all_int(epochs):
