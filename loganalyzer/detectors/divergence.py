@@ -141,6 +141,11 @@ def drift(y: np.ndarray, factor: float = 2.0, alpha: float = 0.05) -> int | None
     return None
 
 
+def _times(value: float, best: float) -> str:
+    """``"3.1x, "``; nothing when the best raw point is exactly 0 (a block mean above it)."""
+    return f"{value / best:.1f}x, " if best > 0 else ""
+
+
 def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     """A ``divergence`` finding for a non-finite, exploding or drifting loss."""
     p = {**DEFAULTS, **params}
@@ -184,7 +189,7 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         message = (
             f"{run.train_loss} drifted up from its best {C.fmt(value_before)} at "
             f"{C.where(run, drift_index)}{lr_txt} to {C.fmt(value_at)} at the end "
-            f"({value_at / value_before:.1f}x, Mann-Kendall {C.fmt_p(trend.p / 2)}, "
+            f"({_times(value_at, value_before)}Mann-Kendall {C.fmt_p(trend.p / 2)}, "
             "one-sided): training is diverging."
         )
     else:
