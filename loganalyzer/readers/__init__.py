@@ -189,7 +189,7 @@ def read_paths(paths: Iterable[str | os.PathLike]) -> ReadResult:
             for run in runs or []:
                 run.name = display_name(Path(source), run.name, disc)
             result.runs.extend(runs or [])
-        elif explicit:
+        elif explicit or error.broken:  # a damaged log is an error wherever it is
             result.errors.append(error)
         elif Path(source).suffix.lower() in _LOGLIKE_SUFFIXES or "not UTF-8" in error.error:
             result.skipped.append(error)

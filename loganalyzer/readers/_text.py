@@ -83,11 +83,11 @@ def invalid_json(source: str, exc: ValueError | RecursionError) -> LogReadError:
     """
     if isinstance(exc, json.JSONDecodeError):
         where = f"line {exc.lineno}, column {exc.colno}"
-        return LogReadError(source, f"invalid JSON ({exc.msg})", where)
+        return LogReadError(source, f"invalid JSON ({exc.msg})", where, broken=True)
     if isinstance(exc, RecursionError):
-        return LogReadError(source, "invalid JSON (nested too deeply)")
+        return LogReadError(source, "invalid JSON (nested too deeply)", broken=True)
     # e.g. an integer literal beyond Python's digit limit
-    return LogReadError(source, f"invalid JSON ({exc})")
+    return LogReadError(source, f"invalid JSON ({exc})", broken=True)
 
 
 def is_number(cell: str) -> bool:

@@ -87,7 +87,7 @@ def read(path: Path) -> list[Run]:
     table = parse_csv(read_text(path), source)
     warnings = list(table.warnings)
     if not table.rows:
-        raise LogReadError(source, "CSV log with a header but no complete data rows")
+        raise LogReadError(source, "CSV log with a header but no complete data rows", broken=True)
     header = table.header
     ep = epoch_column(header)
     values = {

@@ -141,7 +141,9 @@ def _json_lines(text: str, source: str) -> tuple[list, list[str]]:
                 warning = f"last record truncated (line {k}); kept the {len(records)} complete ones"
                 return records, [warning]
             msg = getattr(exc, "msg", "nested too deeply")
-            raise LogReadError(source, f"invalid JSON Lines record ({msg})", f"line {k}") from None
+            raise LogReadError(
+                source, f"invalid JSON Lines record ({msg})", f"line {k}", broken=True
+            ) from None
         if not isinstance(rec, dict):
             raise LogReadError(source, "JSON Lines record is not an object", f"line {k}")
         records.append(rec)
@@ -167,7 +169,7 @@ def _literal(text: str, source: str) -> Any:
         return ast.literal_eval(_PY_TOKENS.sub(sub, text))
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
         raise LogReadError(
-            source, f"neither JSON nor a Python dict repr ({type(exc).__name__})"
+            source, f"neither JSON nor a Python dict repr ({type(exc).__name__})", broken=True
         ) from None
 
 
