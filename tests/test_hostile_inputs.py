@@ -169,3 +169,38 @@ def test_a_training_loss_of_exactly_zero_on_the_drift_path():
     result = analyze({"loss": y.tolist()})  # before: ZeroDivisionError
     (f,) = [f for f in result.findings if f.kind == "divergence"]
     assert "drifted up from its best 0 " in f.message
+
+
+# ------------------------------------------------------------------ blow-ups
+def test_a_large_python_repr_history_is_parsed_lean(tmp_path):
+    import tracemalloc
+
+    rng = np.random.default_rng(2)
+    history = {"loss": rng.random(120_000).tolist(), "val_loss": rng.random(120_000).tolist()}
+    history["val_loss"][5] = float("nan")
+    p = tmp_path / "history.json"
+    p.write_text(repr(history))  # json.dump(str(h)) users: ~5 MB with nan
+    tracemalloc.start()
+    try:
+        run = read_file(p)[0]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert run.length == 120_000 and np.isnan(run.metrics["val_loss"].iloc[5])
+    # before: ast.literal_eval, ~200 bytes of syntax tree per character (16.5 MB: 3.6 GB)
+    assert peak < 30 * p.stat().st_size
+
+
+def test_a_large_csv_is_streamed_and_thinned_with_a_warning(tmp_path, monkeypatch):
+    import loganalyzer.readers._text as text
+
+    rows = [f"{i},{1 / (i + 1)},{1.2 / (i + 1)}" for i in range(2001)]
+    p = _csv(tmp_path / "big.csv", "epoch,loss,val_loss", rows)
+    whole = read_file(p)[0]
+    monkeypatch.setattr(text, "STREAM_BYTES", 1000)
+    streamed = read_file(p)[0]  # streamed, no thinning needed: the same run
+    assert streamed.metrics.equals(whole.metrics) and streamed.warnings == whole.warnings
+    monkeypatch.setattr(text, "MAX_CSV_ROWS", 500)
+    thin = read_file(p)[0]
+    assert 400 <= thin.length <= 600 and thin.metrics.index[-1] == 2000
+    assert any("to bound memory" in w for w in thin.warnings)

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 import re
@@ -23,6 +24,10 @@ from pathlib import Path
 from loganalyzer.errors import LogReadError
 
 DELIMITERS = (",", ";", "\t")
+
+#: CSV logs larger than this are streamed and thinned to about MAX_CSV_ROWS rows.
+STREAM_BYTES = 16 * 1024 * 1024
+MAX_CSV_ROWS = 250_000
 
 #: How missing values are spelled in CSV logs (compared after stripping spaces).
 MISSING = {"", "na", "n/a", "nan", "none", "null", "-"}
@@ -175,20 +180,76 @@ def parse_csv(text: str, source: str) -> CsvTable:
     Raises:
         LogReadError: when there is no header or no delimiter.
     """
-    lines = text.splitlines()
-    first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
-    if first is None:
+    return _parse_lines(text.splitlines(), source, text.endswith(("\n", "\r")))
+
+
+def parse_csv_file(path: Path, source: str) -> CsvTable:
+    """:func:`parse_csv` of a file. Up to ``STREAM_BYTES`` the file is read whole;
+    above, it is streamed line by line and thinned to about ``MAX_CSV_ROWS`` evenly
+    spaced rows (the last one always kept), with a warning: a 200 MB log used to take
+    3.3 GB of memory.
+
+    Raises:
+        LogReadError: not UTF-8 text, binary data, no header or no delimiter.
+    """
+    size = Path(path).stat().st_size
+    if size <= STREAM_BYTES:
+        return parse_csv(read_text(path), source)
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+        fh.seek(size - 1)
+        ends_cleanly = fh.read(1) in (b"\n", b"\r")
+    per_line = max(1, len(head) // max(1, head.count(b"\n")))
+    stride = max(1, -(-size // per_line // MAX_CSV_ROWS))
+
+    def lines():
+        with open(path, encoding="utf-8", newline="") as fh:
+            for k, line in enumerate(fh):
+                if "\x00" in line:
+                    raise LogReadError(source, "binary data (NUL byte): not a training log")
+                yield (line.lstrip("\ufeff") if k == 0 else line).rstrip("\r\n")
+
+    try:
+        table = _parse_lines(lines(), source, ends_cleanly, stride)
+    except UnicodeDecodeError:
+        raise LogReadError(source, "not UTF-8 text: not a training log") from None
+    if stride > 1:
+        table.warnings.append(
+            f"{size / 1e6:.0f} MB log: read every {stride}th row ({len(table.rows)} rows) "
+            f"to bound memory; a spike narrower than {stride} rows may be missed"
+        )
+    return table
+
+
+def _parse_lines(lines, source: str, ends_cleanly: bool, stride: int = 1) -> CsvTable:
+    """The body of :func:`parse_csv` over any iterable of lines (without line ends);
+    keeps every ``stride``-th data row, and the last one."""
+    count = 0
+
+    def numbered():
+        nonlocal count
+        for line in lines:
+            count += 1
+            yield line
+
+    it = numbered()
+    head_line = next((ln for ln in it if ln.strip()), None)
+    if head_line is None:
         raise LogReadError(source, "empty file")
-    delimiter = sniff_delimiter(lines[first])
+    first = count - 1
+    delimiter = sniff_delimiter(head_line)
     if delimiter is None:
         raise LogReadError(source, "not a CSV log: no , ; or tab separator in the header", "line 1")
-    ends_cleanly = text.endswith(("\n", "\r"))
-    reader = csv.reader(lines[first:], delimiter=delimiter, skipinitialspace=False)
+    reader = csv.reader(
+        itertools.chain([head_line], it), delimiter=delimiter, skipinitialspace=False
+    )
     # The csv module refuses fields over 128 KiB (a process-wide limit): a long text
     # column (a pasted config) must not cost the rows after it. Raised for this parse.
-    limit = csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    limit = csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
     table = CsvTable(header=[], rows=[], delimiter=delimiter)
     bad: list[int] = []
+    held = None  # the last data row, when the stride passed over it
+    n_data = 0
     try:
         for k, cells in enumerate(reader):
             lineno = first + k + 1
@@ -197,19 +258,31 @@ def parse_csv(text: str, source: str) -> CsvTable:
                 continue
             if not cells or all(not c.strip() for c in cells):
                 continue
-            if _unique([c.strip() for c in cells]) == table.header:
+            if cells[0].strip() == table.header[0] and _unique([c.strip() for c in cells]) == (
+                table.header
+            ):
                 table.repeated_headers.append(lineno)
                 continue
             if len(cells) != len(table.header):
                 bad.append(lineno)
                 continue
+            n_data += 1
+            if stride > 1 and (n_data - 1) % stride:
+                held = (cells, lineno)
+                continue
+            held = None
             table.rows.append(cells)
             table.lines.append(lineno)
     except csv.Error as exc:
         table.warnings.append(f"stopped reading at a malformed line ({exc})")
+        for _ in it:  # count the lines left
+            pass
     finally:
         csv.field_size_limit(limit)
-    last_line = len(lines)
+    if held is not None:
+        table.rows.append(held[0])
+        table.lines.append(held[1])
+    last_line = count
     if bad and bad[-1] == last_line and not ends_cleanly:
         bad.pop()
         table.warnings.append(

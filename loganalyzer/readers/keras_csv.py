@@ -40,8 +40,7 @@ from loganalyzer.readers._text import (
     decode_head,
     looks_like_csv_log,
     number,
-    parse_csv,
-    read_text,
+    parse_csv_file,
     unlogged_last_cells,
 )
 from loganalyzer.run import Run
@@ -84,7 +83,7 @@ def read(path: Path) -> list[Run]:
         LogReadError: when the file is not a CSV of metrics.
     """
     source = str(path)
-    table = parse_csv(read_text(path), source)
+    table = parse_csv_file(path, source)
     warnings = list(table.warnings)
     if not table.rows:
         raise LogReadError(source, "CSV log with a header but no complete data rows", broken=True)

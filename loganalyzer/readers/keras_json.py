@@ -50,7 +50,7 @@ from loganalyzer.run import Run
 FORMAT = "keras-json"
 
 _EPOCH_KEYS = ("epoch", "epochs", "Epoch", "Epochs")
-_MAX_LITERAL = 20_000_000  # characters; ast.literal_eval on more is not worth the memory
+_MAX_LITERAL = 2_000_000  # characters given to ast.literal_eval (~200 bytes each)
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -152,15 +152,55 @@ def _json_lines(text: str, source: str) -> tuple[list, list[str]]:
 
 _PY_TOKENS = re.compile(r"(?<![\w.'\"])(-?)(nan|inf)(?![\w'\"])")
 
+# What a Python literal spells differently from JSON: strings (either quote), the names
+# None/True/False/nan/inf, and tuple parentheses. Each alternative matches one way only
+# and a string ends at its line, so the scan is linear; the rest is copied unchanged.
+_PY_REPR = re.compile(r"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|\b[A-Za-z_]\w*|[()]""")
+_PY_NAMES = {"None": "null", "True": "true", "False": "false", "nan": "NaN", "inf": "Infinity"}
+
+
+def _repr_as_json(text: str) -> str:
+    """A Python dict/list repr rewritten as JSON text, token by token.
+
+    Example:
+        >>> _repr_as_json("{'loss': [1e-05, nan, -inf], 'ok': (True, None)}")
+        '{"loss": [1e-05, NaN, -Infinity], "ok": [true, null]}'
+    """
+
+    def sub(m: re.Match) -> str:
+        tok = m.group()
+        if tok[0] in "'\"":
+            return json.dumps(ast.literal_eval(tok))
+        if tok in "()":
+            return "[" if tok == "(" else "]"
+        if tok in _PY_NAMES:
+            return _PY_NAMES[tok]
+        raise ValueError(f"not a literal: {tok[:40]}")
+
+    return _PY_REPR.sub(sub, text)
+
 
 def _literal(text: str, source: str) -> Any:
-    """A Python dict/list repr (single quotes, ``nan``/``inf``) via ``ast.literal_eval``.
+    """A Python dict/list repr (single quotes, ``nan``/``inf``, tuples).
 
-    ``nan`` and ``inf`` are not literals, so they are rewritten first: ``inf`` as
-    ``1e999`` (which is infinity) and ``nan`` as ``None`` (read back as NaN).
+    Rewritten as JSON and parsed as such: linear in time and as lean in memory as
+    JSON. Only what that cannot read (integer dict keys, trailing commas) goes to
+    ``ast.literal_eval``, whose syntax tree takes ~200x the text's size, so only up
+    to ``_MAX_LITERAL`` characters (a 16.5 MB repr took 3.6 GB that way). For it,
+    ``inf`` is rewritten as ``1e999`` (which is infinity) and ``nan`` as ``None``
+    (read back as NaN). Never ``eval``.
     """
+    try:
+        return json.loads(_repr_as_json(text))
+    except (ValueError, SyntaxError, RecursionError, MemoryError):
+        pass
     if len(text) > _MAX_LITERAL:
-        raise LogReadError(source, "Python dict repr too large to parse safely")
+        raise LogReadError(
+            source,
+            f"Python repr of {len(text) // 1_000_000} MB that is not a plain dict/list "
+            f"of numbers: too large to parse safely (limit {_MAX_LITERAL // 1_000_000} MB)",
+            broken=True,
+        )
 
     def sub(m: re.Match) -> str:
         return "None" if m.group(2) == "nan" else f"{m.group(1)}1e999"
