@@ -255,7 +255,11 @@ def rule_docs(rule) -> str:
             ]
     lines += ["", "Parameters (set in [tool.loganalyzer.rules." + rule.code + "]):"]
     if rule.params:
-        lines += [f"  {name} = {value!r}" for name, value in rule.params.items()]
+        lines += [
+            f"  {name} = {value!r}"
+            + (f"    (in {rule.ranges[name]})" if name in rule.ranges else "")
+            for name, value in rule.params.items()
+        ]
     else:
         lines += ["  (none)"]
     lines += ["", "Advice it triggers (1 = try first):"]
