@@ -67,6 +67,7 @@ def main() -> None:
     ap.add_argument("--inputs", type=int, default=10_000)
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--keep", action="store_true", help="keep the batch folders (to debug)")
     ap.add_argument("--batch-timeout", type=float, default=600.0)
     ap.add_argument("--per-file-timeout", type=float, default=60.0)
     args = ap.parse_args()
@@ -114,7 +115,12 @@ def main() -> None:
             stats["tracebacks or crashes"] += 1
             problems.append(f"batch {b}: exit {code}: {text[-800:]}")
             continue
-        doc = json.loads(out)
+        try:
+            doc = json.loads(out)
+        except ValueError:
+            stats["output not JSON"] += 1
+            problems.append(f"batch {b}: exit {code}, stdout not JSON: {text[-800:]}")
+            continue
         if json.dumps(good_runs(doc)) != clean.replace(str(good), str(d)):
             stats["good results changed"] += 1
             problems.append(f"batch {b}: a good log's result changed")
@@ -145,6 +151,7 @@ def main() -> None:
         "batch timeouts",
         "good results changed",
         "wrong exit code",
+        "output not JSON",
     ):
         print(f"{key}: {stats[key]}")
     print(
@@ -157,7 +164,10 @@ def main() -> None:
     print(f"slowest batch: {slowest:.1f} s")
     for p in problems[:30]:
         print("  " + p.replace("\n", "\\n")[:300])
-    shutil.rmtree(work, ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"batches kept in {work}")
     sys.exit(1 if problems else 0)
 
 
