@@ -124,14 +124,18 @@ def read_file(path: Path) -> list[Run]:
 def _read_head(fh) -> bytes:
     """The first ``HEAD_BYTES`` of a file, extended (up to ``MAX_HEAD_BYTES``) until it
     holds two whole lines: a CSV header over 64 KiB (thousands of metric columns) must
-    still be sniffed with its first data row."""
-    head = fh.read(HEAD_BYTES)
-    while head.count(b"\n") < 2 and len(head) < MAX_HEAD_BYTES:
+    still be sniffed with its first data row. JSON needs no lines and is not extended."""
+    head = bytearray(fh.read(HEAD_BYTES))
+    if head.lstrip()[:1] in (b"{", b"["):
+        return bytes(head)
+    lines = head.count(b"\n")
+    while lines < 2 and len(head) < MAX_HEAD_BYTES:
         more = fh.read(HEAD_BYTES)
         if not more:
             break
         head += more
-    return head
+        lines += more.count(b"\n")
+    return bytes(head)
 
 
 def _why_not_a_log(head: bytes) -> str:

@@ -127,14 +127,14 @@ def read(path: Path) -> list[Run]:
             warnings.append(seg_warning)
     frame.index = pd.Index(index, name="epoch")
     dropped = {}
-    for col in list(frame.columns):
-        raw_col = header.index(col)
-        if frame[col].isna().all() and any(
-            row[raw_col].strip().lower() not in ("", "na", "nan", "none", "null")
+    position = {name: i for i, name in enumerate(header)}
+    for col in frame.columns[frame.isna().all().to_numpy()]:  # one pass, not one per column
+        if any(
+            row[position[col]].strip().lower() not in ("", "na", "nan", "none", "null")
             for row in table.rows
         ):
             dropped[col] = "no numeric values (e.g. list or text cells)"
-            frame = frame.drop(columns=col)
+    frame = frame.drop(columns=list(dropped))
     unlogged = unlogged_last_cells(header, table.rows[-1], ep)
     if unlogged:
         warnings.append(
