@@ -81,7 +81,7 @@ def good(tmp_path_factory):
 
 
 @settings(
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: minutes per step
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
