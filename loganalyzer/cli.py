@@ -1,7 +1,9 @@
 """Command line: ``loganalyzer analyze|series|rules|report|compare|verify``.
 
 A thin layer over :func:`loganalyzer.analyze` and the renderers. Exit codes follow
-linters: 0 clean, 1 a finding at or above ``--fail-on``, 2 unreadable input or bad usage.
+linters: 0 clean, 1 a finding at or above ``--fail-on``, 2 unreadable input or bad usage;
+and two that no diagnosis can give: 70 an internal error (a bug: the traceback goes to a
+file, or to stderr with ``--debug``), 74 the output could not be written (a full disk).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import typer
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
-    help="Read deep-learning training logs, diagnose what went wrong, and advise what to change.",
+    help="Read deep-learning training logs, diagnose what went wrong, and advise what to change."
+    " Add --debug to any command to print the traceback of an internal error.",
     pretty_exceptions_enable=False,
 )
 
@@ -36,7 +39,10 @@ class FailOn(str, Enum):
 
 def _error(message: str) -> None:
     """One line on stderr: ``error: FILE: where: why``."""
-    sys.stderr.write(f"error: {_one_line(message)}\n")
+    try:
+        sys.stderr.write(f"error: {_one_line(message)}\n")
+    except OSError:
+        pass  # stderr is gone (a closed pipe): the exit code still tells
 
 
 def _one_line(text: str) -> str:
@@ -249,7 +255,11 @@ def rule_docs(rule) -> str:
             ]
     lines += ["", "Parameters (set in [tool.loganalyzer.rules." + rule.code + "]):"]
     if rule.params:
-        lines += [f"  {name} = {value!r}" for name, value in rule.params.items()]
+        lines += [
+            f"  {name} = {value!r}"
+            + (f"    (in {rule.ranges[name]})" if name in rule.ranges else "")
+            for name, value in rule.params.items()
+        ]
     else:
         lines += ["  (none)"]
     lines += ["", "Advice it triggers (1 = try first):"]
@@ -299,8 +309,114 @@ def _register_commands() -> None:
 _register_commands()
 
 
-def main() -> None:
-    app()
+#: Exit codes of :func:`main` (README, "Exit codes and CI").
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: a bug in loganalyzer, never 1 (a diagnosis)
+EXIT_OUTPUT = 74  # sysexits' EX_IOERR: the output could not be written
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The ``loganalyzer`` command. Whatever happens, the user gets one line and an exit
+    code that says which kind of failure it was; never a traceback, unless ``--debug``
+    (anywhere on the command line, or ``LOGANALYZER_DEBUG=1``) asks for it."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    end = args.index("--") if "--" in args else len(args)
+    debug = "--debug" in args[:end] or bool(os.environ.get("LOGANALYZER_DEBUG"))
+    args = [a for a in args[:end] if a != "--debug"] + args[end:]
+    for stream in (sys.stdout, sys.stderr):
+        # a lone surrogate in a run name, or PYTHONIOENCODING=ascii, is shown escaped
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    try:
+        code = _run(args)
+    except Exception as exc:  # noqa: BLE001 - the one place every failure is turned into a line
+        code = _failure(exc, debug)
+    sys.exit(code)
+
+
+def _run(args: list[str]) -> int:
+    """Run the command; its output flushed, so a full disk shows here, not at exit."""
+    try:
+        app(args=args, prog_name="loganalyzer")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    sys.stdout.flush()
+    return code
+
+
+def _failure(exc: Exception, debug: bool) -> int:
+    from loganalyzer.config import ConfigError
+    from loganalyzer.rulepack import RulePackError
+
+    if isinstance(exc, ConfigError | RulePackError):
+        _error(str(exc))  # e.g. a bad pyproject.toml under report/compare
+        return EXIT_USAGE
+    if isinstance(exc, OSError) and not debug:
+        _mute_stdout()
+        what = exc.filename if exc.filename else "writing the output"
+        _error(f"{what}: {exc.strerror or exc}")
+        return EXIT_OUTPUT
+    import traceback
+
+    text = "".join(traceback.format_exception(exc))
+    where = _save_traceback(text) if not debug else None
+    if where is None:
+        _quiet_write(sys.stderr, text)
+    said = _printable(f"{type(exc).__name__}: {exc}")[:300]
+    _error(
+        f"internal error ({said}): a bug in loganalyzer, not in your logs; "
+        + (f"the traceback is in {where} (--debug prints it)" if where else "traceback above")
+    )
+    return EXIT_INTERNAL
+
+
+def _save_traceback(text: str) -> str | None:
+    """Write the traceback (with versions and the command) to a temporary file; its path."""
+    import platform
+    import tempfile
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("loganalyzer")
+    except PackageNotFoundError:
+        ours = "unknown"
+    head = (
+        f"loganalyzer {ours}, Python {platform.python_version()}, {platform.platform()}\n"
+        f"command: {' '.join(sys.argv)}\n\n"
+    )
+    try:
+        fd, path = tempfile.mkstemp(prefix="loganalyzer-crash-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(head + text)
+    except OSError:
+        return None
+    return path
+
+
+def _printable(text: str) -> str:
+    """Control characters (a log's ESC, BEL) escaped, so an error line cannot act on the terminal."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+def _quiet_write(stream, text: str) -> None:
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError):
+        pass  # stderr itself is gone: the exit code is all that is left
+
+
+def _mute_stdout() -> None:
+    """After a failed write, send what is still buffered to /dev/null: otherwise Python
+    tries again at exit and prints its own traceback."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError):  # no file descriptor (a test's capture)
+        pass
 
 
 if __name__ == "__main__":

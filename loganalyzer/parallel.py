@@ -68,7 +68,7 @@ def _task(task: tuple) -> tuple[list[RunResult], list[ReadError], list[ReadError
                     late.append(ReadError(", ".join(run.sources) or run.name, str(exc.args[0])))
                     continue
                 results.append(analyze_run(run, _STATE["config"]))
-        elif explicit:
+        elif explicit or error.broken:  # a damaged log is an error wherever it is
             errors.append(error)
         elif Path(source).suffix.lower() in readers._LOGLIKE_SUFFIXES or "not UTF-8" in error.error:
             skipped.append(error)

@@ -53,6 +53,10 @@ class Run:
             TensorBoard ``batch_*`` tags on the batch step); name -> Series.
         warnings: Reader warnings a user should see ("resumed at epoch 0 twice;
             analysing the last segment", "last record truncated at byte 1234").
+        unlogged_tail: Columns whose NaN after their last value were *not logged*
+            (a validation not run at the last epoch, a row or record cut while the file
+            was written), as the reader knows; :meth:`series` never reads them as a
+            loss that turned non-finite.
     """
 
     name: str
@@ -67,6 +71,7 @@ class Run:
     dropped: dict[str, str] = field(default_factory=dict)
     side_series: dict[str, pd.Series] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    unlogged_tail: set[str] = field(default_factory=set)
 
     # ------------------------------------------------------------------ builders
     @classmethod
@@ -148,6 +153,8 @@ class Run:
         if name is None or name not in self.metrics.columns:
             return None
         s = self.metrics[name]
+        if name in self.unlogged_tail:
+            return s[s.notna()]
         return s[s.notna() | _nan_tail(s)]
 
     def counts(self) -> dict[str, int]:

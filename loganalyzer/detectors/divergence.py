@@ -177,6 +177,11 @@ def stays_up(y: np.ndarray, factor: float = 2.0, share: float = 0.8) -> int | No
     return None
 
 
+def _times(value: float, best: float) -> str:
+    """``"3.1x, "``; nothing when the best raw point is exactly 0 (a block mean above it)."""
+    return f"{value / best:.1f}x, " if best > 0 else ""
+
+
 def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     """A ``divergence`` finding for a non-finite, exploding or drifting loss."""
     p = {**DEFAULTS, **params}
@@ -219,14 +224,16 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         after = train.y[train.x >= drift_index]
         value_before, value_at = float(np.min(after)), C.end_level(after)
         trend = mann_kendall(t.y)
+        how = [_times(value_at, value_before).rstrip(", ")]
+        if trend.z > 0 and trend.p / 2 < p["drift_alpha"]:
+            how.append(f"Mann-Kendall {C.fmt_p(trend.p / 2)} one-sided")
+        how_txt = ", ".join(h for h in how if h)
         message = (
             f"{run.train_loss} climbed back up from its best {C.fmt(value_before)} at "
-            f"{C.where(run, drift_index)}{lr_txt} to {C.fmt(value_at)} at the end "
-            f"({value_at / value_before:.1f}x"
+            f"{C.where(run, drift_index)}{lr_txt} to {C.fmt(value_at)} at the end"
+            + (f" ({how_txt})" if how_txt else "")
+            + " and stayed there: training is diverging."
         )
-        if trend.z > 0 and trend.p / 2 < p["drift_alpha"]:
-            message += f", Mann-Kendall {C.fmt_p(trend.p / 2)} one-sided"
-        message += ") and stayed there: training is diverging."
     else:
         parts = []
         if explosion_index is not None:

@@ -27,6 +27,7 @@ from loganalyzer.errors import LogReadError, ReadError
 from loganalyzer.run import Run
 
 HEAD_BYTES = 65536
+MAX_HEAD_BYTES = 16 * 1024 * 1024
 
 # Files below a directory with these suffixes are expected to be logs: when no reader
 # recognises one, the user is told (as a skipped file), instead of it vanishing.
@@ -107,7 +108,7 @@ def read_file(path: Path) -> list[Run]:
         LogReadError: when no reader recognises the content or the reader fails.
     """
     with open(path, "rb") as fh:
-        head = fh.read(HEAD_BYTES)
+        head = _read_head(fh)
     if not head.strip():
         raise LogReadError(str(path), "empty file")
     if is_event_file(path):
@@ -118,6 +119,23 @@ def read_file(path: Path) -> list[Run]:
         if reader.sniff(path, head):
             return reader.read(path)
     raise LogReadError(str(path), _why_not_a_log(head))
+
+
+def _read_head(fh) -> bytes:
+    """The first ``HEAD_BYTES`` of a file, extended (up to ``MAX_HEAD_BYTES``) until it
+    holds two whole lines: a CSV header over 64 KiB (thousands of metric columns) must
+    still be sniffed with its first data row. JSON needs no lines and is not extended."""
+    head = bytearray(fh.read(HEAD_BYTES))
+    if head.lstrip()[:1] in (b"{", b"["):
+        return bytes(head)
+    lines = head.count(b"\n")
+    while lines < 2 and len(head) < MAX_HEAD_BYTES:
+        more = fh.read(HEAD_BYTES)
+        if not more:
+            break
+        head += more
+        lines += more.count(b"\n")
+    return bytes(head)
 
 
 def _why_not_a_log(head: bytes) -> str:
@@ -175,7 +193,7 @@ def read_paths(paths: Iterable[str | os.PathLike]) -> ReadResult:
             for run in runs or []:
                 run.name = display_name(Path(source), run.name, disc)
             result.runs.extend(runs or [])
-        elif explicit:
+        elif explicit or error.broken:  # a damaged log is an error wherever it is
             result.errors.append(error)
         elif Path(source).suffix.lower() in _LOGLIKE_SUFFIXES or "not UTF-8" in error.error:
             result.skipped.append(error)

@@ -39,7 +39,7 @@ import pandas as pd
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.naming import canonical_name
-from loganalyzer.readers._text import decode_head, looks_like_csv_log, number, parse_csv, read_text
+from loganalyzer.readers._text import decode_head, looks_like_csv_log, number, parse_csv_file
 from loganalyzer.run import Run
 
 FORMAT = "lightning-csv"
@@ -64,7 +64,7 @@ def read(path: Path) -> list[Run]:
         LogReadError: when there are no metric rows.
     """
     source = str(path)
-    table = parse_csv(read_text(path), source)
+    table = parse_csv_file(path, source)
     warnings = list(table.warnings)
     lower = [h.strip().lower() for h in table.header]
     if "step" not in lower or "epoch" not in lower or not table.rows:

@@ -425,6 +425,12 @@ def _build_run(
         dropped=dropped,
     )
     run.original_names = {c: original.get(c, c) for c in run.metrics.columns}
+    # An event file holds every logged point, NaN ones included: a series that ends
+    # before the run does (a truncated last validation record) was not logged there.
+    last = frame.index.max() if len(frame) else None
+    run.unlogged_tail = {
+        c for c, s in columns.items() if c in run.metrics.columns and s.index.max() < last
+    }
     used = set()
     for (split, tag), s in sorted(side.items(), key=_column_order):
         name = side_names.get((split, tag), tag)
