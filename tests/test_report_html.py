@@ -139,11 +139,16 @@ def test_nonfinite_and_negative_losses_are_drawn():
 
 def test_many_runs_summary_table_then_sections():
     analysis = synthetic_analysis()
-    page = Page(html.render(analysis))
+    text = html.render(analysis)
+    page = Page(text)
     tables = page.all("table", "summary")
     assert len(tables) == 1
-    sections = page.all("section", "run")
-    assert [s["id"] for s in sections] == ["run-1", "run-2", "run-3", "run-4"]
+    # Each run's section is collapsed below the summary, worst runs first.
+    details = page.all("details", "run-details")
+    assert [d["id"] for d in details] == ["run-1", "run-2", "run-3", "run-4"]
+    assert all("open" not in d for d in details)
+    assert text.index('class="sortable summary"') < text.index('class="run-details"')
+    assert len(page.all("section", "run")) == 4
     # Summary rows link to the sections.
     links = [a["href"] for a in page.all("a")]
     assert links[:4] == ["#run-1", "#run-2", "#run-3", "#run-4"]
@@ -157,8 +162,8 @@ def test_many_runs_summary_table_then_sections():
         _svg(img)
     figs = page.all("figure", "plot-loss")
     assert len(figs) == 4
-    assert "onset" in figs[0]["data-annotations"].split()
-    assert "diverged" in figs[2]["data-annotations"].split()
+    assert "onset" in figs[0]["data-annotations"].split()  # overfit (error)
+    assert "diverged" in figs[1]["data-annotations"].split()  # diverging (error)
 
 
 def test_page_is_self_contained_with_strict_csp():
