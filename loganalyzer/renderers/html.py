@@ -221,12 +221,17 @@ def _findings(view: RunView) -> str:
             f"<td>{esc(kind_title(f.kind))}</td>"
             f"<td>{esc(finding_where(f, view.index))}</td>"
             f"<td>{esc(f.message)}"
-            + (f'<ul class="evidence">{evidence}</ul>' if evidence else "")
+            + (
+                '<details class="evidence"><summary>evidence</summary>'
+                f'<ul class="evidence">{evidence}</ul></details>'
+                if evidence
+                else ""
+            )
             + "</td></tr>"
         )
     return (
         '<h3>Findings</h3><table class="findings"><thead><tr><th>Severity</th><th>Rule</th>'
-        "<th>Kind</th><th>Where</th><th>Finding and evidence</th></tr></thead><tbody>"
+        "<th>Kind</th><th>Where</th><th>Finding</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table>"
     )
