@@ -93,7 +93,8 @@ white-space:pre-wrap}
 .la-report .plots-row figure{flex:1 1 420px;min-width:0}
 .la-report .errors li{color:#b03a2e;overflow-wrap:anywhere}
 .la-report .hint{font-size:.8em;color:#6b7680}
-.la-report table.summary td{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:22em}
+.la-report table.summary td{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:18em}
+.la-report table.summary td.name{max-width:none;overflow:visible}
 .la-report details.run-details>summary{cursor:pointer;font-size:1.05em;font-weight:600;
 padding:.35em 0;border-top:1px solid #dde3ea;overflow-wrap:anywhere}
 .la-report details.run-details>summary .sev{margin-right:.5em}
@@ -497,6 +498,7 @@ def render(
     title: str | None = None,
     progress: Progress | None = None,
     jobs: int | None = None,
+    with_plots: bool = True,
 ) -> str:
     """A complete, self-contained HTML page for ``analysis``.
 
@@ -505,6 +507,7 @@ def render(
         title: Page heading (default: the run's name, or "Training log report").
         progress: Called with each run's name once its section is rendered.
         jobs: Processes drawing plots for big sweeps (default every core; 1: none).
+        with_plots: Draw the figures (``False``: the text of the report only, fast).
 
     Returns:
         The HTML text (UTF-8), one file with every plot inlined as an SVG data URI.
@@ -515,7 +518,7 @@ def render(
             if len(analysis.runs) == 1
             else "Training log report"
         )
-    content = body(analysis, title=title, progress=progress, jobs=jobs)
+    content = body(analysis, title=title, progress=progress, jobs=jobs, with_plots=with_plots)
     return page(content, title, script=len(analysis.runs) > 1)
 
 
@@ -533,6 +536,7 @@ def render_compare(
     title: str = "Run comparison",
     progress: Progress | None = None,
     jobs: int | None = None,
+    with_plots: bool = True,
 ) -> str:
     """A comparison page: one loss of every comparable run overlaid, a table of their
     differences, the runs left out and why, then each run's section (collapsed).
@@ -543,6 +547,7 @@ def render_compare(
         title: Page heading.
         progress: Called with each run's name once its section is rendered.
         jobs: Processes drawing plots for big sweeps (default every core; 1: none).
+        with_plots: Draw each run's own figures (the comparison figure always is).
     """
     from loganalyzer.renderers.plots import compare_plot
 
@@ -598,7 +603,14 @@ def render_compare(
         + left
     )
     content += "".join(
-        sections(cv.all_results, progress, labels=cv.all_labels, jobs=jobs, collapsed=True)
+        sections(
+            cv.all_results,
+            progress,
+            labels=cv.all_labels,
+            jobs=jobs,
+            collapsed=True,
+            with_plots=with_plots,
+        )
     )
     content += _skipped(analysis)
     return page(content + "</div>", title, script=True)

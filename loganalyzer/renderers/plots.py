@@ -289,7 +289,9 @@ class _Legend:
     def patch(self, color: str, alpha: float, label: str) -> None:
         self.add(Patch(facecolor=color, alpha=alpha, edgecolor="none"), label)
 
-    def place(self, fig: Figure, *, where: str = "outside upper left", width: float = 9) -> None:
+    def place(
+        self, fig: Figure, *, where: str = "outside upper left", width: float = 9, title: str = ""
+    ) -> None:
         if not self.handles:
             return
         longest = max(len(label) for label in self.labels)
@@ -305,6 +307,9 @@ class _Legend:
             frameon=False,
             handlelength=1.8,
             columnspacing=1.4,
+            title=mpl_text(title, 48, keep_end=True) if title else None,
+            title_fontsize=8,
+            alignment="left",
         )
 
 
@@ -793,6 +798,29 @@ def run_plots(rr: Any, marks: Marks | None = None, fmt: str = "svg") -> list[Plo
     return plots
 
 
+def common_folder(labels: list[str]) -> tuple[str, list[str]]:
+    """The folder all labels share, and each label without it (a legend shows the part
+    that tells runs apart, under the shared part as its title).
+
+    Example:
+        >>> common_folder(["sweeps/r50/lr_1e-3/seed_0", "sweeps/r50/lr_1e-2/seed_0"])
+        ('sweeps/r50/', ['lr_1e-3/seed_0', 'lr_1e-2/seed_0'])
+        >>> common_folder(["a.csv", "b.csv"])
+        ('', ['a.csv', 'b.csv'])
+    """
+    parts = [str(label).split("/") for label in labels]
+    common = 0
+    while (
+        len(parts) > 1
+        and all(len(p) > common + 1 for p in parts)
+        and len({p[common] for p in parts}) == 1
+    ):
+        common += 1
+    if not common:
+        return "", [str(label) for label in labels]
+    return "/".join(parts[0][:common]) + "/", ["/".join(p[common:]) for p in parts]
+
+
 def draw_compare(
     results: list[Any],
     labels: list[str] | None = None,
@@ -816,6 +844,7 @@ def draw_compare(
         ax = fig.add_subplot()
         cmap = matplotlib.colormaps["tab10" if len(results) <= 10 else "tab20"]
         curves = []
+        folder, short = common_folder(labels)
         for i, (rr, label, column) in enumerate(zip(results, labels, columns, strict=True)):
             color = cmap.colors[i % len(cmap.colors)]
             x, y = _xy(rr.run, column)
@@ -823,7 +852,7 @@ def draw_compare(
                 continue
             dx, dy = decimate(x, y)
             ax.plot(dx, _finite(dy), color=color, lw=1.5)
-            legend.add(Line2D([], [], color=color, lw=1.5), str(label), keep_end=True)
+            legend.add(Line2D([], [], color=color, lw=1.5), short[i], keep_end=True)
             notes.append(Annotation("run", None, f"{label}: {column}"))
             curves.append((dx, dy, label, color))
             arrays.append(dy)
@@ -855,7 +884,7 @@ def draw_compare(
             mpl_text(" / ".join(names), 40) + ("" if scale == "linear" else f" ({scale})")
         )
         ax.set_title(f"{what} of each run (★ best)", loc="left", fontsize=10, weight="bold")
-        legend.place(fig, where="outside right upper")
+        legend.place(fig, where="outside right upper", title=folder)
     alt = f"{what} of " + ", ".join(str(x) for x in labels) + " overlaid, best points starred"
     return Drawn(fig, notes, scale, alt, points)
 
