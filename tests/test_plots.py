@@ -232,3 +232,18 @@ def test_lone_surrogates_in_names_are_drawn():
     assert all("could not be drawn" not in p.alt for p in plots)
     page = html.render(Analysis([rr]))
     page.encode("utf-8")  # no surrogate left to break the file
+
+
+def test_compare_legend_sits_beside_the_curves():
+    names = [f"sweeps/2024/resnet50/lr_{i}e-3/seed_{i}" for i in range(12)]
+    drawn = draw_compare([overfit_result(name=n) for n in names], names)
+    fig = drawn.figure
+    FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = fig.legends[0].get_window_extent(renderer)
+    axes = fig.axes[0].get_window_extent(renderer)
+    assert not legend.overlaps(axes)
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert texts == [f"lr_{i}e-3/seed_{i}" for i in range(12)]
+    assert fig.legends[0].get_title().get_text() == "sweeps/2024/resnet50/"
