@@ -30,8 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from loganalyzer.findings import as_index
-
 
 @dataclass
 class CompareRow:
@@ -131,17 +129,6 @@ def labels(results: list[Any]) -> list[str]:
     return out if len(set(out)) == len(out) else [f"{i}: {o}" for i, o in enumerate(out, 1)]
 
 
-def _best(run: Any, name: str | None) -> dict[str, Any] | None:
-    s = run.series(name)
-    if s is None:
-        return None
-    s = s[np.isfinite(s.to_numpy(dtype=float))]
-    if s.empty:
-        return None
-    idx = s.idxmin()
-    return {"index": as_index(idx), "value": float(s.loc[idx])}
-
-
 def compare(analysis: Any) -> Comparison:
     """A :class:`Comparison` of the runs in ``analysis`` that can be compared on one loss
     and one index, in the order given; the others are in ``left_out`` with the reason.
@@ -157,8 +144,8 @@ def compare(analysis: Any) -> Comparison:
     """
     results = analysis.runs
     names = labels(results)
-    has_val = [_best(rr.run, rr.run.val_loss) is not None for rr in results]
-    has_train = [_best(rr.run, rr.run.train_loss) is not None for rr in results]
+    has_val = [rr.best_of(rr.run.val_loss) is not None for rr in results]
+    has_train = [rr.best_of(rr.run.train_loss) is not None for rr in results]
     if sum(has_val) >= 2 or sum(has_val) >= sum(has_train):
         role, usable, missing = "validation", has_val, "no validation loss logged"
     else:
@@ -176,7 +163,7 @@ def compare(analysis: Any) -> Comparison:
             left_out.append(LeftOut(i, label, f"logged per {run.index}, the others per {index}"))
             continue
         column = run.val_loss if role == "validation" else run.train_loss
-        best = _best(run, column)
+        best = rr.best_of(column)
         rows.append(
             CompareRow(
                 position=i,

@@ -164,15 +164,18 @@ def _sweep_of_40() -> Analysis:
     return Analysis(runs=runs, errors=[ReadError("sweeps/x.csv", "empty file")], skipped=skipped)
 
 
+def _open_and_shoot(page, path, text: str) -> None:
+    """Write, open offline (no error, no request) and screenshot (not blank) a report."""
+    path.write_text(text, encoding="utf-8")
+    _offline_clean(page.navigate(path.as_uri()))
+    png = page.screenshot()
+    path.with_suffix(".png").write_bytes(png)
+    assert _pixels(png).std() > 20
+
+
 def test_sweep_of_40_runs_opens_on_its_summary(page, tmp_path):
     analysis = _sweep_of_40()
-    path = tmp_path / "sweep40.html"
-    path.write_text(html.render(analysis, with_plots=False), encoding="utf-8")
-    load = page.navigate(path.as_uri())
-    _offline_clean(load)
-    png = page.screenshot()
-    (tmp_path / "sweep40.png").write_bytes(png)
-    assert _pixels(png).std() > 20
+    _open_and_shoot(page, tmp_path / "sweep40.html", html.render(analysis, with_plots=False))
     layout = page.evaluate(
         "(() => { const t = document.querySelector('table.summary');"
         " const rows = Array.from(t.tBodies[0].rows);"
@@ -238,14 +241,8 @@ def test_compare_report_in_the_browser(page, tmp_path):
             train_only,
         ]
     )
-    path = tmp_path / "compare.html"
-    page_text = html.render_compare(analysis, compare(analysis), with_plots=False)
-    path.write_text(page_text, encoding="utf-8")
-    load = page.navigate(path.as_uri())
-    _offline_clean(load)
-    png = page.screenshot()
-    (tmp_path / "compare.png").write_bytes(png)
-    assert _pixels(png).std() > 20
+    text = html.render_compare(analysis, compare(analysis), with_plots=False)
+    _open_and_shoot(page, tmp_path / "compare.html", text)
     info = page.evaluate(
         "(() => { const f = document.querySelector('figure.plot-compare');"
         " const img = f.querySelector('img'); const r = f.getBoundingClientRect();"

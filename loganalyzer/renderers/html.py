@@ -382,19 +382,7 @@ def summary_table(results: list[Any]) -> str:
         view = make_view(rr)
         best = view.best if view.has_val_best else None
         sev = view.verdict
-        top_f = view.top_finding if view.verdict != "ok" else None
-        top_a = view.top_advice
-        advice = "–"
-        if top_a is not None:
-            advice = top_a.action
-            stop = top_a.params.get("would_stop_at")
-            if top_a.action == "early-stopping" and stop is not None:
-                advice += f" (stop at {fmt_num(stop)})"
-        finding = "–"
-        if top_f is not None:
-            finding = f"{top_f.rule} {kind_title(top_f.kind)}"
-            if top_f.start is not None:
-                finding += f" @ {fmt_num(top_f.start)}"
+        finding, advice = view.finding_cell(titled=True), view.advice_cell
         rank = {"error": 0, "warning": 1, "ok": 2}[sev]
         rows.append(
             "<tr>"

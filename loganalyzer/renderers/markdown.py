@@ -56,7 +56,7 @@ def slug(text: str, limit: int = 40) -> str:
         >>> slug("overfit/history.json"), slug("<script>"), slug("")
         ('overfit-history-json', 'script', 'run')
         >>> slug("sweeps/2024-11/learning_rate_sweep/lr_1e-3/seed_3/history.json")
-        'rate-sweep-lr-1e-3-seed-3-history-json'
+        'g-rate-sweep-lr-1e-3-seed-3-history-json'
     """
     s = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")[-limit:].strip("-")
     return s or "run"
@@ -199,18 +199,6 @@ def summary_table(results: list[Any]) -> str:
     for i, rr in enumerate(results, 1):
         view = make_view(rr)
         best = view.best if view.has_val_best else None
-        top_f = view.top_finding if view.verdict != "ok" else None
-        finding = "–"
-        if top_f is not None:
-            finding = f"{top_f.rule} {kind_title(top_f.kind)}"
-            if top_f.start is not None:
-                finding += f" @ {fmt_num(top_f.start)}"
-        advice = "–"
-        if view.top_advice is not None:
-            advice = view.top_advice.action
-            stop = view.top_advice.params.get("would_stop_at")
-            if advice == "early-stopping" and stop is not None:
-                advice += f" (stop at {fmt_num(stop)})"
         rows.append(
             [
                 str(i),
@@ -218,8 +206,8 @@ def summary_table(results: list[Any]) -> str:
                 f"**{view.verdict.upper()}**",
                 md_text(view.best_value_text),
                 fmt_num(best["index"]) if best else "–",
-                md_text(finding),
-                md_text(advice),
+                md_text(view.finding_cell(titled=True)),
+                md_text(view.advice_cell),
             ]
         )
     return "## Summary\n\nWorst runs first.\n\n" + _table(

@@ -398,6 +398,15 @@ def _save(fig: Figure, fmt: str) -> tuple[str, bytes]:
     return "image/png", buf.getvalue()
 
 
+def _as_plot(drawn: Drawn | None, name: str, title: str, fmt: str) -> Plot | None:
+    """Save a drawn figure (``None`` stays ``None``: nothing to draw)."""
+    if drawn is None:
+        return None
+    with matplotlib.rc_context(_RC):
+        mime, data = _save(drawn.figure, fmt)
+    return Plot(name, title, drawn.alt, mime, data, drawn.annotations, drawn.scale)
+
+
 def _empty(ax: Any, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="#666")
     ax.set_xticks([])
@@ -603,10 +612,7 @@ def loss_plot(rr: Any, marks: Marks | None = None, fmt: str = "svg") -> Plot:
             :func:`~loganalyzer.renderers.view.marks_for`).
         fmt: ``"svg"`` or ``"png"``.
     """
-    drawn = draw_loss(rr, marks)
-    with matplotlib.rc_context(_RC):
-        mime, data = _save(drawn.figure, fmt)
-    return Plot("loss", "Loss curves", drawn.alt, mime, data, drawn.annotations, drawn.scale)
+    return _as_plot(draw_loss(rr, marks), "loss", "Loss curves", fmt)
 
 
 def _first(*xs: np.ndarray) -> float | None:
@@ -688,12 +694,7 @@ def gap_plot(rr: Any, marks: Marks | None = None, fmt: str = "svg") -> Plot | No
     Training loss is interpolated at the validation indices (logs such as Lightning or
     HF write them on different rows); no value is extrapolated.
     """
-    drawn = draw_gap(rr, marks)
-    if drawn is None:
-        return None
-    with matplotlib.rc_context(_RC):
-        mime, data = _save(drawn.figure, fmt)
-    return Plot("gap", "Generalization gap", drawn.alt, mime, data, drawn.annotations, drawn.scale)
+    return _as_plot(draw_gap(rr, marks), "gap", "Generalization gap", fmt)
 
 
 def other_metrics(run: Any, limit: int = 8) -> list[str]:
@@ -757,12 +758,7 @@ def draw_metrics(rr: Any, marks: Marks | None = None) -> Drawn | None:
 
 def metrics_plot(rr: Any, marks: Marks | None = None, fmt: str = "svg") -> Plot | None:
     """The other metrics (accuracy, MAE, ...) on their own panel; ``None`` if there are none."""
-    drawn = draw_metrics(rr, marks)
-    if drawn is None:
-        return None
-    with matplotlib.rc_context(_RC):
-        mime, data = _save(drawn.figure, fmt)
-    return Plot("metrics", "Other metrics", drawn.alt, mime, data, drawn.annotations, drawn.scale)
+    return _as_plot(draw_metrics(rr, marks), "metrics", "Other metrics", fmt)
 
 
 def failed_plot(name: str, title: str, exc: BaseException, fmt: str = "svg") -> Plot:
@@ -912,8 +908,4 @@ def compare_plot(
         what: What is compared, for the title ("Validation loss", "Training loss").
     """
     drawn = draw_compare(results, labels, columns=columns, bests=bests, what=what)
-    with matplotlib.rc_context(_RC):
-        mime, data = _save(drawn.figure, fmt)
-    return Plot(
-        "compare", f"{what} compared", drawn.alt, mime, data, drawn.annotations, drawn.scale
-    )
+    return _as_plot(drawn, "compare", f"{what} compared", fmt)

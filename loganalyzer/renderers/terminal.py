@@ -336,25 +336,13 @@ def summary_table(out: _Out, views: list[RunView], *, total: int | None = None) 
             best = f"{fmt_num(v.best['value'])} @ {fmt_num(v.best['index'])}"
             if not v.has_val_best:
                 best += f" ({term_text(v.monitor)})"
-        top_f = v.top_finding
-        finding = "–"
-        if top_f is not None and _is_problem(v):
-            finding = f"{top_f.rule} {top_f.kind}"
-            if top_f.start is not None:
-                finding += f" @ {fmt_num(top_f.start)}"
-        advice = "–"
-        if v.top_advice is not None:
-            advice = v.top_advice.action
-            stop = v.top_advice.params.get("would_stop_at")
-            if v.top_advice.action == "early-stopping" and stop is not None:
-                advice += f" (stop at {fmt_num(stop)})"
         rows.append(
             [
                 term_text(v.name),
                 best,
                 f"{_MARK[v.verdict]} {v.verdict}",
-                term_text(finding),
-                term_text(advice),
+                term_text(v.finding_cell()),
+                term_text(v.advice_cell),
             ]
         )
     heads = ["run", "best", "verdict", "top finding", "top advice"]

@@ -244,6 +244,26 @@ class RunView:
             return ", ".join(self.sources)
         return f"{folder} ({len(self.sources)} files)"
 
+    def finding_cell(self, *, titled: bool = False) -> str:
+        """The top problem for a summary cell: ``LA101 overfitting @ 8`` (``–`` for an
+        OK run); ``titled`` names the kind as the report headings do (``Overfitting``)."""
+        f = self.top_finding
+        if f is None or self.verdict == "ok":
+            return "–"
+        text = f"{f.rule} {kind_title(f.kind) if titled else f.kind}"
+        return text + (f" @ {fmt_num(f.start)}" if f.start is not None else "")
+
+    @property
+    def advice_cell(self) -> str:
+        """The top action for a summary cell: ``early-stopping (stop at 11)``."""
+        a = self.top_advice
+        if a is None:
+            return "–"
+        stop = a.params.get("would_stop_at")
+        if a.action == "early-stopping" and stop is not None:
+            return f"{a.action} (stop at {fmt_num(stop)})"
+        return a.action
+
     @property
     def has_val_best(self) -> bool:
         """The best point is a validation loss's (a "best val loss" column holds only those)."""
