@@ -303,7 +303,7 @@ def _sweep_with_everything() -> Analysis:
 
 
 def test_sweep_report_summary_first_worst_first_details_and_skipped_collapsed():
-    text = html.render(_sweep_with_everything())
+    text = html.render(_sweep_with_everything(), with_plots=False)
     page = Page(text)
     order = [
         text.index('class="sortable summary"'),
@@ -339,7 +339,7 @@ def test_sweep_report_summary_first_worst_first_details_and_skipped_collapsed():
 
 
 def test_one_verdict_word_and_best_val_loss_only_for_a_validation_loss():
-    text = html.render(_sweep_with_everything())
+    text = html.render(_sweep_with_everything(), with_plots=False)
     rows = re.findall(r"<tr><td class=\"num\" data-sort=\"\d+\">.*?</tr>", text)
     healthy = next(r for r in rows if "healthy/history.json" in r)
     assert ">ok</span>" in healthy and "info" not in healthy
@@ -352,7 +352,7 @@ def test_one_verdict_word_and_best_val_loss_only_for_a_validation_loss():
 
 
 def test_evidence_is_collapsed_and_advice_says_why_once():
-    text = html.render(Analysis(runs=[_sweep_with_everything().runs[1]]))
+    text = html.render(Analysis(runs=[_sweep_with_everything().runs[1]]), with_plots=False)
     page = Page(text)
     assert len(page.all("details", "evidence")) == 3
     assert "trend_p" in text and "Why:" not in text
@@ -363,7 +363,7 @@ def test_markdown_sweep_has_the_same_order_and_words():
     from loganalyzer.renderers import markdown
 
     report = markdown.render(_sweep_with_everything(), files_dir="f")
-    text = report.text
+    text = report.text  # with its figures: their file names keep the run name's end
     assert text.index("## Summary") < text.index("## Could not be read") < text.index("## 1. ")
     assert text.index("## 4. ") < text.index("### Skipped (not training logs)")
     assert "| 3 | healthy/history.json | **OK** | " in text

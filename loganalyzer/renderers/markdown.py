@@ -132,7 +132,12 @@ def _advice(view: RunView) -> str:
 
 
 def run_section(
-    rr: Any, number: int, files_dir: str, images: dict[str, bytes], label: str | None = None
+    rr: Any,
+    number: int,
+    files_dir: str,
+    images: dict[str, bytes],
+    label: str | None = None,
+    with_plots: bool = True,
 ) -> str:
     """One run's section; its PNG plots are added to ``images``. ``label`` replaces the
     run's name in the heading (a comparison's label)."""
@@ -141,7 +146,7 @@ def run_section(
     view = make_view(rr)
     if label is not None:
         view.name = label
-    plots = run_plots(rr, view.marks, fmt="png")
+    plots = run_plots(rr, view.marks, fmt="png") if with_plots else []
     links = []
     for plot in plots:
         path = f"{files_dir}/{number:02d}-{slug(view.name)}-{plot.name}.png"
@@ -161,12 +166,17 @@ def run_section(
 
 
 def _section_with_images(
-    rr: Any, number: int, files_dir: str, labels: list[str] | None = None
+    rr: Any,
+    number: int,
+    files_dir: str,
+    labels: list[str] | None = None,
+    with_plots: bool = True,
 ) -> tuple[str, dict[str, bytes]]:
     """``run_section`` returning its images (picklable for worker processes)."""
     images: dict[str, bytes] = {}
     label = labels[number - 1] if labels else None
-    return run_section(rr, number, files_dir, images, label=label), images
+    text = run_section(rr, number, files_dir, images, label=label, with_plots=with_plots)
+    return text, images
 
 
 def sections(
@@ -177,6 +187,7 @@ def sections(
     *,
     labels: list[str] | None = None,
     jobs: int | None = None,
+    with_plots: bool = True,
 ) -> list[str]:
     """Every run's section, in order (drawn on ``jobs`` processes for big sweeps); the
     PNGs are added to ``images``."""
@@ -184,9 +195,9 @@ def sections(
 
     from loganalyzer.renderers._pool import map_runs
 
-    fn = partial(_section_with_images, files_dir=files_dir, labels=labels)
+    fn = partial(_section_with_images, files_dir=files_dir, labels=labels, with_plots=with_plots)
     out = []
-    for text, section_images in map_runs(fn, results, progress, jobs=jobs):
+    for text, section_images in map_runs(fn, results, progress, jobs=jobs if with_plots else 1):
         out.append(text)
         images.update(section_images)
     return out
@@ -244,6 +255,7 @@ def render(
     title: str | None = None,
     progress: Progress | None = None,
     jobs: int | None = None,
+    with_plots: bool = True,
 ) -> MarkdownReport:
     """The Markdown report for ``analysis``.
 
@@ -254,6 +266,7 @@ def render(
         title: Heading (default "Training log report").
         progress: Called with each run's name once its section is rendered.
         jobs: Processes drawing plots for big sweeps (default every core; 1: none).
+        with_plots: Draw the figures (``False``: the text only, no images).
     """
     title = title or "Training log report"
     images: dict[str, bytes] = {}
@@ -265,7 +278,7 @@ def render(
     parts.append(_errors(analysis))
     if n == 0:
         parts.append("No training runs were found.")
-    parts += sections(results, files_dir, images, progress, jobs=jobs)
+    parts += sections(results, files_dir, images, progress, jobs=jobs, with_plots=with_plots)
     parts.append(_skipped(analysis))
     return MarkdownReport("\n\n".join(p for p in parts if p) + "\n", images)
 
@@ -278,9 +291,11 @@ def render_compare(
     title: str = "Run comparison",
     progress: Progress | None = None,
     jobs: int | None = None,
+    with_plots: bool = True,
 ) -> MarkdownReport:
     """One loss of every comparable run overlaid, a table of differences, the runs left
-    out and why, then each run."""
+    out and why, then each run (``with_plots``: with each run's own figures; the
+    comparison figure is always drawn)."""
     from loganalyzer.renderers.plots import compare_plot
 
     images: dict[str, bytes] = {}
@@ -326,6 +341,14 @@ def render_compare(
         "the last index both were logged.\n\n" + table,
         left,
     ]
-    parts += sections(cv.all_results, files_dir, images, progress, labels=cv.all_labels, jobs=jobs)
+    parts += sections(
+        cv.all_results,
+        files_dir,
+        images,
+        progress,
+        labels=cv.all_labels,
+        jobs=jobs,
+        with_plots=with_plots,
+    )
     parts.append(_skipped(analysis))
     return MarkdownReport("\n\n".join(p for p in parts if p) + "\n", images)

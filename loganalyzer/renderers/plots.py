@@ -862,9 +862,10 @@ def draw_compare(
                 )
                 notes.append(Annotation("best", bx, f"{label}: best {fmt_num(by)}"))
         yrange = robust_range(arrays)
+        index = mpl_text(results[0].run.index, 20) if results else ""
         for row, (dx, dy, label, color) in enumerate(curves):
             edge = _Legend()  # off-scale marks of a run share its legend entry
-            notes += _off_scale(ax, edge, dx, dy, str(label), color, row % 6, yrange, "", points)
+            notes += _off_scale(ax, edge, dx, dy, str(label), color, row % 6, yrange, index, points)
         scale = yrange.scale
         if arrays and scale != "linear":
             _apply_scale(ax, scale, *arrays)
