@@ -37,7 +37,11 @@ class RunResult:
     @property
     def best(self) -> dict[str, Any] | None:
         """``{"index", "value"}`` of the lowest finite value of :attr:`monitor`."""
-        s = self.run.series(self.monitor)
+        return self.best_of(self.monitor)
+
+    def best_of(self, name: str | None) -> dict[str, Any] | None:
+        """``{"index", "value"}`` of the lowest finite value of the series ``name``."""
+        s = self.run.series(name)
         if s is None:
             return None
         s = s[np.isfinite(s.to_numpy(dtype=float))]

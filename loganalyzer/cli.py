@@ -1,9 +1,10 @@
 """Command line: ``loganalyzer analyze|series|rules|report|compare|verify``.
 
 A thin layer over :func:`loganalyzer.analyze` and the renderers. Exit codes follow
-linters: 0 clean, 1 a finding at or above ``--fail-on``, 2 unreadable input or bad usage;
-and two that no diagnosis can give: 70 an internal error (a bug: the traceback goes to a
-file, or to stderr with ``--debug``), 74 the output could not be written (a full disk).
+linters: 0 clean, 1 a finding at or above ``--fail-on``, 2 unreadable input, no training
+log at all, or bad usage; and two that no diagnosis can give: 70 an internal error (a
+bug: the traceback goes to a file, or to stderr with ``--debug``), 74 the output could
+not be written (a full disk).
 """
 
 from __future__ import annotations
@@ -15,14 +16,68 @@ from enum import Enum
 from pathlib import Path
 
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup
+
+
+def _clean_params(params: list) -> list:
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""  # a flag takes no value: no "<bool>"
+        if isinstance(param, TyperArgument) and param.metavar is not None:
+            param.display_type_rich = lambda ctx: None  # the metavar names it
+    return params
+
+
+class HelpCommand(TyperCommand):
+    """Help as a user reads it: ``PATH...`` rather than ``{paths}...``, no ``<bool>`` on
+    flags and no type column for arguments (their metavar says what they are)."""
+
+    def get_params(self, ctx):  # noqa: ANN001, ANN201 - click's signature
+        return _clean_params(super().get_params(ctx))
+
+    def collect_usage_pieces(self, ctx):  # noqa: ANN001, ANN201
+        return [p.replace("{", "").replace("}", "") for p in super().collect_usage_pieces(ctx)]
+
+
+class HelpGroup(TyperGroup):
+    """The top level's help, cleaned like :class:`HelpCommand`'s."""
+
+    def get_params(self, ctx):  # noqa: ANN001, ANN201
+        return _clean_params(super().get_params(ctx))
+
 
 app = typer.Typer(
-    add_completion=False,
+    cls=HelpGroup,
     no_args_is_help=True,
     help="Read deep-learning training logs, diagnose what went wrong, and advise what to change."
     " Add --debug to any command to print the traceback of an internal error.",
+    epilog="Run 'loganalyzer COMMAND --help' for a command's options and examples.",
     pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["--help", "-h"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from loganalyzer import __version__
+
+        typer.echo(f"loganalyzer {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        "-V",
+        help="Print the version and exit.",
+        is_eager=True,
+        callback=_print_version,
+    ),
+) -> None:
+    pass
 
 
 class OutputFormat(str, Enum):
@@ -38,15 +93,16 @@ class FailOn(str, Enum):
 
 
 def _error(message: str) -> None:
-    """One line on stderr: ``error: FILE: where: why``."""
+    """One line on stderr: ``error: FILE: where: why`` (anything a log put in it shown
+    escaped: it cannot move the cursor, retitle the terminal or fake a line)."""
+    from loganalyzer.renderers._escape import term_text
+
     try:
-        sys.stderr.write(f"error: {_one_line(message)}\n")
+        sys.stdout.flush()
+        sys.stderr.write(f"error: {term_text(message)}\n")
+        sys.stderr.flush()
     except OSError:
         pass  # stderr is gone (a closed pipe): the exit code still tells
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 def _codes(value: str | None) -> list[str] | None:
@@ -55,7 +111,12 @@ def _codes(value: str | None) -> list[str] | None:
     return [c.strip() for c in value.split(",") if c.strip()]
 
 
-def _jobs(value: str) -> int | None:
+JOBS_HELP = "Worker processes for reading, analysing and drawing: a number, or 'all' cores."
+
+
+def parse_jobs(value: str) -> int | None:
+    """``--jobs``: a positive number, or ``all`` (also ``auto``/``0``) for every core
+    (``None``); raises :class:`typer.BadParameter`. The same in every command."""
     if value.strip().lower() in ("all", "0", "auto"):
         return None
     try:
@@ -67,49 +128,84 @@ def _jobs(value: str) -> int | None:
     return n
 
 
+def no_logs_message(paths: list, skipped: int = 0) -> str:
+    """``no training logs found under runs/, b.csv (3 files skipped: not training
+    logs)``: the one line for an input that holds no training log at all."""
+    where = ", ".join(str(p) for p in paths) or "the given paths"
+    text = f"no training logs found under {where}"
+    if skipped:
+        text += f" ({skipped} file{'s' if skipped != 1 else ''} skipped: not training logs)"
+    return text
+
+
 #: Show a progress bar (on a terminal) from this many inputs on.
 PROGRESS_AFTER = 20
 
+ANALYZE_EPILOG = """[bold]Examples[/bold]
 
-@app.command()
+  loganalyzer analyze runs/                  [dim]# every log below runs/, worst first[/dim]
+  loganalyzer analyze history.json -v        [dim]# every action with its snippet[/dim]
+  loganalyzer analyze runs/ -q --fail-on warning   [dim]# CI: problems only, exit 1 on a warning[/dim]
+  loganalyzer analyze runs/ -f json > findings.json
+
+Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 when an input could not be read, no training log was found, or the usage is wrong (results for the other inputs still print)."""
+
+
+@app.command(epilog=ANALYZE_EPILOG)
 def analyze(
     paths: list[Path] = typer.Argument(
-        ..., help="Log files or directories (searched recursively)."
+        ..., metavar="PATH", help="Log files or directories (searched recursively)."
     ),
     format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="Output format."),
     fail_on: FailOn | None = typer.Option(
         None,
         "--fail-on",
-        help="Exit 1 when a finding reaches this severity [default: error, or the config's].",
+        help="Exit 1 when a finding reaches this severity (default: error, or the config's).",
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only runs with problems."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Only runs with problems, without code snippets."
+    ),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        "-v",
+        help="Every action with its snippet, every finding in full, the skipped files.",
+    ),
     no_color: bool = typer.Option(
         False, "--no-color", help="Plain text, no colours (also when NO_COLOR is set)."
     ),
     config_file: Path | None = typer.Option(
-        None, "--config", help="A pyproject.toml or loganalyzer.toml to read settings from."
+        None,
+        "--config",
+        metavar="FILE",
+        help="A pyproject.toml or loganalyzer.toml to read settings from.",
     ),
     select: str | None = typer.Option(
-        None, help="Comma-separated rule codes or prefixes to run (replaces the config's)."
+        None,
+        metavar="CODES",
+        help="Comma-separated rule codes or prefixes to run (replaces the config's).",
     ),
     ignore: str | None = typer.Option(
-        None, help="Comma-separated rule codes or prefixes to leave out (replaces the config's)."
+        None,
+        metavar="CODES",
+        help="Comma-separated rule codes or prefixes to leave out (replaces the config's).",
     ),
-    train_loss: str | None = typer.Option(None, help="Metric to use as the training loss."),
-    val_loss: str | None = typer.Option(None, help="Metric to use as the validation loss."),
-    jobs: str = typer.Option(
-        "all", "--jobs", "-j", help="Worker processes for many inputs: a number or 'all' cores."
+    train_loss: str | None = typer.Option(
+        None, metavar="NAME", help="Metric to use as the training loss."
     ),
+    val_loss: str | None = typer.Option(
+        None, metavar="NAME", help="Metric to use as the validation loss."
+    ),
+    jobs: str = typer.Option("all", "--jobs", "-j", metavar="N", help=JOBS_HELP),
 ) -> None:
-    """Analyse training logs and print findings and advice.
-
-    Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 when an input
-    could not be read or the usage is wrong (results for the other inputs still print).
-    """
+    """Analyse training logs: the verdict, the evidence and what to change, per run."""
     from loganalyzer.config import ConfigError, load_config
 
+    if quiet and verbose:
+        _error("--quiet and --verbose contradict each other; pass one")
+        raise typer.Exit(2)
     try:
-        n_jobs = _jobs(jobs)
+        n_jobs = parse_jobs(jobs)
         config = load_config(config_file).with_overrides(
             select=_codes(select),
             ignore=_codes(ignore),
@@ -130,12 +226,24 @@ def analyze(
     else:
         result = analyze_paths([str(p) for p in paths], **kwargs)
 
+    empty = not result.runs and not result.errors
+    console = None
     if format is OutputFormat.json:
         sys.stdout.write(result.to_json() + "\n")
-    else:
-        _print_text(result, quiet=quiet, no_color=no_color)
+    elif not empty:
+        console = _print_text(result, quiet=quiet, verbose=verbose, no_color=no_color)
     for err in result.errors:
         _error(err.line())
+    if empty:
+        _error(no_logs_message(paths, len(result.skipped)))
+        raise typer.Exit(2)
+    if console is not None:
+        from loganalyzer.renderers.terminal import tally_text
+
+        problems = any(rr.worst_severity in ("warning", "error") for rr in result.runs)
+        if not quiet or problems or result.errors:
+            sys.stderr.flush()
+            console.print(tally_text(result, verbose=verbose), soft_wrap=True)
     raise typer.Exit(result.exit_code(config.fail_on or "error"))
 
 
@@ -184,43 +292,72 @@ def _with_progress(paths: list[Path], kwargs: dict, *, no_color: bool):
         return analyze_paths([str(p) for p in paths], progress=tick, **kwargs)
 
 
-def _print_text(result, *, quiet: bool, no_color: bool) -> None:
-    """The rich terminal report on stdout (errors go to stderr, one line each)."""
+def _print_text(result, *, quiet: bool, verbose: bool, no_color: bool):
+    """The terminal report on stdout, without errors and tally (the caller prints the
+    errors on stderr, then the tally, so the tally is the last line). Prose is wrapped
+    at the terminal's width on a terminal (or at ``COLUMNS``); piped output is not
+    wrapped or padded."""
     from dataclasses import replace
 
-    try:
-        from loganalyzer.renderers.terminal import render
-    except ImportError:  # terminal renderer not available: plain lines
-        for rr in result.runs:
-            typer.echo(f"{rr.run.name}: {rr.run.format}, {rr.run.length} {rr.run.index}s")
-            for f in rr.findings:
-                typer.echo(f"  {f.severity:<8} {f.rule} {f.kind}: {f.message}")
-        return
     from rich.console import Console
 
+    from loganalyzer.renderers.terminal import render
+
     console = Console(no_color=no_color or bool(os.environ.get("NO_COLOR")), highlight=False)
-    render(replace(result, errors=[]), console, quiet=quiet)
+    wrap = console.is_terminal or os.environ.get("COLUMNS", "").isdigit()
+    render(
+        replace(result, errors=[]), console, quiet=quiet, verbose=verbose, wrap=wrap, tally=False
+    )
+    return console
 
 
-@app.command()
+@app.command(
+    epilog="[bold]Examples[/bold]\n\n  loganalyzer rules\n  loganalyzer rules overfitting\n  loganalyzer rules LA102"
+)
 def rules(
-    code: str | None = typer.Argument(None, help="A rule code (LA101) to show its docs."),
+    query: str | None = typer.Argument(
+        None,
+        metavar="CODE|KIND",
+        help="A rule code (LA101) or kind (overfitting) to show its documentation.",
+    ),
 ) -> None:
-    """List the rules (code, kind, severity, title), or show one rule's docs."""
-    from loganalyzer.rulepack import RulePackError, load_rules, rule_by_code
+    """List the rules (code, kind, severity, title), or show one rule's documentation."""
+    from loganalyzer.rulepack import RulePackError, load_rules
 
     try:
-        if code is None:
-            pack = load_rules()
-            typer.echo(f"{'code':<7} {'kind':<20} {'severity':<9} title")
-            for r in pack:
-                typer.echo(f"{r.code:<7} {r.kind:<20} {r.severity:<9} {r.title}")
-            return
-        rule = rule_by_code(code.strip().upper())
+        pack = load_rules()
     except RulePackError as exc:
         _error(str(exc))
         raise typer.Exit(2) from None
-    typer.echo(rule_docs(rule))
+    if query is None:
+        typer.echo(f"{'code':<7} {'kind':<20} {'severity':<9} title")
+        for r in pack:
+            typer.echo(f"{r.code:<7} {r.kind:<20} {r.severity:<9} {r.title}")
+        return
+    found = find_rules(pack, query)
+    if not found:
+        kinds = ", ".join(sorted({r.kind for r in pack}))
+        codes = ", ".join(r.code for r in pack)
+        _error(f"unknown rule {query.strip()!r}: give a code ({codes}) or a kind ({kinds})")
+        raise typer.Exit(2)
+    typer.echo("\n\n".join(rule_docs(r) for r in found))
+
+
+def find_rules(pack, query: str) -> list:
+    """The rules a user means by ``query``: a code (``la101``), a code prefix that names
+    one rule, or a kind as printed everywhere (``overfitting``, ``loss spike``).
+
+    Example:
+        >>> from loganalyzer.rulepack import load_rules
+        >>> [r.code for r in find_rules(load_rules(), "Overfitting")]
+        ['LA101']
+    """
+    q = query.strip()
+    by_code = [r for r in pack if r.code == q.upper()]
+    if by_code:
+        return by_code
+    kind = "-".join(q.lower().replace("_", " ").split())
+    return [r for r in pack if r.kind == kind]
 
 
 def rule_docs(rule) -> str:
@@ -272,22 +409,29 @@ def rule_docs(rule) -> str:
     return "\n".join(lines)
 
 
-@app.command()
-def series(paths: list[Path] = typer.Argument(..., help="Log files or directories.")) -> None:
+@app.command(epilog="[bold]Example[/bold]\n\n  loganalyzer series runs/exp7/metrics.csv")
+def series(
+    paths: list[Path] = typer.Argument(..., metavar="PATH", help="Log files or directories."),
+) -> None:
     """Show how every original metric name was mapped, and what was left out and why."""
     from loganalyzer.readers import read_paths
+    from loganalyzer.renderers._escape import term_text
 
     read = read_paths([str(p) for p in paths])
     for run in read.runs:
-        typer.echo(f"{run.name}  ({run.format}, index: {run.index})")
+        typer.echo(
+            f"{term_text(run.name)}  ({term_text(run.format)}, index: {term_text(run.index)})"
+        )
         for canon, orig in run.original_names.items():
             role = {run.train_loss: " [train loss]", run.val_loss: " [val loss]"}.get(canon, "")
-            typer.echo(f"  {orig!s:<32} -> {canon}{role}")
+            typer.echo(f"  {term_text(orig):<32} -> {term_text(canon)}{role}")
         for orig, why in run.dropped.items():
-            typer.echo(f"  {orig!s:<32} -- left out: {why}")
+            typer.echo(f"  {term_text(orig):<32} -- left out: {term_text(why)}")
     for err in read.errors:
-        typer.echo(f"error: {err.line()}", err=True)
-    raise typer.Exit(2 if read.errors else 0)
+        _error(err.line())
+    if not read.runs and not read.errors:
+        _error(no_logs_message(paths, len(read.skipped)))
+    raise typer.Exit(2 if read.errors or not read.runs else 0)
 
 
 def _register_commands() -> None:
@@ -307,6 +451,16 @@ def _register_commands() -> None:
 
 
 _register_commands()
+
+
+def _clean_help(typer_app: typer.Typer) -> None:
+    """Every command (also those registered by ``commands/*``) gets :class:`HelpCommand`."""
+    for info in typer_app.registered_commands:
+        if info.cls in (None, TyperCommand):
+            info.cls = HelpCommand
+
+
+_clean_help(app)
 
 
 #: Exit codes of :func:`main` (README, "Exit codes and CI").

@@ -75,11 +75,16 @@ def test_overfit_run_end_to_end():
 
 
 def converged_run() -> dict:
-    """40 epochs that converge by epoch ~15 and then only wiggle: nothing to fix."""
+    """40 epochs that converge by epoch ~15 and then only wiggle: nothing to fix.
+
+    The wiggle is 0.001 on a level of 0.25 (0.4 %): with 0.004 (1.6 %) this draw's
+    last point sat 4 % below epoch 31's, which the real-log rubric calls still
+    improving (best in the last 10 %, 2 % or more below the start of the last fifth).
+    """
     rng = np.random.default_rng(3)
     t = np.arange(40)
-    loss = 0.2 + np.exp(-t / 3) + rng.normal(0, 0.004, 40)
-    return {"loss": loss, "val_loss": loss + 0.05 + rng.normal(0, 0.004, 40)}
+    loss = 0.2 + np.exp(-t / 3) + rng.normal(0, 0.001, 40)
+    return {"loss": loss, "val_loss": loss + 0.05 + rng.normal(0, 0.001, 40)}
 
 
 def test_healthy_run_end_to_end_has_no_advice():

@@ -146,6 +146,14 @@ class Plateaus:
             ref = float(self.best[i])
             better = np.nonzero(y[i + 1 :] < ref - self._tol(ref, i))[0]
             j = i + int(better[0]) if len(better) else n - 1
+            if j == n - 1:
+                # The noise tolerance may carry a stretch to the end past a new low
+                # that beats the best by level_tol: from there the curve improved
+                # (what ``undertrained`` reports), so the stretch ends before it.
+                size = abs(ref) if ref > 0 else self.scale
+                gain = np.nonzero(y[i + 1 :] < ref - self.level_tol * size)[0]
+                if len(gain) and i + 1 + int(gain[0]) >= n - max(1, int(np.ceil(0.1 * n))):
+                    j = i + int(gain[0])
             if j - i + 1 >= self.min_len and self._flat(i, j):
                 inside = y[i : j + 1]
                 out.append(Stretch(i, j, ref, float(np.median(inside)), ref - float(inside.min())))
@@ -252,7 +260,9 @@ def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
     for s in sorted(stretches, key=lambda s: s.i):
         start, end = float(b.first[s.i]), float(b.last[s.j])
         tol = model._tol(s.best, s.i)
-        to_end = s.j >= n - 1 - max(1, int(0.02 * n))
+        to_end = s.j >= n - 1 - max(1, int(0.02 * n)) and not np.any(
+            y[s.j + 1 :] < s.best - p["level_tol"] * abs(s.best)
+        )
         learned_before = raw_start - s.best > tol
         after = y[s.j + 1 :]
         ended = (not to_end) and len(after) > 0 and bool(np.min(after) < s.best - tol)
