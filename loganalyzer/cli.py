@@ -27,6 +27,15 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
+class Framework(str, Enum):
+    """The API advice snippets use (``--framework``); default: guessed from the log."""
+
+    keras = "keras"
+    hf = "hf"
+    lightning = "lightning"
+    pytorch = "pytorch"
+
+
 class FailOn(str, Enum):
     info = "info"
     warning = "warning"
@@ -94,6 +103,9 @@ def analyze(
     jobs: str = typer.Option(
         "all", "--jobs", "-j", help="Worker processes for many inputs: a number or 'all' cores."
     ),
+    framework: Framework | None = typer.Option(
+        None, "--framework", help="API of the advice's code (default: guessed from each log)."
+    ),
 ) -> None:
     """Analyse training logs and print findings and advice.
 
@@ -119,6 +131,7 @@ def analyze(
     from loganalyzer.parallel import analyze_paths
 
     kwargs = dict(config=config, train_loss=train_loss, val_loss=val_loss, jobs=n_jobs)
+    kwargs["framework"] = framework.value if framework is not None else None
     if sys.stderr.isatty() and _count_inputs(paths) >= PROGRESS_AFTER:
         result = _with_progress(paths, kwargs, no_color=no_color)
     else:

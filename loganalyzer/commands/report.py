@@ -26,6 +26,8 @@ from typing import Any
 
 import typer
 
+from loganalyzer.cli import Framework
+
 
 class ReportFormat(str, Enum):
     html = "html"
@@ -129,10 +131,13 @@ def _progress(total_label: str):
         yield start, advance
 
 
-def _analyse(paths: list[Path], train_loss: str | None, val_loss: str | None) -> Any:
+def _analyse(
+    paths: list[Path], train_loss: str | None, val_loss: str | None, framework: Any = None
+) -> Any:
     from loganalyzer.analysis import analyze
 
-    return analyze([str(p) for p in paths], train_loss=train_loss, val_loss=val_loss)
+    fw = framework.value if framework is not None else None
+    return analyze([str(p) for p in paths], train_loss=train_loss, val_loss=val_loss, framework=fw)
 
 
 def _emit(
@@ -197,12 +202,15 @@ def report(
     jobs: int = typer.Option(
         0, "--jobs", "-j", help="Processes drawing plots for big sweeps (0: every core)."
     ),
+    framework: Framework | None = typer.Option(
+        None, "--framework", help="API of the advice's code (default: guessed from each log)."
+    ),
 ) -> None:
     """Write an HTML or Markdown report with annotated plots, findings and advice."""
     fmt = resolve_format(output, format)
     check_writable(output, fmt, force)
     with _progress("rendering") as (start, advance):
-        result = _analyse(paths, train_loss, val_loss)
+        result = _analyse(paths, train_loss, val_loss, framework)
         start(len(result.runs))
         try:
             _emit(result, fmt, output, force, title=title, advance=advance, jobs=jobs or None)
