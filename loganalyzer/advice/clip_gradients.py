@@ -1,19 +1,21 @@
 """``clip-gradients``: cap the gradient norm so one bad batch cannot wreck training.
 
 When the log has the gradient norm (Hugging Face's ``grad_norm``, logged *before*
-clipping), the cap is the 90th percentile of the norms of the ordinary steps (those
-below the explosion threshold of ``gradient-norm``), rounded up to two digits: nine in
-ten ordinary steps pass untouched and the outliers are cut to an ordinary size. (The
-median would clip half of all steps, turning clipping into a smaller learning rate.)
-The advice says which share of the logged steps the cap would have touched. Without
-logged norms ``1.0`` is the common default (the Trainer's ``max_grad_norm``).
+clipping), the cap is the smaller of the 90th percentile of the norms of the ordinary
+steps (those below the explosion threshold of ``gradient-norm``) and 3x the median
+norm, rounded up to two digits: ordinary steps pass untouched (in a healthy run the
+largest norm stays within about twice the median) and the outliers are cut to an
+ordinary size. The median itself would clip half of all steps, turning clipping into a
+smaller learning rate. The advice says which share of the logged steps the cap would
+have touched. Without logged norms ``1.0`` is the common default (the Trainer's
+``max_grad_norm``).
 
 Example:
     >>> from loganalyzer.analysis import to_run
     >>> g = [0.5, 0.6, 0.55, 0.7, 0.62, 0.58, 0.66, 0.52, 672.0, 0.61, 2649.0, 0.57]
     >>> run = to_run({"loss": [1.0] * 12, "grad_norm": g})
     >>> clipnorm_for(run)[:2]
-    (0.67, 'the 90th percentile of the logged gradient norms of ordinary steps')
+    (0.67, 'the 90th percentile of the logged norms of ordinary steps')
 """
 
 from __future__ import annotations
@@ -37,12 +39,15 @@ def clipnorm_for(run: Run) -> tuple[float, str, float | None]:
         if np.isfinite(g.typical) and g.typical > 0:
             ordinary = ordinary[ordinary < DEFAULTS["explode_factor"] * g.typical]
         if len(ordinary) and float(np.quantile(ordinary, 0.9)) > 0:
-            clip = nice_up(float(np.quantile(ordinary, 0.9)))
-            return (
-                clip,
-                "the 90th percentile of the logged gradient norms of ordinary steps",
-                g.share_above(clip),
-            )
+            p90, median = float(np.quantile(ordinary, 0.9)), float(np.median(g.finite))
+            if p90 <= 3 * median:
+                clip, why = (
+                    nice_up(p90),
+                    "the 90th percentile of the logged norms of ordinary steps",
+                )
+            else:
+                clip, why = nice_up(3 * median), "3x the median logged gradient norm"
+            return clip, why, g.share_above(clip)
     return 1.0, "the common default (no gradient norm in the log)", None
 
 

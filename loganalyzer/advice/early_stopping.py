@@ -17,11 +17,11 @@ How ``patience`` and ``min_delta`` are chosen:
    smallest patience that does not stop at or before the best point is one more than
    the longest wait before it; one epoch of margin is added (a rerun is as noisy as
    this run), with a floor of 2.
-4. On a curve with a ``noisy`` finding, the patience must also survive a rerun: the
-   curve's residuals around its running median are resampled 200 times (seeded) onto
-   the smooth trend, and patience grows until at least 90 % of those reruns do not
-   stop before the trend's best (:func:`robust_patience`). A patience fitted exactly to
-   one noisy curve stops the next run early.
+4. The patience must also survive a rerun: the curve's residuals around its running
+   median are resampled 200 times (seeded) onto the smooth trend, and the advice's
+   patience grows until at least 90 % of those reruns do not stop before the trend's
+   best (:func:`robust_patience`). On a clean curve nothing changes; a patience fitted
+   exactly to one noisy curve would stop the next run early.
 5. The first ``(patience, min_delta)`` that stops within a few points after the best
    (``clip(round(10 % of the length), 3, 10)``) and restores the best point itself is
    chosen; without margin next; otherwise the run gets the noise-sized setting and
@@ -217,7 +217,9 @@ def robust_patience(
     noisy curve do not stop before the best of its trend, and that share.
 
     A rerun is the curve's trend (a running median over 5 points) plus its residuals,
-    resampled with a fixed seed.
+    resampled with a fixed seed. ``start`` is kept when the trend's best is in the last
+    few points (nothing to protect) or when no patience up to ``start + 24`` reaches
+    ``level``.
 
     Example:
         >>> rng = np.random.default_rng(1)
@@ -234,14 +236,17 @@ def robust_patience(
     trend = smooth(y, 5)
     resid = y - trend
     target = int(np.argmin(trend) if mode == "min" else np.argmax(trend))
+    if target >= len(y) - window_for(len(y)):
+        return start, 1.0  # the trend is still improving at the end: nothing to protect
     rng = np.random.default_rng(0)
     curves = trend + rng.choice(resid, size=(reps, len(y)))
-    share = 0.0
+    first = None
     for patience in range(start, start + 25):
         share = float(np.mean(_stops(curves, patience, min_delta, mode) > target))
+        first = share if first is None else first
         if share >= level:
             return patience, share
-    return start + 24, share
+    return start, first  # no patience within reach protects it: keep the fitted one
 
 
 def _monitor(ctx: AdviceContext) -> str | None:
@@ -266,29 +271,25 @@ def build(ctx: AdviceContext) -> Advice | None:
     if choice is None:
         return None
     noisy_note = ""
-    noisy = [f for f in ctx.all_findings if f.kind == "noisy" and f.severity != "info"]
-    if any((f.evidence.get("metric") or f.metric) == monitor for f in noisy):
-        fitted = choice.patience
-        robust, share = robust_patience(
-            series.to_numpy(dtype=float), mode, choice.min_delta, choice.patience
+    fitted = choice.patience
+    robust, share = robust_patience(series.to_numpy(dtype=float), mode, choice.min_delta, fitted)
+    if robust > fitted:
+        sim = simulate(series.to_numpy(dtype=float), robust, choice.min_delta, mode)
+        choice = Choice(
+            robust,
+            choice.min_delta,
+            choice.sigma,
+            choice.best_pos,
+            sim.stop_pos,
+            sim.restored_pos,
+            choice.window,
+            choice.noise_multiple,
         )
-        if robust > fitted:
-            sim = simulate(series.to_numpy(dtype=float), robust, choice.min_delta, mode)
-            choice = Choice(
-                robust,
-                choice.min_delta,
-                choice.sigma,
-                choice.best_pos,
-                sim.stop_pos,
-                sim.restored_pos,
-                choice.window,
-                choice.noise_multiple,
-            )
-            noisy_note = (
-                f" The curve is noisy: patience {fitted} fits this one curve exactly, but "
-                f"a rerun with the same noise would stop before its best too often; with "
-                f"patience {robust}, {share:.0%} of 200 resampled reruns reach it."
-            )
+        noisy_note = (
+            f" The curve is noisy: patience {fitted} fits this one curve exactly, but a "
+            f"rerun with the same noise would often stop before its best; with patience "
+            f"{robust}, {share:.0%} of 200 resampled reruns reach it."
+        )
     index = series.index
     best_index = as_index(index[choice.best_pos])
     last_index = as_index(index[-1])
@@ -313,17 +314,16 @@ def build(ctx: AdviceContext) -> Advice | None:
         else "min_delta is 0 (any improvement counts on this curve)"
     )
     head = f"{monitor} was best at {unit} {fmt(best_index)} ({fmt(best_value)})"
+    setting = _setting(ctx, choice.patience, choice.min_delta)
     if stop_index is not None:
         what = (
-            f"; EarlyStopping(patience={choice.patience}, min_delta={fmt(choice.min_delta)}) "
-            f"would have stopped at {unit} {fmt(stop_index)} and restored {unit} "
+            f"; {setting} would have stopped at {unit} {fmt(stop_index)} and restored {unit} "
             f"{fmt(best_index)}, saving {fmt(saved)} {unit}s of training "
             f"(the log ends at {fmt(last_index)})."
         )
     else:
         what = (
-            f"; on this log EarlyStopping(patience={choice.patience}, "
-            f"min_delta={fmt(choice.min_delta)}) would not have stopped before the end "
+            f"; on this log {setting} would not have stopped before the end "
             f"({unit} {fmt(last_index)}): keep it as a guard for longer runs."
         )
     how = (
@@ -332,7 +332,7 @@ def build(ctx: AdviceContext) -> Advice | None:
     )
     if choice.stop_pos is not None and choice.stop_pos > choice.best_pos + choice.window:
         how += (
-            f" It cannot stop sooner: the curve went {choice.patience - 1} evaluations "
+            f" It cannot stop sooner: the curve went {fitted - 1} evaluations "
             "without improving before it reached its best, and a shorter patience would "
             "have stopped there."
         )
@@ -349,6 +349,18 @@ def build(ctx: AdviceContext) -> Advice | None:
     if not math.isfinite(best_value):  # pragma: no cover - best is finite by construction
         return None
     return Advice(ACTION, 0, ctx.rules, summary, code, params)
+
+
+def _setting(ctx: AdviceContext, patience: int, min_delta: float) -> str:
+    """The chosen setting in the framework's own words."""
+    if ctx.framework == "hf":
+        return (
+            f"EarlyStoppingCallback(early_stopping_patience={patience}, "
+            f"early_stopping_threshold={fmt(min_delta)})"
+        )
+    if ctx.framework == "pytorch":
+        return f"early stopping with a patience of {patience} and min_delta {fmt(min_delta)}"
+    return f"EarlyStopping(patience={patience}, min_delta={fmt(min_delta)})"
 
 
 def _keras(ctx: AdviceContext, p: dict) -> str:

@@ -100,14 +100,17 @@ def build(ctx: AdviceContext) -> Advice:
                 warmup_steps = int(2 * float(sched.peak_at))
                 head = (
                     f"The loss blew up during the warm-up ({unit} {fmt(f.start)}, rate "
-                    f"{fmt(tripped)} on its way to the peak {fmt(sched.peak)}): lower the peak from"
+                    f"{fmt(nice(tripped, 3))} on its way to the peak {fmt(nice(sched.peak, 3))}): "
+                    "lower the peak from"
                 )
     new_lr = nice(base * factor)
     params["learning_rate"] = new_lr
     if sched.kind == "rising":
         summary = f"{head} {literal(new_lr)} (×{literal(factor)}). "
     else:
-        summary = f"{head} {fmt(base)} to {literal(new_lr)} (×{literal(factor)}) because {why}. "
+        summary = (
+            f"{head} {fmt(nice(base, 3))} to {literal(new_lr)} (×{literal(factor)}) because {why}. "
+        )
     if warmup_steps:
         params["warmup_steps"] = warmup_steps
         summary += (
