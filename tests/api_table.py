@@ -75,6 +75,7 @@ API: dict[str, tuple[str, ...]] = {
         "validation_freq",
     ),
     "keras.Sequential": (),
+    "keras.callbacks.CSVLogger": ("filename", "separator", "append"),
     "keras.callbacks.EarlyStopping": (
         "monitor",
         "min_delta",

@@ -303,3 +303,31 @@ def test_keras_snippets_run_against_a_tiny_model(keras_env):
         elif action == "normalize-inputs":
             out = keras.Model(ns["inputs"], ns["x"])(ns["x_train"])
             assert np.allclose(np.mean(np.asarray(out), axis=0), 0.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_untrusted_metric_names_cannot_become_code(framework):
+    """A log's metric name ends up in strings and comments of every framework's snippet;
+    a newline in it must not start a line of code."""
+    name = 'val_loss")\nimport os\nos.system("x'
+    t = np.arange(12)
+    run = to_run(
+        {
+            "loss": 1.0 - 0.05 * t,
+            "val_loss": [1.0, 0.8, 0.65, 0.6, 0.58, 0.6, 0.64, 0.7, 0.75, 0.8, 0.86, 0.9],
+        }
+    )
+    run.original_names["val_loss"] = name
+    run.format = {"keras": "keras-json", "hf": "hf-trainer", "lightning": "lightning-csv"}.get(
+        framework, "tensorboard"
+    )
+    f = Finding("LA101", "overfitting", "warning", "val_loss", 4, 11, "x", {"gl": 50.0})
+    plateau = Finding("LA104", "plateau", "warning", "val_loss", 4, 11, "x", {"metric": "val_loss"})
+    for a in advise(run, [f, plateau], framework=framework):
+        tree = ast.parse(a.code)
+        assert not [
+            n for n in ast.walk(tree) if isinstance(n, ast.Import) and n.names[0].name == "os"
+        ], (
+            a.action,
+            a.code,
+        )

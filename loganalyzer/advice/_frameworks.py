@@ -36,12 +36,23 @@ def value(x: Any) -> str:
     return literal(x)
 
 
+def comment(text: object) -> str:
+    """Text from the log made safe for a ``#`` comment: one line, no control characters
+    (a metric name with a newline must not become a line of code).
+
+    Example:
+        >>> comment("val/loss\\nimport os")
+        'val/loss import os'
+    """
+    return " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
+
+
 def hf_args(fields: dict, comments: dict | None = None) -> str:
     """``args = TrainingArguments(output_dir="out", ...)`` with one field per line."""
     comments = comments or {}
     lines = ["args = TrainingArguments(", '    output_dir="out",']
     for k, v in fields.items():
-        note = f"  # {comments[k]}" if k in comments else ""
+        note = f"  # {comment(comments[k])}" if k in comments else ""
         lines.append(f"    {k}={value(v)},{note}")
     return "\n".join(lines) + "\n)\n"
 

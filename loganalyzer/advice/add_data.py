@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 from loganalyzer.advice._common import AdviceContext, because, gap_severity, pick
+from loganalyzer.advice._frameworks import value
 from loganalyzer.findings import Advice
 
 ACTION = "add-data"
@@ -35,7 +36,7 @@ def build(ctx: AdviceContext) -> Advice:
         f"{s:.2f} of 1. If the best {monitor} still falls between 75% and 100% of the "
         "data, more data will help. " + because(ctx)
     )
-    return Advice(ACTION, 0, ctx.rules, summary, pick(ctx, TEMPLATES, {}), {})
+    return Advice(ACTION, 0, ctx.rules, summary, pick(ctx, TEMPLATES, {"monitor": monitor}), {})
 
 
 def _hf(ctx: AdviceContext, p: dict) -> str:
@@ -65,7 +66,7 @@ def _lightning(ctx: AdviceContext, p: dict) -> str:
         "        train_dataloaders=DataLoader(subset, batch_size=BATCH_SIZE, shuffle=True),\n"
         "        val_dataloaders=val_loader,\n"
         "    )\n"
-        '    print(fraction, trainer.callback_metrics["val_loss"])\n'
+        f"    print(fraction, trainer.callback_metrics[{value(p['monitor'])}])\n"
     )
 
 

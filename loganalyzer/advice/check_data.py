@@ -22,7 +22,7 @@ Example:
 from __future__ import annotations
 
 from loganalyzer.advice._common import AdviceContext, because, fmt, pick
-from loganalyzer.advice._frameworks import hf_args
+from loganalyzer.advice._frameworks import comment, hf_args
 from loganalyzer.findings import Advice
 
 ACTION = "check-data"
@@ -89,7 +89,25 @@ def build(ctx: AdviceContext) -> Advice:
     return Advice(ACTION, 0, ctx.rules, summary, pick(ctx, TEMPLATES, {}), {})
 
 
+def _mismatch(ctx: AdviceContext) -> str:
+    """A comment block: which column holds what, and how to analyse the right one."""
+    lines = [f"# the header says: {comment(', '.join(ctx.run.original_names.values()))}"]
+    for f in ctx.findings:
+        if f.kind == "column-mismatch":
+            other = ctx.run.original_names.get(f.evidence.get("behaves_like"), "")
+            name = ctx.run.original_names.get(f.metric, f.metric)
+            lines.append(f"# {comment(name)} behaves like a score, {comment(other)} like the loss")
+    return "\n".join(lines) + "\n"
+
+
 def _keras(ctx: AdviceContext, p: dict) -> str:
+    if any(f.kind == "column-mismatch" for f in ctx.findings):
+        return (
+            "import keras\n\n"
+            + _mismatch(ctx)
+            + "# one file per run: an appended run cannot inherit another run's header\n"
+            'csv_logger = keras.callbacks.CSVLogger(f"logs/{run_name}.csv", append=False)\n'
+        )
     if ctx.context.chance is None:
         return SNIPPET
     return SNIPPET + (

@@ -57,7 +57,7 @@ from loganalyzer.advice._common import (
     nice,
     pick,
 )
-from loganalyzer.advice._frameworks import hf_args, hf_eval_fields, value
+from loganalyzer.advice._frameworks import comment, hf_args, hf_eval_fields, value
 from loganalyzer.findings import Advice
 from loganalyzer.stats import noise_sigma, smooth
 
@@ -440,7 +440,7 @@ def _pytorch(ctx: AdviceContext, p: dict) -> str:
         f"best, wait, patience = {start}, 0, {p['patience']}  # patience in evaluations\n"
         "for epoch in range(EPOCHS):\n"
         "    train_one_epoch(model, optimizer)\n"
-        f"    value = evaluate(model)  # {p['monitor']} in this log\n"
+        f"    value = evaluate(model)  # {comment(p['monitor'])} in this log\n"
         f"    if {better}:\n"
         "        best, wait = value, 0\n"
         '        torch.save(model.state_dict(), "best.pt")\n'

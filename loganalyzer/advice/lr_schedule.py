@@ -32,7 +32,7 @@ from loganalyzer.advice._common import (
     nice,
     pick,
 )
-from loganalyzer.advice._frameworks import hf_args, value
+from loganalyzer.advice._frameworks import comment, hf_args, value
 from loganalyzer.findings import Advice
 
 ACTION = "lr-schedule"
@@ -146,7 +146,7 @@ def _pytorch(ctx: AdviceContext, p: dict) -> str:
         f"scheduler = {_torch_scheduler(p, 'optimizer')}\n"
         "for epoch in range(EPOCHS):\n"
         "    train_one_epoch(model, optimizer)\n"
-        f"    scheduler.step(evaluate(model))  # {p['monitor']} in this log\n"
+        f"    scheduler.step(evaluate(model))  # {comment(p['monitor'])} in this log\n"
     )
 
 

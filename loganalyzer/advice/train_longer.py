@@ -39,7 +39,7 @@ from loganalyzer.advice._common import (
     mode_for,
     pick,
 )
-from loganalyzer.advice._frameworks import hf_args, value
+from loganalyzer.advice._frameworks import comment, hf_args, value
 from loganalyzer.advice.early_stopping import choose
 from loganalyzer.findings import Advice, as_index
 from loganalyzer.stats import mann_kendall, theil_sen
@@ -202,7 +202,7 @@ def _lightning(ctx: AdviceContext, p: dict) -> str:
 def _pytorch(ctx: AdviceContext, p: dict) -> str:
     return (
         f"# resume from your last checkpoint and train about {p['extra']} more {ctx.index}s,\n"
-        f"# stopping when {p['monitor']} has not improved for {p['patience']} evaluations\n"
+        f"# stopping when {comment(p['monitor'])} has not improved for {p['patience']} evaluations\n"
         f"for epoch in range(start_epoch, start_epoch + {p['extra']}):\n"
         "    train_one_epoch(model, optimizer)\n"
     )
