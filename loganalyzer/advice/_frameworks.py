@@ -70,6 +70,16 @@ def hf_eval_fields(ctx: AdviceContext, every: int | None) -> dict:
     }
 
 
+def lora(rank: int, note: str) -> str:
+    """A PEFT ``LoraConfig`` of ``rank`` (alpha = 2 x rank, all linear layers), applied."""
+    return (
+        "from peft import LoraConfig, get_peft_model\n\n"
+        f'lora = LoraConfig(r={rank}, lora_alpha={2 * rank}, target_modules="all-linear")'
+        f"  # {note}\n"
+        "model = get_peft_model(model, lora)\n"
+    )
+
+
 def known(ctx: AdviceContext, names: tuple) -> str | None:
     """The optimizer the log names, when ``names`` (a framework's classes) has it."""
     opt = ctx.context.optimizer

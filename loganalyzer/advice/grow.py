@@ -25,6 +25,7 @@ from loganalyzer.advice._common import (
     literal,
     pick,
 )
+from loganalyzer.advice._frameworks import lora
 from loganalyzer.findings import Advice
 
 ACTION = "grow"
@@ -88,12 +89,7 @@ def _keras(ctx: AdviceContext, p: dict) -> str:
 
 def _hf(ctx: AdviceContext, p: dict) -> str:
     r = round(16 * p["factor"])
-    return (
-        "from peft import LoraConfig, get_peft_model\n\n"
-        f'lora = LoraConfig(r={r}, lora_alpha={2 * r}, target_modules="all-linear")'
-        f"  # rank 16 -> {r}\n"
-        "model = get_peft_model(model, lora)\n"
-    )
+    return lora(r, f"rank 16 -> {r}")
 
 
 def _torch(ctx: AdviceContext, p: dict) -> str:

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 from loganalyzer.advice._common import AdviceContext, because, fmt, gap_severity, literal, pick
+from loganalyzer.advice._frameworks import lora
 from loganalyzer.findings import Advice
 
 ACTION = "shrink"
@@ -64,12 +65,7 @@ def _keras(ctx: AdviceContext, p: dict) -> str:
 
 def _hf(ctx: AdviceContext, p: dict) -> str:
     r = max(1, round(16 * p["keep"]))
-    return (
-        "from peft import LoraConfig, get_peft_model\n\n"
-        f'lora = LoraConfig(r={r}, lora_alpha={2 * r}, target_modules="all-linear")'
-        f"  # rank 16 -> {r}\n"
-        "model = get_peft_model(model, lora)\n"
-    )
+    return lora(r, f"rank 16 -> {r}")
 
 
 def _torch(ctx: AdviceContext, p: dict) -> str:

@@ -131,6 +131,7 @@ def build(ctx: AdviceContext) -> Advice | None:
         "length": run.length,
         "every": eval_spacing(run, metric),
     }
+    p["total"] = int(p["done"]) + extra if isinstance(p["done"], (int, float)) else extra
     code = pick(ctx, TEMPLATES, p)
     return Advice(ACTION, 0, ctx.rules, summary, code, {"extra_epochs": extra})
 
@@ -160,7 +161,7 @@ def _keras(ctx: AdviceContext, p: dict) -> str:
 
 
 def _hf(ctx: AdviceContext, p: dict) -> str:
-    total = int(p["done"]) + p["extra"] if isinstance(p["done"], (int, float)) else p["extra"]
+    total = p["total"]
     key = "max_steps" if ctx.index == "step" else "num_train_epochs"
     metric = p["monitor"] if p["monitor"].startswith("eval_") else "eval_loss"
     fields = {key: total}
@@ -187,7 +188,7 @@ def _hf(ctx: AdviceContext, p: dict) -> str:
 
 
 def _lightning(ctx: AdviceContext, p: dict) -> str:
-    total = int(p["done"]) + p["extra"] if isinstance(p["done"], (int, float)) else p["extra"]
+    total = p["total"]
     key = "max_steps" if ctx.index == "step" else "max_epochs"
     return (
         "import lightning as L\n"
