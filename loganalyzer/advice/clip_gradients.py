@@ -2,11 +2,13 @@
 
 When the log has the gradient norm (Hugging Face's ``grad_norm``, logged *before*
 clipping), the cap is the smaller of the 90th percentile of the norms of the ordinary
-steps (those below the explosion threshold of ``gradient-norm``) and 3x the median
-norm, rounded up to two digits: ordinary steps pass untouched (in a healthy run the
-largest norm stays within about twice the median) and the outliers are cut to an
-ordinary size. The median itself would clip half of all steps, turning clipping into a
-smaller learning rate. The advice says which share of the logged steps the cap would
+steps (those below the explosion threshold of ``gradient-norm``) and 3x the typical
+norm (``gradient-norm``'s: the larger of the median over the run and over its first
+quarter, so a norm that shrinks as a classifier converges does not pull the cap below
+the norms of the steps that did the learning), rounded up to two digits: ordinary steps
+pass untouched (in a healthy run the largest norm stays within about twice the median)
+and the outliers are cut to an ordinary size. The median itself would clip half of all
+steps, turning clipping into a smaller learning rate. The advice says which share of the logged steps the cap would
 have touched. Without logged norms ``1.0`` is the common default (the Trainer's
 ``max_grad_norm``).
 
@@ -15,7 +17,7 @@ Example:
     >>> g = [0.5, 0.6, 0.55, 0.7, 0.62, 0.58, 0.66, 0.52, 672.0, 0.61, 2649.0, 0.57]
     >>> run = to_run({"loss": [1.0] * 12, "grad_norm": g})
     >>> clipnorm_for(run)[:2]
-    (0.67, 'the 90th percentile of the logged norms of ordinary steps')
+    (0.67, 'the 90th percentile of the norms of ordinary steps')
 """
 
 from __future__ import annotations
@@ -39,14 +41,12 @@ def clipnorm_for(run: Run) -> tuple[float, str, float | None]:
         if np.isfinite(g.typical) and g.typical > 0:
             ordinary = ordinary[ordinary < DEFAULTS["explode_factor"] * g.typical]
         if len(ordinary) and float(np.quantile(ordinary, 0.9)) > 0:
-            p90, median = float(np.quantile(ordinary, 0.9)), float(np.median(g.finite))
-            if p90 <= 3 * median:
-                clip, why = (
-                    nice_up(p90),
-                    "the 90th percentile of the logged norms of ordinary steps",
-                )
+            p90 = float(np.quantile(ordinary, 0.9))
+            typical = g.typical if np.isfinite(g.typical) else float(np.median(g.finite))
+            if p90 <= 3 * typical:
+                clip, why = nice_up(p90), "the 90th percentile of the norms of ordinary steps"
             else:
-                clip, why = nice_up(3 * median), "3x the median logged gradient norm"
+                clip, why = nice_up(3 * typical), "3x the typical logged gradient norm"
             return clip, why, g.share_above(clip)
     return 1.0, "the common default (no gradient norm in the log)", None
 
@@ -64,10 +64,11 @@ def build(ctx: AdviceContext) -> Advice:
         )
     summary += ". "
     if ctx.framework == "hf":
+        default = f" (it would touch {g.share_above(1.0):.0%} here)" if g is not None else ""
         summary += (
-            "The Trainer clips at max_grad_norm=1.0 unless it is set to 0 or None, and logs the "
-            "norm before clipping; with fp16, non-finite norms mean overflow: bf16 (on GPUs "
-            "that have it) avoids it. "
+            f"The Trainer clips at max_grad_norm=1.0{default} unless it is set to 0 or None, "
+            "and logs the norm before clipping; with fp16, non-finite norms mean overflow: "
+            "bf16 (on GPUs that have it) avoids it. "
         )
     params = {"clipnorm": clipnorm}
     return Advice(
