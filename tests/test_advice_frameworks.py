@@ -217,7 +217,9 @@ def keras_env():
         m = keras.Sequential(
             [keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)]
         )
-        m.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse", metrics=["mae"])
+        m.compile(
+            optimizer=keras.optimizers.SGD(0.01), loss="mse", metrics=["mae"], run_eagerly=True
+        )
         return m
 
     return keras, build_model, x, y

@@ -88,8 +88,8 @@ def _key(run: Run) -> tuple | None:
     s = run.series(monitor)
     if s is None or s.empty:
         return None
-    points = tuple(float(i) for i in s.index)
-    return (run.format, run.index, monitor, name, points)
+    points = s.index.to_numpy(dtype=float)  # the logged points, compared by their bytes
+    return (run.format, run.index, monitor, name, len(points), points.tobytes())
 
 
 def groups(runs: list[Run], params: dict | None = None) -> list[list[int]]:
