@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import ast
-import importlib
 import inspect
 import json
 import math
@@ -20,6 +19,7 @@ import numpy as np
 import pytest
 import real_corpus as rc
 from api_table import API, FROM_DOCSTRING, VERSIONS
+from make_api_table import resolve
 from snippet_api import calls_in, is_framework
 from typer.testing import CliRunner
 
@@ -173,25 +173,12 @@ def test_table_versions_and_docstring_rows_are_recorded():
     assert "evaluation_strategy" not in API["transformers.TrainingArguments"]
 
 
-def _resolve(name: str):
-    parts = name.split(".")
-    for i in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        for p in parts[i:]:
-            obj = getattr(obj, p)
-        return obj
-    raise ImportError(name)
-
-
 def test_keras_table_matches_the_installed_keras():
     keras = pytest.importorskip("keras")
     for name, params in API.items():
         if not name.startswith("keras."):
             continue
-        sig = inspect.signature(_resolve(name))
+        sig = inspect.signature(resolve(name))
         live = [
             n for n, p in sig.parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
         ]
