@@ -18,6 +18,8 @@ from pathlib import Path
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
+from loganalyzer.commands.options import Framework
+
 
 def _clean_params(params: list) -> list:
     for param in params:
@@ -197,6 +199,9 @@ def analyze(
         None, metavar="NAME", help="Metric to use as the validation loss."
     ),
     jobs: str = typer.Option("all", "--jobs", "-j", metavar="N", help=JOBS_HELP),
+    framework: Framework | None = typer.Option(
+        None, "--framework", help="API of the advice's code (default: guessed from each log)."
+    ),
 ) -> None:
     """Analyse training logs: the verdict, the evidence and what to change, per run."""
     from loganalyzer.config import ConfigError, load_config
@@ -221,6 +226,7 @@ def analyze(
     from loganalyzer.parallel import analyze_paths
 
     kwargs = dict(config=config, train_loss=train_loss, val_loss=val_loss, jobs=n_jobs)
+    kwargs["framework"] = framework.value if framework is not None else None
     if sys.stderr.isatty() and _count_inputs(paths) >= PROGRESS_AFTER:
         result = _with_progress(paths, kwargs, no_color=no_color)
     else:

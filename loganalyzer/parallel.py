@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from loganalyzer.analysis import Analysis, RunResult, analyze_run
+from loganalyzer.analysis import Analysis, RunResult, analyze_run, compare_siblings
 from loganalyzer.errors import ReadError
 
 # Worker state, set once per process by _init (the discovery and the options).
@@ -35,8 +35,16 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _init(disc: Any, config: Any, train_loss: str | None, val_loss: str | None) -> None:
-    _STATE.update(disc=disc, config=config, train_loss=train_loss, val_loss=val_loss)
+def _init(
+    disc: Any,
+    config: Any,
+    train_loss: str | None,
+    val_loss: str | None,
+    framework: str | None = None,
+) -> None:
+    _STATE.update(
+        disc=disc, config=config, train_loss=train_loss, val_loss=val_loss, framework=framework
+    )
 
 
 def _task(task: tuple) -> tuple[list[RunResult], list[ReadError], list[ReadError], list]:
@@ -67,7 +75,7 @@ def _task(task: tuple) -> tuple[list[RunResult], list[ReadError], list[ReadError
                 except KeyError as exc:
                     late.append(ReadError(", ".join(run.sources) or run.name, str(exc.args[0])))
                     continue
-                results.append(analyze_run(run, _STATE["config"]))
+                results.append(analyze_run(run, _STATE["config"], _STATE.get("framework")))
         elif explicit or error.broken:  # a damaged log is an error wherever it is
             errors.append(error)
         elif Path(source).suffix.lower() in readers._LOGLIKE_SUFFIXES or "not UTF-8" in error.error:
@@ -103,6 +111,7 @@ def analyze_paths(
     val_loss: str | None = None,
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    framework: str | None = None,
 ) -> Analysis:
     """Analyse every log below ``paths`` using ``jobs`` worker processes.
 
@@ -114,6 +123,7 @@ def analyze_paths(
         jobs: Worker processes (``None``: every core). One input, or ``jobs=1``,
             runs in this process.
         progress: Called as ``progress(done, total)`` after each input.
+        framework: The API of the advice's snippets (default: guessed per run).
 
     Returns:
         The same :class:`~loganalyzer.analysis.Analysis` as
@@ -131,7 +141,7 @@ def analyze_paths(
     result = Analysis(errors=list(disc.missing))
     late: list[ReadError] = []
     total = len(tasks)
-    init_args = (disc, config, train_loss, val_loss)
+    init_args = (disc, config, train_loss, val_loss, framework)
 
     def collect(outputs: Iterable) -> None:
         for done, (runs, errors, skipped, late_errors) in enumerate(outputs, 1):
@@ -154,4 +164,4 @@ def analyze_paths(
         with ctx.Pool(jobs, initializer=_init, initargs=init_args) as pool:
             collect(pool.imap(_task, tasks, chunksize=chunksize))
     result.errors.extend(late)
-    return result
+    return compare_siblings(result, config)

@@ -53,6 +53,11 @@ ADVICE_ACTIONS = (
     "clip-gradients",
     "train-longer",
     "check-data",
+    "larger-batch",
+    "normalize-inputs",
+    "terminate-on-nan",
+    "raise-lr",
+    "fix-lr",
 )
 
 

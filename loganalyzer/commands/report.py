@@ -32,6 +32,8 @@ from typing import Any
 
 import typer
 
+from loganalyzer.commands.options import Framework
+
 
 class ReportFormat(str, Enum):
     html = "html"
@@ -156,7 +158,11 @@ def _progress(total_label: str, console: Any = None):
 
 
 def _analyse(
-    paths: list[Path], train_loss: str | None, val_loss: str | None, jobs: int | None = None
+    paths: list[Path],
+    train_loss: str | None,
+    val_loss: str | None,
+    jobs: int | None = None,
+    framework: Any = None,
 ) -> Any:
     """Read and analyse as ``analyze`` does (same configuration, same ``--jobs``);
     exit 2 with one line on a bad configuration or when no training log was found."""
@@ -168,8 +174,14 @@ def _analyse(
         config = load_config()
     except ConfigError as exc:
         raise _fail(str(exc)) from None
+    fw = framework.value if framework is not None else None
     result = analyze_paths(
-        [str(p) for p in paths], config=config, train_loss=train_loss, val_loss=val_loss, jobs=jobs
+        [str(p) for p in paths],
+        config=config,
+        train_loss=train_loss,
+        val_loss=val_loss,
+        jobs=jobs,
+        framework=fw,
     )
     if not result.runs and not result.errors:
         raise _fail(no_logs_message(paths, len(result.skipped)))
@@ -271,13 +283,16 @@ def report(
         None, metavar="NAME", help="Metric to use as the validation loss."
     ),
     jobs: str = typer.Option("all", "--jobs", "-j", metavar="N", help=JOBS_HELP),
+    framework: Framework | None = typer.Option(
+        None, "--framework", help="API of the advice's code (default: guessed from each log)."
+    ),
 ) -> None:
     """Write an HTML or Markdown report with annotated plots, findings and advice."""
     n_jobs = _jobs(jobs)
     fmt = resolve_format(output, format)
     check_writable(output, fmt, force)
     with _progress("rendering") as (start, advance):
-        result = _analyse(paths, train_loss, val_loss, jobs=n_jobs)
+        result = _analyse(paths, train_loss, val_loss, jobs=n_jobs, framework=framework)
         start(len(result.runs))
         try:
             _emit(result, fmt, output, force, title=title, advance=advance, jobs=n_jobs)

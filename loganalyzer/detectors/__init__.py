@@ -30,6 +30,9 @@ _MODULES: dict[str, str] = {
     "undertrained": "undertrained",
     "val-below-train": "val_below_train",
     "metric-disagreement": "metric_disagreement",
+    "gradient-norm": "gradient_norm",
+    "column-mismatch": "column_mismatch",
+    "sweep-outlier": "sweep_outlier",
 }
 
 
