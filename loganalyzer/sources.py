@@ -31,7 +31,7 @@ import errno
 import io
 import os
 import re
-from pathlib import PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any, BinaryIO
 
 #: The extra that installs each protocol's fsspec implementation.
@@ -295,3 +295,28 @@ def stdin_source() -> Source:
     stream = getattr(sys.stdin, "buffer", None)
     data = stream.read() if stream is not None else (sys.stdin.read() or "").encode()
     return Source.from_bytes("<stdin>", data)
+
+
+def as_path(p: str | os.PathLike | Source) -> Path | Source:
+    """``p`` as something readers can open: a :class:`Source` stays one, anything else
+    is a local :class:`pathlib.Path` (``Path(source)`` would lose a URL's ``//``)."""
+    return p if isinstance(p, Source | PurePath) else Path(p)
+
+
+def open_binary(p: str | os.PathLike | Source) -> tuple[BinaryIO, int]:
+    """``(binary file object, size in bytes)`` of a local file or a source.
+
+    Raises:
+        OSError: as for a local file.
+    """
+    if isinstance(p, Source):
+        fh = p.open("rb")
+        size = p.size
+        if size is None:
+            size = getattr(fh, "size", None)
+        if size is None:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(0)
+        return fh, int(size)
+    fh = open(p, "rb")
+    return fh, os.fstat(fh.fileno()).st_size
