@@ -286,7 +286,7 @@ def _register_commands() -> None:
     command, so ``analyze`` stays fast."""
     from importlib import import_module
 
-    for name in ("report", "verify"):
+    for name in ("report", "verify", "watch"):
         try:
             module = import_module(f"loganalyzer.commands.{name}")
         except ModuleNotFoundError as exc:

@@ -40,7 +40,8 @@ from pathlib import Path, PurePath
 
 from loganalyzer.errors import LogReadError, ReadError
 from loganalyzer.run import Run
-from loganalyzer.sources import MissingExtra, Source, filesystem, is_url, os_error, prefetch
+from loganalyzer.sources import MissingExtra, Source, filesystem, is_url, os_error
+from loganalyzer.sources import prefetch as fetch_all
 
 HEAD_BYTES = 65536
 
@@ -114,8 +115,11 @@ def _restore_url(raw: str | os.PathLike) -> str | None:
     return f"{m.group(1)}://{rest[1:]}" if m.group(1).lower() != "file" else f"file://{rest}"
 
 
-def discover(paths: Iterable[str | os.PathLike | Source]) -> Discovery:
-    """Expand files, directories, URLs and ``-`` into candidate logs (sorted, deduplicated)."""
+def discover(paths: Iterable[str | os.PathLike | Source], *, prefetch: bool = True) -> Discovery:
+    """Expand files, directories, URLs and ``-`` into candidate logs (sorted, deduplicated).
+
+    With ``prefetch``, small remote files are fetched here in one concurrent batch.
+    """
     found = Discovery()
     seen: set[str] = set()
 
@@ -145,9 +149,10 @@ def discover(paths: Iterable[str | os.PathLike | Source]) -> Discovery:
             continue
         _discover_local(Path(raw), found, add)
     _claim_groups(found)
-    # Text logs and store files are small: fetched together; event files are streamed.
-    grouped = [f for _, _, files in found.groups for f in files]
-    prefetch([s for s in found.files + grouped if isinstance(s, Source) and s.prefix])
+    if prefetch:
+        # Text logs and store files are small: fetched together; event files are streamed.
+        grouped = [f for _, _, files in found.groups for f in files]
+        fetch_all([s for s in found.files + grouped if isinstance(s, Source) and s.prefix])
     return found
 
 
