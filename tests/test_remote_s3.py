@@ -56,7 +56,9 @@ def _sweep(d: Path) -> None:
     """1,000 tiny CSVLogger runs."""
     for k in range(SWEEP_RUNS):
         loss, val = _sweep_values(k)
-        rows = ["epoch,loss,val_loss"] + [f"{e},{a},{b}" for e, (a, b) in enumerate(zip(loss, val))]
+        rows = ["epoch,loss,val_loss"] + [
+            f"{e},{a},{b}" for e, (a, b) in enumerate(zip(loss, val, strict=True))
+        ]
         run = d / f"run{k:04d}"
         run.mkdir(parents=True)
         (run / "training.csv").write_text("\n".join(rows) + "\n")

@@ -65,7 +65,7 @@ def _text_readers():
         wandb_csv,
     )
 
-    return [mlflow, hf_trainer, console, keras_json, wandb_csv, lightning_csv, keras_csv]
+    return [mlflow, hf_trainer, console, wandb_csv, keras_json, lightning_csv, keras_csv]
 
 
 def _group_readers():

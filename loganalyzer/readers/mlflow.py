@@ -147,7 +147,7 @@ def read_group(run_dir, files: list) -> list[Run]:
             if bad:
                 warnings.append(f"metrics/{key}: {bad} line(s) not 'timestamp value step'")
     if meta.get("lifecycle_stage") == "deleted":
-        raise LogReadError(source, "MLflow run marked deleted")
+        return []  # deleted in MLflow (not yet moved to .trash): left out, as MLflow does
     frame = pd.DataFrame(
         {
             k: pd.Series({s: v for s, (_, v) in pts.items()}, dtype=float)
@@ -180,8 +180,9 @@ def _decode(f) -> str:
 
 # ---------------------------------------------------------------------------- mlflow.db
 def sniff(path, head: bytes) -> bool:
-    """An SQLite database whose schema holds MLflow's ``runs`` and ``metrics`` tables."""
-    return head.startswith(_SQLITE_MAGIC) and b"run_uuid" in head and b"experiments" in head
+    """An SQLite database (its tables are checked when read: MLflow's schema spans
+    more pages than the sniffed head)."""
+    return head.startswith(_SQLITE_MAGIC)
 
 
 def _connect(path) -> tuple[sqlite3.Connection, str | None]:
@@ -212,6 +213,11 @@ def read(path) -> list[Run]:
     try:
         con, tmp = _connect(path)
         try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+            if not {"runs", "metrics", "experiments"} <= tables:
+                raise LogReadError(
+                    source, "not a training log: an SQLite database without MLflow's tables"
+                )
             runs = con.execute(
                 "SELECT r.run_uuid, r.name, e.name FROM runs r "
                 "JOIN experiments e ON e.experiment_id = r.experiment_id "

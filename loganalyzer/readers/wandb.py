@@ -109,8 +109,15 @@ def read_group(run_dir, files: list) -> list[Run]:
         if not isinstance(step, int | float) or not abs(step) < 2**53:
             step = k
         cells = table.setdefault(int(step), {})
+        # A logged media object (wandb.Image, wandb.Html, a Table) arrives as nested
+        # keys with a ``_type``: one left-out entry for the object, not one per field.
+        media = {k[: -len("._type")]: v for k, v in row.items() if k.endswith("._type")}
         for key, value in row.items():
             if key in _CLOCKS:
+                continue
+            owner = next((m for m in media if key.startswith(m + ".")), None)
+            if owner is not None:
+                dropped.setdefault(owner, f"a W&B {media[owner]} object, not a number")
                 continue
             v = _float(value)
             if v is None:
