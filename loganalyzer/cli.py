@@ -68,7 +68,9 @@ PROGRESS_AFTER = 20
 @app.command()
 def analyze(
     paths: list[Path] = typer.Argument(
-        ..., help="Log files or directories (searched recursively)."
+        ...,
+        help="Log files or directories (searched recursively), URLs, or - for stdin.",
+        readable=False,  # an unreadable file is one error line beside the results
     ),
     format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="Output format."),
     fail_on: FailOn | None = typer.Option(
@@ -263,7 +265,11 @@ def rule_docs(rule) -> str:
 
 
 @app.command()
-def series(paths: list[Path] = typer.Argument(..., help="Log files or directories.")) -> None:
+def series(
+    paths: list[Path] = typer.Argument(
+        ..., help="Log files or directories, URLs, or - for stdin.", readable=False
+    ),
+) -> None:
     """Show how every original metric name was mapped, and what was left out and why."""
     from loganalyzer.readers import read_paths
 

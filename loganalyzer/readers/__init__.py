@@ -424,8 +424,20 @@ def read_paths(paths: Iterable[str | os.PathLike]) -> ReadResult:
     return result
 
 
-def _real(p) -> str:
-    return os.path.realpath(p) if isinstance(p, PurePath) else str(p)
+def _below(source, root) -> str | None:
+    """``source`` relative to ``root`` (as written, else with links resolved), or None."""
+    if not isinstance(source, PurePath):
+        pairs = [(str(source), str(root))]
+    else:
+        pairs = [(os.path.abspath(source), os.path.abspath(root))]
+        pairs.append((os.path.realpath(source), os.path.realpath(root)))
+    for src, top in pairs:
+        top = top.rstrip("/") or "/"
+        if src == top:
+            return ""
+        if src.startswith(top.rstrip("/") + "/"):
+            return src[len(top.rstrip("/")) + 1 :]
+    return None
 
 
 def display_name(source, reader_name: str, disc: Discovery) -> str:
@@ -444,14 +456,11 @@ def display_name(source, reader_name: str, disc: Discovery) -> str:
                 root = r
                 break
     if root is not None:
-        src, top = _real(source), _real(root)
-        if src == top:
-            name = ""
-        elif src.startswith(top.rstrip("/") + "/"):
-            name = src[len(top.rstrip("/")) + 1 :]
-        else:
+        name = _below(source, root)
+        if name is None:
             name = source.as_posix()
-        if name in ("", "."):
+        elif name == "":
+            top = os.path.realpath(root) if isinstance(root, PurePath) else str(root)
             name = os.path.basename(top.rstrip("/")) or str(root)
     else:
         name = source.as_posix()
