@@ -201,3 +201,29 @@ def test_missing_protocol_package_names_the_extra():
     assert res.exit_code == 2
     line = res.stderr.strip()
     assert "\n" not in line and f'pip install "loganalyzer[{EXTRAS[proto]}]"' in line
+
+
+def test_watch_reads_only_what_was_appended_to_an_object(s3):
+    """A run that syncs its log to the bucket: each upload replaces the object with a
+    longer one; ``watch`` fetches only the new bytes (a ranged GET)."""
+    from loganalyzer.commands.watch import Follower
+
+    server, _ = s3
+    client = server.client()
+    rows = (SAMPLES / "overfit" / "training.csv").read_text().splitlines(keepends=True)
+    key = "live/training.csv"
+    client.put_object(Bucket=s3_server.BUCKET, Key=key, Body="".join(rows[:11]).encode())
+    follower = Follower([_url("live/")])
+    assert follower.poll()[0][0].length == 10
+    client.put_object(Bucket=s3_server.BUCKET, Key=key, Body="".join(rows[:31]).encode())
+    log = logging.getLogger("werkzeug")
+    handler = _Requests()
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        runs, errors = follower.poll()
+    finally:
+        log.removeHandler(handler)
+    assert errors == [] and runs[0].length == 30 and runs[0].name == "training.csv"
+    gets = [ln for ln in handler.lines if f"GET /{s3_server.BUCKET}/{key}" in ln]
+    assert gets and all('" 206 ' in ln for ln in gets)  # ranged reads, not the whole object

@@ -22,6 +22,8 @@ How it follows a run: it is a loop over the same discovery, readers and analysis
   file's half-written last record is left out by the reader in the same way;
 - run folders (TensorBoard, MLflow, W&B) are read again when one of their files grew;
 - a directory (or bucket prefix) is listed again at every poll: new runs join;
+- a named file that is not a log yet (only its CSV header, a console log before its
+  first epoch ends) is waited for: one ``waiting:`` line, not an error;
 - every finding is printed once, the first time it is reported (again only if its
   severity rises); ``--fail-on`` exits 1 at the first one that reaches the level.
 
@@ -62,10 +64,14 @@ class Follower:
     paths: list[str]
     tails: dict[str, _Tail] = field(default_factory=dict)
     signatures: dict[str, tuple] = field(default_factory=dict)
+    #: Named inputs that are not (yet) a readable log, and why: a CSV with only its
+    #: header, a console log before its first epoch ends. Not errors while they grow.
+    waiting: dict[str, Any] = field(default_factory=dict)
 
     def poll(self) -> tuple[list[Any], list[Any]]:
         """``(runs that changed, read errors)``."""
         from loganalyzer import readers
+        from loganalyzer.errors import ReadError
 
         disc = readers.discover(self.paths, prefetch=False)  # only appended bytes are read
         errors = list(disc.missing)
@@ -83,12 +89,14 @@ class Follower:
                     got = self._read_tail(unit.source, readers)
                     if got is None:
                         continue
-            except Exception as exc:  # noqa: BLE001 - one line per unreadable input
-                from loganalyzer.errors import ReadError
-
-                if unit.reader or unit.source in disc.explicit or isinstance(exc, OSError):
-                    errors.append(ReadError.from_exception(key, exc))
+            except OSError as exc:  # missing, unreadable: an error now
+                errors.append(ReadError.from_exception(key, exc))
                 continue
+            except Exception as exc:  # noqa: BLE001 - not (yet) a log: waited for
+                if unit.reader or unit.source in disc.explicit:
+                    self.waiting[key] = ReadError.from_exception(key, exc)
+                continue
+            self.waiting.pop(key, None)
             for run in got:
                 run.name = readers.display_name(unit.source, run.name, disc)
             runs.extend(got)
@@ -184,6 +192,7 @@ def watch(
     follower = Follower(list(paths))
     shown: dict[tuple, int] = {}
     reported_errors: set[str] = set()
+    waited: set[str] = set()
     started = time.monotonic()
     threshold = severity_rank(fail_on) if fail_on != "never" else None
     try:
@@ -193,6 +202,10 @@ def watch(
                 if err.line() not in reported_errors:
                     reported_errors.add(err.line())
                     typer.echo(f"error: {' '.join(err.line().split())}", err=True)
+            for err in follower.waiting.values():
+                if err.line() not in waited:
+                    waited.add(err.line())
+                    typer.echo(f"waiting: {' '.join(err.line().split())}", err=True)
             for run in runs:
                 for f in analyze_run(run, config).findings:
                     key = (run.name, f.rule, f.kind)

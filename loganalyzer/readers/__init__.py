@@ -253,6 +253,7 @@ def _discover_remote(url: str, found: Discovery, add) -> None:
         found.missing.append(ReadError(url, exc.why))
         return
     try:
+        fs.invalidate_cache(root)  # a fresh listing (watch lists again at every poll)
         listing = fs.find(root, detail=True, withdirs=False)
         if not listing:
             info = fs.info(root)  # an empty folder, or a missing path (raises)
