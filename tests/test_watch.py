@@ -117,3 +117,25 @@ def test_watch_command_stops_a_diverging_run(tmp_path):
     assert len(lines) == len(set(lines))  # each finding once
     # the header alone is waited for, never an error
     assert all(ln.startswith("waiting: ") for ln in proc.stderr.splitlines()), proc.stderr
+
+
+def test_a_growing_tensorboard_run_is_followed_file_by_file(tmp_path):
+    """Keras' TensorBoard callback appends records to two event files; a poll in the
+    middle of a record keeps every whole record, the next poll reads only the rest."""
+    import shutil
+
+    src = Path(__file__).resolve().parents[1] / "sample_logs" / "overfit" / "tensorboard"
+    run = tmp_path / "tensorboard"
+    shutil.copytree(src, run)
+    val = next((run / "validation").iterdir())
+    full = val.read_bytes()
+    val.write_bytes(full[: len(full) // 2 + 3])  # cut inside a record
+    follower = Follower([str(run)])
+    first = follower.poll()[0][0]
+    assert 0 < first.metrics["val_loss"].notna().sum() < 50 and first.length == 50
+    with open(val, "ab") as fh:
+        fh.write(full[len(full) // 2 + 3 :])
+    again = follower.poll()[0][0]
+    assert again.metrics["val_loss"].notna().sum() == 50
+    assert bytes(follower.tails[str(val)].data) == full
+    assert follower.poll() == ([], [])  # nothing new: nothing read, nothing reported

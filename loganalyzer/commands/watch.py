@@ -20,7 +20,8 @@ How it follows a run: it is a loop over the same discovery, readers and analysis
 - a text log is cut at its last line end: a row still being written is waited for,
   never read half (a ``0.5`` that will become ``0.5123`` is not a value). An event
   file's half-written last record is left out by the reader in the same way;
-- run folders (TensorBoard, MLflow, W&B) are read again when one of their files grew;
+- run folders (TensorBoard, MLflow, W&B) are followed the same way, file by file, and
+  parsed again when one of their files grew;
 - a directory (or bucket prefix) is listed again at every poll: new runs join;
 - a named file that is not a log yet (only its CSV header, a console log before its
   first epoch ends) is waited for: one ``waiting:`` line, not an error;
@@ -51,6 +52,8 @@ class _Tail:
 
     data: bytearray = field(default_factory=bytearray)
     probe: bytes = b""
+    stamp: tuple = ()
+    complete: int = 0  # bytes up to the last line end, for text
 
 
 @dataclass
@@ -63,13 +66,14 @@ class Follower:
 
     paths: list[str]
     tails: dict[str, _Tail] = field(default_factory=dict)
-    signatures: dict[str, tuple] = field(default_factory=dict)
     #: Named inputs that are not (yet) a readable log, and why: a CSV with only its
     #: header, a console log before its first epoch ends. Not errors while they grow.
     waiting: dict[str, Any] = field(default_factory=dict)
 
     def poll(self) -> tuple[list[Any], list[Any]]:
         """``(runs that changed, read errors)``."""
+        from importlib import import_module
+
         from loganalyzer import readers
         from loganalyzer.errors import ReadError
 
@@ -80,15 +84,20 @@ class Follower:
             key = str(unit.source)
             try:
                 if unit.reader:
-                    sig = tuple((str(f), _size(f)) for f in unit.files)
-                    if self.signatures.get(key) == sig:
+                    # Event files and W&B records are binary: their readers leave a
+                    # half-written last record out. MLflow metric files are text.
+                    text = unit.reader == "mlflow"
+                    views = [self._grow(f, text=text) for f in unit.files]
+                    if not any(changed for _, changed in views):
                         continue
-                    self.signatures[key] = sig
-                    got = readers.read_unit(unit)
+                    module = import_module(f"loganalyzer.readers.{unit.reader}")
+                    got = module.read_group(unit.source, [v for v, _ in views if v is not None])
                 else:
-                    got = self._read_tail(unit.source, readers)
-                    if got is None:
+                    text = not readers.is_event_file(unit.source)
+                    view, changed = self._grow(unit.source, text=text)
+                    if not changed or view is None:
                         continue
+                    got = readers.read_file(view)
             except OSError as exc:  # missing, unreadable: an error now
                 errors.append(ReadError.from_exception(key, exc))
                 continue
@@ -102,42 +111,49 @@ class Follower:
             runs.extend(got)
         return runs, errors
 
-    def _read_tail(self, source, readers) -> list | None:
-        """Read what was appended to one file; ``None`` when nothing new is complete."""
+    def _grow(self, source, *, text: bool) -> tuple[Any, bool]:
+        """Read what was appended to ``source`` since the last poll.
+
+        Returns ``(view, changed)``: an in-memory source of everything read so far (for a
+        text file, up to its last line end; ``None`` before the first one), and whether
+        anything new arrived.
+        """
         from loganalyzer.sources import Source, open_binary
 
         key = str(source)
         tail = self.tails.setdefault(key, _Tail())
-        fh, size = open_binary(source)
-        with fh:
-            if size < len(tail.data) or (
-                tail.probe and _read_at(fh, 0, len(tail.probe)) != tail.probe
-            ):
-                tail.data.clear()  # truncated or rewritten: start again
-            if size == len(tail.data):
-                return None
-            new = _read_at(fh, len(tail.data), size - len(tail.data))
-        tail.data += new
-        tail.probe = bytes(tail.data[:_PROBE])
+        stamp = _stamp(source)
+        changed = stamp != tail.stamp
+        if changed:
+            fh, size = open_binary(source)
+            with fh:
+                if size < len(tail.data) or (
+                    tail.probe and _read_at(fh, 0, len(tail.probe)) != tail.probe
+                ):
+                    tail.data.clear()  # truncated or rewritten: start again
+                if size > len(tail.data):
+                    tail.data += _read_at(fh, len(tail.data), size - len(tail.data))
+            tail.probe = bytes(tail.data[:_PROBE])
+            tail.stamp = stamp
         data = bytes(tail.data)
-        if not readers.is_event_file(source) and not data.startswith(b"SQLite format"):
+        if text and not data.startswith(b"SQLite format"):
             end = data.rfind(b"\n")
             if end < 0:
-                return None  # not one complete line yet
+                return None, changed  # not one complete line yet
+            if data[end + 1 :] and changed and tail.complete == end + 1:
+                changed = False  # only the half-written line grew
+            tail.complete = end + 1
             data = data[: end + 1]
-        view = Source("", key, size=len(data), data=data)
-        return readers.read_file(view)
+        return Source("", key, size=len(data), data=data), changed
 
 
-def _size(f) -> int:
+def _stamp(f) -> tuple:
+    """What tells that a file may have changed: its size (and mtime, when local)."""
     from loganalyzer.sources import Source
 
     if isinstance(f, Source):
-        return f.size if f.size is not None else -1
-    try:
-        st = os.stat(f)
-    except OSError:
-        return -1
+        return (f.size,)
+    st = os.stat(f)
     return (st.st_size, st.st_mtime_ns)
 
 
