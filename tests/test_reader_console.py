@@ -96,3 +96,29 @@ def test_a_python_repr_history_is_still_keras_json(tmp_path):
     p = tmp_path / "h.txt"
     p.write_text("{'loss': [1.0, 0.5], 'val_loss': [1.1, 0.7]}\n")
     assert read_file(p)[0].format == "keras-json"
+
+
+def test_series_explains_the_console_mappings():
+    from typer.testing import CliRunner
+
+    from loganalyzer.cli import app
+
+    res = CliRunner().invoke(
+        app,
+        [
+            "series",
+            str(CONSOLE / "hf-trainer" / "train.out"),
+            str(CONSOLE / "lightning" / "train.out"),
+        ],
+    )
+    assert res.exit_code == 0
+    lines = [" ".join(ln.split()) for ln in res.stdout.splitlines()]
+    assert "eval_loss -> val_loss [val loss]" in lines
+    assert "train_loss_epoch -> loss [train loss]" in lines
+    assert (
+        "train_runtime -- left out: final summary of the whole run, not a training point" in lines
+    )
+    assert any(
+        ln.startswith("train_loss_step -- left out: the bar shows only the last batch")
+        for ln in lines
+    )
