@@ -393,7 +393,9 @@ def iter_read(
         except OSError as exc:
             yield src, None, ReadError.from_exception(str(src), exc), True
         except Exception as exc:  # noqa: BLE001 - last-resort guard, reported as one line
-            yield src, None, ReadError.from_exception(str(src), exc), named
+            err = ReadError.from_exception(str(src), exc)
+            # a damaged log (ReadError.broken, where errors.py marks it) is an error too
+            yield src, None, err, named or bool(getattr(err, "broken", False))
 
 
 def is_skippable(source, error: ReadError) -> bool:
