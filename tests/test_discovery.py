@@ -153,24 +153,11 @@ def test_links_inside_the_tree_are_not_read_twice(tree, tmp_path):
     ],
 )
 def test_stdin_is_sniffed_like_a_file(payload, fmt):
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "loganalyzer.cli",
-            "analyze",
-            "-",
-            "-f",
-            "json",
-            "--fail-on",
-            "never",
-        ],
-        input=payload.read_bytes(),
-        capture_output=True,
-        timeout=120,
+    res = CliRunner().invoke(
+        app, ["analyze", "-", "-f", "json", "--fail-on", "never"], input=payload.read_bytes()
     )
-    doc = json.loads(proc.stdout)
-    assert proc.returncode == 0, proc.stderr
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
     assert {r["format"] for r in doc["runs"]} == {fmt}
     assert doc["runs"][0]["source"] == "<stdin>"
 
