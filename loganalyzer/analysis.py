@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -198,7 +197,7 @@ def analyze(
         and all(isinstance(p, (str, os.PathLike)) for p in obj)
     ):
         paths = [obj] if isinstance(obj, (str, os.PathLike)) else list(obj)
-        read = read_paths([Path(p) for p in paths])
+        read = read_paths(paths)
         runs, errors, skipped = read.runs, read.errors, read.skipped
     else:
         runs, errors, skipped = [to_run(obj)], [], []

@@ -156,7 +156,10 @@ Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 when an inp
 @app.command(epilog=ANALYZE_EPILOG)
 def analyze(
     paths: list[Path] = typer.Argument(
-        ..., metavar="PATH", help="Log files or directories (searched recursively)."
+        ...,
+        metavar="PATH",
+        help="Log files or directories (searched recursively), URLs, or - for stdin.",
+        readable=False,  # an unreadable file is one error line beside the results
     ),
     format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="Output format."),
     fail_on: FailOn | None = typer.Option(
@@ -417,7 +420,9 @@ def rule_docs(rule) -> str:
 
 @app.command(epilog="[bold]Example[/bold]\n\n  loganalyzer series runs/exp7/metrics.csv")
 def series(
-    paths: list[Path] = typer.Argument(..., metavar="PATH", help="Log files or directories."),
+    paths: list[Path] = typer.Argument(
+        ..., metavar="PATH", help="Log files or directories, URLs, or - for stdin.", readable=False
+    ),
 ) -> None:
     """Show how every original metric name was mapped, and what was left out and why."""
     from loganalyzer.readers import read_paths
@@ -446,7 +451,7 @@ def _register_commands() -> None:
     command, so ``analyze`` stays fast."""
     from importlib import import_module
 
-    for name in ("report", "verify"):
+    for name in ("report", "verify", "watch"):
         try:
             module = import_module(f"loganalyzer.commands.{name}")
         except ModuleNotFoundError as exc:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loganalyzer.errors import LogReadError
+from loganalyzer.sources import as_path
 
 DELIMITERS = (",", ";", "\t")
 
@@ -64,7 +65,7 @@ def read_text(path: Path) -> str:
     Raises:
         LogReadError: when the file is not UTF-8 text or holds NUL bytes.
     """
-    data = Path(path).read_bytes()
+    data = as_path(path).read_bytes()  # a local file or a Source (URL, stdin)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -44,12 +44,13 @@ Example:
 
 from __future__ import annotations
 
-import os
 import struct
 from dataclasses import dataclass, field
 from os import PathLike
 
 import numpy as np
+
+from loganalyzer.sources import open_binary
 
 CHUNK_BYTES = 1 << 20  # read the file this many bytes at a time
 _HEADER = 12  # uint64 length + uint32 length CRC
@@ -819,8 +820,8 @@ def read_scalars(
     crc_first = -1
     damaged = -1  # file offset of a damaged record header while looking past it
     damage = _BAD_HEADER  # what is wrong with it
-    with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
+    fh, size = open_binary(path)  # a local file, or a Source streamed in blocks
+    with fh:
         base = 0  # file offset of buf[0]
         buf = b""
         eof = False

@@ -51,6 +51,7 @@ from loganalyzer.errors import LogReadError
 from loganalyzer.naming import canonical_name, is_loss, split_of
 from loganalyzer.readers._tfrecord import EventFileError, Scalars, read_scalars
 from loganalyzer.run import Run
+from loganalyzer.sources import as_path
 
 FORMAT = "tensorboard"
 
@@ -96,7 +97,7 @@ def group(files: Iterable[Path]) -> list[tuple[Path, list[Path]]]:
          (PosixPath('lightning_logs/version_0'),
           [PosixPath('lightning_logs/version_0/events.out.tfevents.3.b')])]
     """
-    files = [Path(f) for f in files]
+    files = [as_path(f) for f in files]
     paired = _scalars_pairs({f.parent for f in files})
     runs: dict[Path, list[Path]] = {}
     own = {f.parent for f in files}
@@ -180,13 +181,14 @@ def _is_val(split: str) -> bool:
 def _label(f: Path, run_dir: Path) -> str:
     try:
         return Path(os.path.relpath(f, run_dir)).as_posix()
-    except ValueError:
-        return f.name
+    except (ValueError, TypeError):  # another drive, or a Source (URL)
+        top = str(run_dir).rstrip("/") + "/"
+        return str(f)[len(top) :] if str(f).startswith(top) else f.name
 
 
 def read(path: Path, *, check_crc: bool = True) -> list[Run]:
     """Read a single event file as a run of its own (see :func:`read_group`)."""
-    return read_group(Path(path).parent, [Path(path)], check_crc=check_crc)
+    return read_group(as_path(path).parent, [as_path(path)], check_crc=check_crc)
 
 
 def read_group(run_dir: Path, files: list[Path], *, check_crc: bool = True) -> list[Run]:
@@ -211,13 +213,13 @@ def read_group(run_dir: Path, files: list[Path], *, check_crc: bool = True) -> l
         >>> runs[0].metrics.columns.tolist()  # doctest: +SKIP
         ['loss', 'accuracy', 'learning_rate', 'val_loss', 'val_accuracy']
     """
-    run_dir = Path(run_dir)
+    run_dir = as_path(run_dir)
     warnings: list[str] = []
     dropped: dict[str, str] = {}
     read_ok: list[tuple[Path, str, Scalars]] = []
     failures: list[tuple[Path, EventFileError | OSError]] = []
     for f in files:
-        f = Path(f)
+        f = as_path(f)
         try:
             sc = read_scalars(f, check_crc=check_crc)
         except (EventFileError, OSError) as exc:
