@@ -22,11 +22,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from loganalyzer.naming import direction  # noqa: F401  (detectors call C.direction)
 from loganalyzer.run import Run
 from loganalyzer.stats import noise_sigma
+from loganalyzer.stats import running_median as _running_median
 
 #: Fewer finite points than this on a curve and detectors stay silent on it
 #: (the ``too-short`` rule, LA100, says so instead). Rules may ask for more.
@@ -103,21 +103,14 @@ def binned(c: Curve, max_points: int = MAX_POINTS, how: str = "mean") -> Curve:
 
 
 def running_median(y: np.ndarray, window: int) -> np.ndarray:
-    """Centred running median whose window shrinks at the ends (no edge padding bias).
+    """Centred running median whose window shrinks at the ends (no edge padding bias);
+    see :func:`loganalyzer.stats.running_median`.
 
     Example:
         >>> running_median(np.array([5.0, 1, 1, 1, 9, 1, 1]), 3).tolist()
         [3.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
     """
-    y = np.asarray(y, dtype=float)
-    n = len(y)
-    window = max(1, int(window) | 1)
-    if n < 3 or window == 1:
-        return y.copy()
-    # pandas' rolling median (a skip list) gives the same values as a nanmedian over
-    # a NaN-padded sliding window, 100x faster for windows of hundreds of points.
-    rolling = pd.Series(y).rolling(window, center=True, min_periods=1)
-    return rolling.median().to_numpy(dtype=float)
+    return _running_median(y, window)
 
 
 def smooth_window(n: int, fraction: float = 0.1, lo: int = 3, hi: int = 31) -> int:

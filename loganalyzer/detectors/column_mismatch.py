@@ -41,7 +41,6 @@ import math
 from fractions import Fraction
 
 import numpy as np
-from scipy import stats as _st
 
 from loganalyzer.findings import Finding, severity_rank
 from loganalyzer.naming import direction
@@ -143,7 +142,11 @@ def _falling_partner(run: Run, col: str, s, p: dict):
         o_start, o_end = _level(o, True), _level(o, False)
         if o_end > o_start / float(p["min_rise"]):
             continue
-        rho = float(_st.spearmanr(y, o).statistic)
+        # Reached only for a loss column that rises inside [0, 1] like an accuracy:
+        # scipy is imported here, on that rare path, not by every analysis.
+        from scipy.stats import spearmanr
+
+        rho = float(spearmanr(y, o).statistic)
         if not math.isfinite(rho) or rho >= 0:
             continue
         steep = (

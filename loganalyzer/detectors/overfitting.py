@@ -52,7 +52,7 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
-from loganalyzer.stats import mann_kendall
+from loganalyzer.stats import mann_kendall, mann_whitney_greater
 
 KIND = "overfitting"
 
@@ -115,10 +115,8 @@ class LevelShift:
         shift_p = None
         m = min(k, len(after) // 2)
         if m >= 4:
-            from scipy.stats import mannwhitneyu
-
             early, late = after[:m], after[-m:]
-            shift_p = float(mannwhitneyu(late, early, alternative="greater").pvalue)
+            shift_p = mann_whitney_greater(late, early)
         # The best's neighbourhood (two points on each side): when it already sits
         # where the curve ends, the "rise" is the best point's own dip, not a shift.
         near = np.r_[y[max(0, b - 2) : b], y[b + 1 : b + 3]]

@@ -39,7 +39,7 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
-from loganalyzer.stats import mann_kendall, theil_sen
+from loganalyzer.stats import kendall_tau, mann_kendall, theil_sen
 
 KIND = "plateau"
 
@@ -131,9 +131,7 @@ class Plateaus:
         size = abs(ref) if ref > 0 else self.scale
         end = float(np.median(self.y[max(i, j - 2) : j + 1]))
         if len(seg) >= 3 and end - ref > self.max_rise * size:
-            from scipy.stats import kendalltau
-
-            tau = kendalltau(np.arange(len(seg)), seg).statistic
+            tau = kendall_tau(seg)
             if np.isfinite(tau) and tau >= self.max_rise_tau:
                 return False
         return float(np.max(self.smooth[i : j + 1])) - ref <= self.max_excursion * size
