@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from loganalyzer.errors import ReadError
 from loganalyzer.findings import Advice, Finding, as_index, jsonable, severity_rank
@@ -42,14 +41,15 @@ class RunResult:
 
     def best_of(self, name: str | None) -> dict[str, Any] | None:
         """``{"index", "value"}`` of the lowest finite value of the series ``name``."""
-        s = self.run.series(name)
+        s = self.run.points(name)
         if s is None:
             return None
-        s = s[np.isfinite(s.to_numpy(dtype=float))]
-        if s.empty:
+        finite = np.isfinite(s.y)
+        if not finite.any():
             return None
-        idx = s.idxmin()
-        return {"index": as_index(idx), "value": float(s.loc[idx])}
+        x, y = s.x[finite], s.y[finite]
+        best = int(np.argmin(y))
+        return {"index": as_index(x[best]), "value": float(y[best])}
 
     @property
     def worst_severity(self) -> str | None:
@@ -127,6 +127,8 @@ class Analysis:
 
 def to_run(obj: Any, name: str | None = None) -> Run:
     """Turn an in-memory object into a Run: a Keras ``History``, a dict of lists, a DataFrame."""
+    import pandas as pd
+
     if isinstance(obj, Run):
         return obj
     hist = getattr(obj, "history", None)

@@ -82,7 +82,7 @@ class Comparison:
 def _final_gap(run: Any) -> float | None:
     if run.train_loss is None or run.val_loss is None:
         return None
-    both = run.metrics[[run.train_loss, run.val_loss]].to_numpy(dtype=float)
+    both = np.column_stack([run.data[run.train_loss], run.data[run.val_loss]])
     ok = np.isfinite(both).all(axis=1)
     if not ok.any():
         return None
@@ -91,10 +91,10 @@ def _final_gap(run: Any) -> float | None:
 
 
 def _final_value(run: Any, name: str | None) -> float | None:
-    s = run.series(name)
-    if s is None or s.empty:
+    s = run.points(name)
+    if s is None or not len(s.y):
         return None
-    return float(s.iloc[-1])
+    return float(s.y[-1])
 
 
 def labels(results: list[Any]) -> list[str]:

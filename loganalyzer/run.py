@@ -4,6 +4,12 @@ Readers turn a log file (or a TensorBoard run folder) into one or more :class:`R
 objects; nothing downstream knows which format a run came from except through
 ``Run.format``. Detectors, advice and renderers only ever see a ``Run``.
 
+A run holds its metrics as numpy arrays (:attr:`Run.data` on :attr:`Run.index_values`):
+judging a log of 100 points must not pay for importing pandas (0.26 s), so the hot
+path (readers of small logs, detectors, advice, JSON output) reads :meth:`Run.points`
+and :meth:`Run.column`. :attr:`Run.metrics` and :meth:`Run.series` give the same
+numbers as a pandas DataFrame and Series for the Python API, reports and notebooks.
+
 Example:
     >>> import pandas as pd
     >>> from loganalyzer.run import Run
@@ -12,22 +18,35 @@ Example:
     >>> run = Run.from_frame("demo", df, format="keras-json", index="epoch")
     >>> run.train_loss, run.val_loss, run.length
     ('loss', 'val_loss', 3)
+    >>> run.points("val_loss").y.tolist()
+    [1.1, 0.7, 0.8]
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import pandas as pd
 
 from loganalyzer.naming import canonical_name, pick_losses
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The formats a reader may report, as printed in ``--format json`` output.
 FORMATS = ("keras-json", "keras-csv", "lightning-csv", "hf-trainer", "tensorboard", "python")
 
 #: What the index of ``Run.metrics`` counts.
 INDEX_KINDS = ("epoch", "step")
+
+
+class Points(NamedTuple):
+    """The logged points of one metric: log indices ``x`` (the log's own numbering,
+    ints for whole epochs or steps) and float values ``y`` (non-finite losses kept)."""
+
+    x: np.ndarray
+    y: np.ndarray
 
 
 @dataclass
@@ -40,10 +59,12 @@ class Run:
         sources: The file(s) the run was read from, as given on the command line.
         format: One of :data:`FORMATS`.
         index: ``"epoch"`` or ``"step"``: what the index of ``metrics`` counts.
-        metrics: One float column per canonical metric name, indexed by the log's own
-            numbering (epoch 0, 1, ... as Keras writes it, 1-based if the log is, or the
-            global step). Missing values are NaN; non-finite losses stay non-finite
-            (a NaN loss is evidence, not noise). Sorted by index, no duplicate index.
+        data: One float64 array per canonical metric name, all as long as
+            ``index_values``. Missing values are NaN; non-finite losses stay non-finite
+            (a NaN loss is evidence, not noise). :attr:`metrics` is the same as a
+            pandas DataFrame.
+        index_values: The log's own numbering of the rows (epoch 0, 1, ... as Keras
+            writes it, 1-based if the log is, or the global step): sorted, no duplicates.
         train_loss: The column holding the training loss, or ``None``.
         val_loss: The column holding the validation loss, or ``None``.
         learning_rate: The column holding the learning rate, or ``None``.
@@ -66,7 +87,8 @@ class Run:
     sources: list[str]
     format: str
     index: str
-    metrics: pd.DataFrame
+    data: dict[str, np.ndarray]
+    index_values: np.ndarray
     train_loss: str | None = None
     val_loss: str | None = None
     learning_rate: str | None = None
@@ -92,61 +114,158 @@ class Run:
     ) -> Run:
         """Build a run from a frame whose columns carry the log's *original* names.
 
-        Columns are renamed to canonical names (:func:`loganalyzer.naming.canonical_name`),
-        coerced to float (cells that are not numbers become NaN and the column is kept
-        only if something numeric is left), the index is sorted and de-duplicated (last
-        value wins, as a resumed run overwrites), and the training/validation loss and
-        learning-rate columns are picked.
+        Cells that are not numbers become NaN, and a column is kept only if something
+        numeric is left; then as :meth:`from_columns`.
+        """
+        import pandas as pd
+
+        columns: dict[str, np.ndarray] = {}
+        textual: set[str] = set()
+        for col in frame.columns:
+            orig = str(col)
+            values = pd.to_numeric(frame[col], errors="coerce").astype(float)
+            if values.notna().sum() == 0 and frame[col].notna().any():
+                textual.add(orig)
+            columns[orig] = values.to_numpy(dtype=float)
+        return cls.from_columns(
+            name,
+            np.asarray(frame.index),
+            columns,
+            format=format,
+            index=index,
+            sources=sources,
+            warnings=warnings,
+            dropped=dropped,
+            textual=textual,
+        )
+
+    @classmethod
+    def from_columns(
+        cls,
+        name: str,
+        index_values: np.ndarray,
+        columns: dict[str, np.ndarray],
+        *,
+        format: str,
+        index: str,
+        sources: list[str] | None = None,
+        warnings: list[str] | None = None,
+        dropped: dict[str, str] | None = None,
+        textual: set[str] | frozenset = frozenset(),
+    ) -> Run:
+        """Build a run from float columns under the log's *original* names, each as long
+        as ``index_values`` (the log's numbering of the rows, in file order).
+
+        Columns are renamed to canonical names (:func:`loganalyzer.naming.canonical_name`;
+        of two spellings of one metric the first is kept and its gaps filled from the
+        second); a column named in ``textual`` had values but no numbers and is left
+        out; the rows are sorted and de-duplicated by index (last value wins, as a
+        resumed run overwrites), and the training/validation loss and learning-rate
+        columns are picked.
+
+        Example:
+            >>> run = Run.from_columns("r", np.array([0, 1, 1]),
+            ...     {"Loss": np.array([1.0, 0.8, 0.7]), "acc": np.array([0.5, 0.6, 0.7])},
+            ...     format="python", index="epoch")
+            >>> run.index_values.tolist(), run.data["loss"].tolist(), run.train_loss
+            ([0, 1], [1.0, 0.7], 'loss')
         """
         warnings = list(warnings or [])
         dropped = dict(dropped or {})
-        columns: dict[str, pd.Series] = {}
+        data: dict[str, np.ndarray] = {}
         original: dict[str, str] = {}
-        for col in frame.columns:
-            orig = str(col)
+        for orig, values in columns.items():
             canon = canonical_name(orig)
-            if canon in columns:
+            if canon in data:
                 # Two spellings of one metric ("acc" and "accuracy"): keep the first,
                 # fill its gaps from the second.
-                other = pd.to_numeric(frame[col], errors="coerce").astype(float)
-                columns[canon] = columns[canon].combine_first(other)
+                first = data[canon]
+                data[canon] = np.where(np.isnan(first), values, first)
                 dropped[orig] = f"same metric as {original[canon]!r} (both map to {canon!r})"
                 continue
-            values = pd.to_numeric(frame[col], errors="coerce").astype(float)
-            if values.notna().sum() == 0 and frame[col].notna().any():
+            if orig in textual:
                 dropped[orig] = "no numeric values"
                 continue
-            columns[canon] = values
+            data[canon] = np.array(values, dtype=float)  # its own copy
             original[canon] = orig
-        metrics = pd.DataFrame(columns, index=frame.index)
-        metrics.index = pd.Index(metrics.index, name=index)
-        if not metrics.index.is_monotonic_increasing or metrics.index.has_duplicates:
-            metrics = metrics[~metrics.index.duplicated(keep="last")].sort_index()
-        metrics = metrics[_kept_columns(metrics)]
-        train, val = pick_losses(list(metrics.columns))
-        lr = "learning_rate" if "learning_rate" in metrics.columns else None
+        labels = np.array(index_values)
+        if len(labels) > 1 and (np.any(labels[1:] <= labels[:-1])):
+            # keep the last row of every index value, in index order
+            _, first_in_reversed = np.unique(labels[::-1], return_index=True)
+            keep = len(labels) - 1 - first_in_reversed
+            labels = labels[keep]
+            data = {k: v[keep] for k, v in data.items()}
+        kept = _kept_columns(data, len(labels))
+        data = {k: data[k] for k in kept}
+        for arr in (labels, *data.values()):
+            arr.flags.writeable = False  # shared by every detector: nobody may change them
+        train, val = pick_losses(list(data))
+        lr = "learning_rate" if "learning_rate" in data else None
         return cls(
             name=name,
             sources=list(sources or []),
             format=format,
             index=index,
-            metrics=metrics,
+            data=data,
+            index_values=labels,
             train_loss=train,
             val_loss=val,
             learning_rate=lr,
-            original_names={k: v for k, v in original.items() if k in metrics.columns},
+            original_names={k: v for k, v in original.items() if k in data},
             dropped=dropped,
             warnings=warnings,
         )
 
+    # ------------------------------------------------------------------ pandas views
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """The metrics as a pandas DataFrame (one column per canonical name, indexed by
+        :attr:`index_values` named after :attr:`index`); built on each access (a copy:
+        assign ``run.metrics = frame`` to change the run)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {k: v.copy() for k, v in self.data.items()},
+            index=pd.Index(self.index_values.copy(), name=self.index),
+        )
+
+    @metrics.setter
+    def metrics(self, frame: pd.DataFrame) -> None:
+        self.data = {str(c): frame[c].to_numpy(dtype=float) for c in frame.columns}
+        self.index_values = np.asarray(frame.index)
+
+    def series(self, name: str | None) -> pd.Series | None:
+        """:meth:`points` of ``name`` as a pandas Series (``None`` when not logged)."""
+        p = self.points(name)
+        if p is None:
+            return None
+        import pandas as pd
+
+        return pd.Series(p.y, index=pd.Index(p.x, name=self.index), name=name)
+
     # ------------------------------------------------------------------ queries
     @property
     def length(self) -> int:
-        """Number of index points (rows) in ``metrics``."""
-        return int(len(self.metrics))
+        """Number of index points (rows)."""
+        return int(len(self.index_values))
 
-    def series(self, name: str | None) -> pd.Series | None:
-        """The column ``name`` with its NaN-padding removed (non-finite losses kept).
+    @property
+    def empty(self) -> bool:
+        """No metric column, or no row (as ``DataFrame.empty``)."""
+        return not self.data or not len(self.index_values)
+
+    @property
+    def names(self) -> list[str]:
+        """The canonical metric names, in column order."""
+        return list(self.data)
+
+    def column(self, name: str | None) -> np.ndarray | None:
+        """The whole column ``name`` (NaN where not logged), or ``None``."""
+        return self.data.get(name) if name is not None else None
+
+    def points(self, name: str | None) -> Points | None:
+        """The points of ``name`` that were logged: its NaN-padding removed (non-finite
+        losses kept), or ``None`` when it is not a column.
 
         Sparse logs (Lightning writes train and validation on separate rows) leave
         NaN gaps; a detector wants the points that were actually logged. Only ``NaN``
@@ -154,16 +273,19 @@ class Run:
         the last finite point of a training loss is kept too, because a loss that
         turned NaN is the divergence a user needs to see.
         """
-        if name is None or name not in self.metrics.columns:
+        y = self.column(name)
+        if y is None:
             return None
-        s = self.metrics[name]
-        if name in self.unlogged_tail:
-            return s[s.notna()]
-        return s[s.notna() | _nan_tail(s)]
+        logged = ~np.isnan(y)
+        if name not in self.unlogged_tail:
+            logged |= _nan_tail(y)
+        if logged.all():
+            return Points(self.index_values, y)
+        return Points(self.index_values[logged], y[logged])
 
     def counts(self) -> dict[str, int]:
         """Canonical metric name -> number of logged points (for the JSON output)."""
-        out = {c: int(self.metrics[c].notna().sum()) for c in self.metrics.columns}
+        out = {c: int(np.count_nonzero(~np.isnan(v))) for c, v in self.data.items()}
         for name, s in self.side_series.items():
             out[name] = int(s.notna().sum())
         return out
@@ -180,16 +302,16 @@ class Run:
             self.val_loss = self._resolve(val)
 
     def _resolve(self, name: str) -> str:
-        if name in self.metrics.columns:
+        if name in self.data:
             return name
         for canon, orig in self.original_names.items():
             if orig == name:
                 return canon
-        known = ", ".join(sorted(self.metrics.columns))
+        known = ", ".join(sorted(self.data))
         raise KeyError(f"no metric named {name!r} in run {self.name!r} (known: {known})")
 
 
-def _kept_columns(metrics: pd.DataFrame) -> list[str]:
+def _kept_columns(data: dict[str, np.ndarray], rows: int) -> list[str]:
     """Columns with a value, plus a loss that is NaN on every row of a dense log.
 
     An empty column is "not logged" and goes. But a training loss that was NaN from
@@ -200,22 +322,21 @@ def _kept_columns(metrics: pd.DataFrame) -> list[str]:
     (Readers drop columns that were never logged at all, such as a CSV column that
     is empty or ``NA`` everywhere, before they get here.)
     """
-    empty = [c for c in metrics.columns if metrics[c].isna().all()]
-    if not empty or not len(metrics):
-        return list(metrics.columns)
-    filled = metrics.drop(columns=empty)
-    dense = bool(len(filled.columns)) and bool(filled.notna().all(axis=0).any())
-    losses = set(pick_losses(list(metrics.columns))) if dense else set()
-    return [c for c in metrics.columns if c not in empty or c in losses]
+    empty = [c for c, v in data.items() if np.isnan(v).all()]
+    if not empty or not rows:
+        return list(data)
+    filled = [v for c, v in data.items() if c not in empty]
+    dense = any(not np.isnan(v).any() for v in filled)
+    losses = set(pick_losses(list(data))) if dense else set()
+    return [c for c in data if c not in empty or c in losses]
 
 
-def _nan_tail(s: pd.Series) -> np.ndarray:
+def _nan_tail(values: np.ndarray) -> np.ndarray:
     """Mask of NaN points that a *diverged* run left: NaN after some finite values
     at the end of the log, with no finite value after them."""
-    values = s.to_numpy(dtype=float)
     mask = np.zeros(len(values), dtype=bool)
     finite = np.isfinite(values)
-    if np.isnan(values).all():  # only a logged all-NaN loss survives Run.from_frame
+    if np.isnan(values).all():  # only a logged all-NaN loss survives Run.from_columns
         return ~mask
     if not finite.any() or finite[-1]:
         return mask

@@ -142,12 +142,11 @@ def mode_for(metric: str) -> str:
 
 def finite_series(run: Run, metric: str | None) -> tuple[np.ndarray, np.ndarray]:
     """``(index, values)`` of the finite logged points of ``metric`` (empty if absent)."""
-    s = run.series(metric)
+    s = run.points(metric)
     if s is None:
         return np.array([]), np.array([])
-    values = s.to_numpy(dtype=float)
-    ok = np.isfinite(values)
-    return s.index.to_numpy()[ok], values[ok]
+    ok = np.isfinite(s.y)
+    return s.x[ok], s.y[ok]
 
 
 def last_finite(run: Run, metric: str | None) -> float | None:

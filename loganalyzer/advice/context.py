@@ -139,12 +139,12 @@ def chance(run: Run, findings: list[Finding]) -> Chance | None:
             loss = f.evidence.get("final_train_loss")
             loss = float(loss) if isinstance(loss, (int, float)) else level
             return Chance(max(2, round(math.exp(level))), float(level), loss)
-    s = run.series(run.train_loss)
-    acc = next((c for c in ("accuracy", "acc") if c in run.metrics.columns), None)
+    s = run.points(run.train_loss)
+    acc = next((c for c in ("accuracy", "acc") if c in run.data), None)
     if s is None or acc is None:
         return None
-    y = s.to_numpy(dtype=float)
-    a = run.series(acc).to_numpy(dtype=float)
+    y = s.y
+    a = run.points(acc).y
     y, a = y[np.isfinite(y)], a[np.isfinite(a)]
     if len(y) < 5 or len(a) < 5:
         return None
@@ -180,12 +180,8 @@ class RunContext:
             name, why = framework, "--framework"
         else:
             name, why = g.name, g.why
-        lr = run.series(run.learning_rate)
-        sched = (
-            schedule(lr.index.to_numpy(), lr.to_numpy(dtype=float))
-            if lr is not None
-            else Schedule("none")
-        )
+        lr = run.points(run.learning_rate)
+        sched = schedule(lr.x, lr.y) if lr is not None else Schedule("none")
         return cls(
             framework=name,
             framework_why=why,

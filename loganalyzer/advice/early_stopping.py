@@ -254,7 +254,7 @@ def _monitor(ctx: AdviceContext) -> str | None:
     dis = ctx.first("metric-disagreement")
     if dis is not None:
         suggested = dis.evidence.get("suggested_monitor")
-        if isinstance(suggested, str) and suggested in run.metrics.columns:
+        if isinstance(suggested, str) and suggested in run.data:
             return suggested
     return run.val_loss or run.train_loss
 
@@ -263,18 +263,18 @@ def build(ctx: AdviceContext) -> Advice | None:
     """EarlyStopping with patience/min_delta fitted to this run's monitored curve."""
     run = ctx.run
     monitor = _monitor(ctx)
-    series = run.series(monitor)
+    series = run.points(monitor)
     if monitor is None or series is None:
         return None
     mode = mode_for(monitor)
-    choice = choose(series.to_numpy(dtype=float), mode)
+    choice = choose(series.y, mode)
     if choice is None:
         return None
     noisy_note = ""
     fitted = choice.patience
-    robust, share = robust_patience(series.to_numpy(dtype=float), mode, choice.min_delta, fitted)
+    robust, share = robust_patience(series.y, mode, choice.min_delta, fitted)
     if robust > fitted:
-        sim = simulate(series.to_numpy(dtype=float), robust, choice.min_delta, mode)
+        sim = simulate(series.y, robust, choice.min_delta, mode)
         choice = Choice(
             robust,
             choice.min_delta,
@@ -290,10 +290,10 @@ def build(ctx: AdviceContext) -> Advice | None:
             f"rerun with the same noise would often stop before its best; with patience "
             f"{robust}, {share:.0%} of 200 resampled reruns reach it."
         )
-    index = series.index
+    index = series.x
     best_index = as_index(index[choice.best_pos])
     last_index = as_index(index[-1])
-    best_value = float(series.iloc[choice.best_pos])
+    best_value = float(series.y[choice.best_pos])
     stop_index = as_index(index[choice.stop_pos]) if choice.stop_pos is not None else None
     saved = (last_index - stop_index) if stop_index is not None else 0
     params = {

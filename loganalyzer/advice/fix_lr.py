@@ -37,8 +37,8 @@ def default_rate(ctx: AdviceContext) -> float:
 
 def build(ctx: AdviceContext) -> Advice:
     lr = default_rate(ctx)
-    idx = ctx.run.series(ctx.run.learning_rate)
-    where = f" ({ctx.index}s {fmt(idx.index[0])}–{fmt(idx.index[-1])})" if idx is not None else ""
+    logged = ctx.run.points(ctx.run.learning_rate)
+    where = f" ({ctx.index}s {fmt(logged.x[0])}–{fmt(logged.x[-1])})" if logged is not None else ""
     usual = "; LoRA fine-tunes often use about 2e-4" if ctx.framework == "hf" else ""
     summary = (
         f"Fix the learning rate: it is 0 at every logged point{where}, so the weights never "

@@ -34,8 +34,8 @@ def applies(ctx: AdviceContext) -> bool:
     """Only where a loss turned non-finite (an inf gradient norm alone is fp16's loss
     scaler doing its job: it skips that step)."""
     for name in (ctx.run.train_loss, ctx.run.val_loss):
-        s = ctx.run.series(name)
-        if s is not None and not np.isfinite(s.to_numpy(dtype=float)).all():
+        p = ctx.run.points(name)
+        if p is not None and not np.isfinite(p.y).all():
             return True
     return False
 
@@ -45,7 +45,7 @@ def build(ctx: AdviceContext) -> Advice:
     first = div.evidence.get("first_nonfinite_index") if div is not None else None
     wasted = ""
     if isinstance(first, (int, float)):
-        last = ctx.run.metrics.index[-1]
+        last = ctx.run.index_values[-1]
         wasted = (
             f": the loss turned non-finite at {ctx.index} {fmt(first)} and the run went on "
             f"to {ctx.index} {fmt(last)}"

@@ -100,7 +100,7 @@ def build(ctx: AdviceContext) -> Advice | None:
     run = ctx.run
     f = next((f for f in ctx.findings if f.kind == "undertrained"), None)
     metric = (f.evidence.get("metric") or f.metric) if f else None
-    metric = metric if metric in run.metrics.columns else (run.val_loss or run.train_loss)
+    metric = metric if metric in run.data else (run.val_loss or run.train_loss)
     x, y = finite_series(run, metric)
     if len(y) < 3:
         return None

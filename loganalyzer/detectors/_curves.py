@@ -70,11 +70,11 @@ class Curve:
 
 def curve(run: Run, name: str | None) -> Curve | None:
     """The finite points of ``name`` in ``run`` (``None`` when it is not logged)."""
-    s = run.series(name)
+    s = run.points(name)
     if s is None:
         return None
-    y = s.to_numpy(dtype=float)
-    x = np.asarray(s.index, dtype=float)
+    y = s.y
+    x = np.asarray(s.x, dtype=float)
     ok = np.isfinite(y) & np.isfinite(x)
     y, x = y[ok], x[ok]
     return Curve(name or "", y, x, x, np.ones(len(y), dtype=int))
@@ -235,7 +235,7 @@ def min_points(params: dict) -> int:
 def accuracy_columns(run: Run, split: str = "train") -> list[str]:
     """Accuracy-like columns of one split (``top_k`` accuracies excluded)."""
     out = []
-    for name in run.metrics.columns:
+    for name in run.data:
         is_val = name.startswith("val_")
         if (split == "val") != is_val:
             continue

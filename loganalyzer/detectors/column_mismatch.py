@@ -94,10 +94,10 @@ def suspect_columns(run: Run, params: dict | None = None) -> dict[str, dict]:
     for col in (run.train_loss, run.val_loss):
         if col is None or col in out:
             continue
-        s = run.series(col)
+        s = run.points(col)
         if s is None:
             continue
-        y = s.to_numpy(dtype=float)
+        y = s.y
         ok = np.isfinite(y)
         if ok.sum() < int(p["min_points"]) or not ok.all():
             continue
@@ -128,16 +128,17 @@ def suspect_columns(run: Run, params: dict | None = None) -> dict[str, dict]:
 def _falling_partner(run: Run, col: str, s, p: dict):
     val = col.startswith("val_")
     best = None
-    for other in run.metrics.columns:
+    rows = np.searchsorted(run.index_values, s.x)  # the rows where ``col`` was logged
+    for other in run.data:
         if other in (col, run.train_loss, run.val_loss, run.learning_rate):
             continue
         if other.startswith("val_") != val or direction(other) != "min":
             continue
-        o = run.metrics[other].reindex(s.index).to_numpy(dtype=float)
+        o = run.data[other][rows]
         ok = np.isfinite(o)
         if ok.sum() < int(p["min_points"]) or o[ok].min() <= 0:
             continue
-        y = s.to_numpy(dtype=float)[ok]
+        y = s.y[ok]
         o = o[ok]
         o_start, o_end = _level(o, True), _level(o, False)
         if o_end > o_start / float(p["min_rise"]):
@@ -163,7 +164,7 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     """One warning per loss column that looks like a score."""
     findings = []
     for col, ev in suspect_columns(run, params).items():
-        s = run.series(col)
+        s = run.points(col)
         orig = run.original_names.get(col, col)
         other = ev["behaves_like"]
         quantized = (
@@ -187,8 +188,8 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
                 kind=KIND,
                 severity=rule.severity,
                 metric=col,
-                start=s.index[0].item() if hasattr(s.index[0], "item") else s.index[0],
-                end=s.index[-1].item() if hasattr(s.index[-1], "item") else s.index[-1],
+                start=s.x[0].item() if hasattr(s.x[0], "item") else s.x[0],
+                end=s.x[-1].item() if hasattr(s.x[-1], "item") else s.x[-1],
                 message=message,
                 evidence=ev,
             )

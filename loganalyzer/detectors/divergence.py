@@ -50,17 +50,17 @@ DEFAULTS = {
 
 def first_nonfinite(run: Run, name: str | None) -> tuple[float | None, float | None, bool]:
     """(index of the first non-finite value, last finite value before it, recovered?)."""
-    s = run.series(name)
-    if s is None or s.empty:
+    s = run.points(name)
+    if s is None or not len(s.y):
         return None, None, False
-    y = s.to_numpy(dtype=float)
+    y = s.y
     bad = ~np.isfinite(y)
     if not bad.any():
         return None, None, False
     i = int(np.argmax(bad))
     before = y[:i][np.isfinite(y[:i])]
     recovered = bool(np.isfinite(y[i:]).any()) and bool(np.isfinite(y[-1]))
-    return float(s.index[i]), (float(before[-1]) if len(before) else None), recovered
+    return float(s.x[i]), (float(before[-1]) if len(before) else None), recovered
 
 
 class Explosion:
@@ -249,7 +249,7 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
             tail = "and recovered afterwards" if recovered else "and stayed non-finite"
             broken = nf_before is None and not recovered and metric == run.val_loss
             if broken:
-                n_val = len(run.series(metric))
+                n_val = len(run.points(metric).y)
                 parts.append(
                     f"{metric} is NaN or infinite at all {n_val} of its logged points while "
                     f"{run.train_loss or 'the training loss'} is finite: the validation "
@@ -282,7 +282,8 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         "value_at": value_at,
         "learning_rate": lr,
     }
-    end = C.num(run.series(metric).index[-1]) if run.series(metric) is not None else None
+    logged = run.points(metric)
+    end = C.num(logged.x[-1]) if logged is not None else None
     return [
         Finding(
             rule=rule.code,

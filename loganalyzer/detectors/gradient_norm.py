@@ -79,10 +79,10 @@ class GradNorms:
 def grad_norms(run: Run, explode_factor: float = DEFAULTS["explode_factor"]) -> GradNorms | None:
     """Summarise the first logged gradient-norm column, or ``None`` when there is none."""
     for name in GRAD_NAMES:
-        s = run.series(name) if name in run.metrics.columns else None
-        if s is None or s.empty:
+        s = run.points(name)
+        if s is None or not len(s.y):
             continue
-        v = s.to_numpy(dtype=float)
+        v = s.y
         ok = np.isfinite(v)
         if not ok.any():
             typical = float("nan")
@@ -90,7 +90,7 @@ def grad_norms(run: Run, explode_factor: float = DEFAULTS["explode_factor"]) -> 
             first = v[: max(1, len(v) // 4)]
             first = first[np.isfinite(first)]
             typical = max(float(np.median(v[ok])), float(np.median(first)) if len(first) else 0.0)
-        idx = s.index.to_numpy()
+        idx = s.x
         nonfinite = [as_index(i) for i in idx[~ok]]
         exploding = []
         if math.isfinite(typical) and typical > 0:

@@ -59,7 +59,7 @@ def candidate_metrics(run: Run) -> list[str]:
     """Higher-is-better validation metrics, accuracy first."""
     names = [
         name
-        for name in run.metrics.columns
+        for name in run.data
         if name.startswith("val_") and name != run.val_loss and C.direction(name) == "max"
     ]
     return sorted(names, key=lambda n: (n != "val_accuracy", "acc" not in n, n))

@@ -319,10 +319,10 @@ def _noisy(y: np.ndarray) -> bool:
 
 def train_has_nonfinite(run: Run, since: float) -> bool:
     """Did the training loss turn NaN/inf after ``since`` (divergence, not overfitting)?"""
-    raw = run.series(run.train_loss)
+    raw = run.points(run.train_loss)
     if raw is None:
         return False
-    after = raw[raw.index.to_numpy(dtype=float) >= since].to_numpy(dtype=float)
+    after = raw.y[raw.x.astype(float) >= since]
     return bool(len(after)) and not bool(np.all(np.isfinite(after)))
 
 

@@ -56,11 +56,10 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
 def final_level(run: Run) -> float | None:
     """Median of the last tenth (at least 3 points) of the monitored loss, if positive."""
     name = run.val_loss or run.train_loss
-    s = run.series(name)
+    s = run.points(name)
     if s is None:
         return None
-    y = s.to_numpy(dtype=float)
-    y = y[np.isfinite(y)]
+    y = s.y[np.isfinite(s.y)]
     if len(y) < 5:
         return None
     level = float(np.median(y[-max(3, len(y) // 10) :]))
@@ -85,10 +84,10 @@ def _key(run: Run) -> tuple | None:
         return None
     name = PurePath(run.sources[0]).name if run.format != "tensorboard" else "tfevents"
     monitor = run.val_loss or run.train_loss
-    s = run.series(monitor)
-    if s is None or s.empty:
+    s = run.points(monitor)
+    if s is None or not len(s.y):
         return None
-    points = s.index.to_numpy(dtype=float)  # the logged points, compared by their bytes
+    points = s.x.astype(float)  # the logged points, compared by their bytes
     return (run.format, run.index, monitor, name, len(points), points.tobytes())
 
 
@@ -151,7 +150,7 @@ def detect_sweep(runs: list[Run], rule: Rule, params: dict) -> dict[int, list[Fi
             run = runs[i]
             name = run.val_loss or run.train_loss
             orig = run.original_names.get(name, name)
-            s = run.series(name)
+            s = run.points(name)
             found[i] = [
                 Finding(
                     rule=rule.code,
@@ -159,7 +158,7 @@ def detect_sweep(runs: list[Run], rule: Rule, params: dict) -> dict[int, list[Fi
                     severity=rule.severity,
                     metric=name,
                     start=None,
-                    end=s.index[-1].item() if hasattr(s.index[-1], "item") else s.index[-1],
+                    end=s.x[-1].item() if hasattr(s.x[-1], "item") else s.x[-1],
                     message=(
                         f"{orig} ends at {level:.4g}, {level / reference:.1f}x what its "
                         f"{len(others)} sibling runs in this sweep reach (the better half "

@@ -174,8 +174,8 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     train = C.curve(run, run.train_loss)
     if train is None or train.n < C.min_points(p) or C.lr_is_zero(run):
         return []
-    raw = run.series(run.train_loss)
-    if not np.isfinite(raw.iloc[-1]):
+    raw = run.points(run.train_loss)
+    if not np.isfinite(raw.y[-1]):
         return []  # diverged: the divergence rule speaks
     t = C.binned(train)
     n = t.n

@@ -55,8 +55,8 @@ def _monitored(run: Run, need: int) -> C.Curve | None:
 
 def _ends_finite(run: Run, name: str | None) -> bool:
     """False when the logged series ends non-finite (a diverged run is not undertrained)."""
-    s = run.series(name)
-    return s is not None and len(s) > 0 and bool(np.isfinite(s.iloc[-1]))
+    s = run.points(name)
+    return s is not None and len(s.y) > 0 and bool(np.isfinite(s.y[-1]))
 
 
 def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:

@@ -56,8 +56,10 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.readers._text import decode_head, number
@@ -167,7 +169,7 @@ def read(path) -> list[Run]:
         )
         run.original_names = {c: renamed.get(o, o) for c, o in run.original_names.items()}
         run.writer = writers[k - 1]
-        if not run.metrics.empty:
+        if not run.empty:
             runs.append(run)
     if not runs:
         raise LogReadError(source, "console output without numeric metric values")
@@ -183,6 +185,8 @@ class _Fit:
 
 def _keras(lines: list[_Line]) -> list[tuple[pd.DataFrame, list[str]]]:
     """One frame per ``fit`` call: the last complete drawing of every epoch."""
+    import pandas as pd
+
     fits: list[_Fit] = []
     epoch: int | None = None
     final: dict[str, float] | None = None  # the epoch's last complete drawing
@@ -246,6 +250,8 @@ def _is_hf_record(drawing: str) -> dict | None:
 
 
 def _hf(lines: list[_Line]):
+    import pandas as pd
+
     rows: dict[float, dict[str, float]] = {}
     dropped: dict[str, str] = {}
     warnings: list[str] = []
@@ -287,6 +293,8 @@ def _hf(lines: list[_Line]):
 
 
 def _lightning(lines: list[_Line]):
+    import pandas as pd
+
     epochs: dict[int, dict[str, float]] = {}
     last_epoch = None
     last_closed = True

@@ -27,9 +27,10 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.readers._text import decode_head, invalid_json, number, read_text
@@ -104,11 +105,14 @@ def read(path: Path) -> list[Run]:
         raise LogReadError(
             source, "trainer_state.json whose log_history has no training or evaluation records"
         )
-    frame = pd.DataFrame.from_dict(rows, orient="index").sort_index()
-    frame.index.name = "step"
-    run = Run.from_frame(
+    # One float column per key, in the order keys first appear, rows sorted by step.
+    steps = sorted(rows)
+    keys = list(dict.fromkeys(k for r in rows.values() for k in r))
+    columns = {k: np.array([rows[s].get(k, math.nan) for s in steps], dtype=float) for k in keys}
+    run = Run.from_columns(
         path.parent.name or path.name,
-        frame,
+        np.array(steps, dtype=np.int64),
+        columns,
         format=FORMAT,
         index="step",
         sources=[source],
@@ -118,7 +122,7 @@ def read(path: Path) -> list[Run]:
     # Records name what was logged, NaN values included: a metric whose last record
     # comes before the last step (evaluation not run at the end) was not logged there.
     last_logged = {key: step for step in sorted(rows) for key in rows[step]}
-    end = frame.index.max()
+    end = steps[-1]
     run.unlogged_tail = {
         c for c, orig in run.original_names.items() if last_logged.get(orig, end) < end
     }

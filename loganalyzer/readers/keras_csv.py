@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.naming import _snake
@@ -89,16 +89,19 @@ def read(path: Path) -> list[Run]:
         raise LogReadError(source, "CSV log with a header but no complete data rows", broken=True)
     header = table.header
     ep = epoch_column(header)
-    values = {
-        name: [number(row[i]) for row in table.rows] for i, name in enumerate(header) if i != ep
+    # One float column per metric (numpy, not pandas: a CSVLogger file is small and
+    # clean, and judging it must not pay for importing pandas).
+    columns = {
+        name: np.array([number(row[i]) for row in table.rows], dtype=float)
+        for i, name in enumerate(header)
+        if i != ep
     }
-    frame = pd.DataFrame(values)
     if table.delimiter == ";":
-        frame, comma_cols = _decimal_commas(frame, header, table.rows)
+        comma_cols = _decimal_commas(columns, header, table.rows)
         if comma_cols:
             warnings.append(f"decimal commas read as decimal points ({', '.join(comma_cols)})")
     if ep is None:
-        index = list(range(len(frame)))
+        index: list = list(range(len(table.rows)))
         if table.repeated_headers:
             last_header = table.repeated_headers[-1]
             first = next((k for k, ln in enumerate(table.lines) if ln > last_header), len(index))
@@ -107,28 +110,27 @@ def read(path: Path) -> list[Run]:
                 f"with its own header): {len(table.repeated_headers) + 1} segments; analysing "
                 f"the last one (from line {last_header + 1}, {len(index) - first} rows)"
             )
-            frame = frame.iloc[first:].reset_index(drop=True)
-            index = list(range(len(frame)))
+            columns = {k: v[first:] for k, v in columns.items()}
+            index = list(range(len(index) - first))
     else:
         epochs = [number(row[ep]) for row in table.rows]
         keep = [abs(e) < 2**53 for e in epochs]  # NaN, inf or absurd: not an epoch number
         if not all(keep):
             warnings.append(f"{keep.count(False)} row(s) without an epoch number were skipped")
-            frame = frame[keep].reset_index(drop=True)
+            mask = np.array(keep, dtype=bool)
+            columns = {k: v[mask] for k, v in columns.items()}
             epochs = [e for e, k in zip(epochs, keep, strict=True) if k]
         if not epochs:
             raise LogReadError(source, "CSV log without a single row with an epoch number")
         whole = all(float(e).is_integer() for e in epochs)
         # Fractional epochs (0, 0.5, 1, ...: evaluations within an epoch) stay as written.
-        index, frame, seg_warning = _last_segment(
-            [int(e) for e in epochs] if whole else epochs, frame
-        )
+        index, cut, seg_warning = _last_segment([int(e) for e in epochs] if whole else epochs)
+        columns = {k: v[cut:] for k, v in columns.items()}
         if seg_warning:
             warnings.append(seg_warning)
-    frame.index = pd.Index(index, name="epoch")
     dropped = {}
     position = {name: i for i, name in enumerate(header)}
-    for col in frame.columns[frame.isna().all().to_numpy()]:  # one pass, not one per column
+    for col in [c for c, v in columns.items() if np.isnan(v).all()]:
         cells = [row[position[col]].strip().lower() for row in table.rows]
         if all(c in ("", "na", "none", "null") for c in cells):
             # Empty or NA everywhere: never logged (a metric CSVLogger had no value
@@ -136,36 +138,36 @@ def read(path: Path) -> list[Run]:
             dropped[col] = "never logged (every cell empty or NA)"
         elif any(c not in ("", "na", "nan", "none", "null") for c in cells):
             dropped[col] = "no numeric values (e.g. list or text cells)"
-    frame = frame.drop(columns=list(dropped))
+    columns = {k: v for k, v in columns.items() if k not in dropped}
     unlogged = unlogged_last_cells(header, table.rows[-1], ep)
     if unlogged:
         warnings.append(
             f"last row (line {table.lines[-1]}) has no value for {', '.join(unlogged)}: "
             "read as not logged (the file may have been cut while being written)"
         )
-    run = Run.from_frame(
+    run = Run.from_columns(
         path.name,
-        frame,
+        np.asarray(index),
+        columns,
         format=FORMAT,
         index="epoch",
         sources=[source],
         warnings=warnings,
         dropped=dropped,
     )
-    if run.metrics.empty:
+    if run.empty:
         raise LogReadError(source, "CSV without a numeric metric column: not a training log")
     run.unlogged_tail = {c for c, orig in run.original_names.items() if orig in unlogged}
     return [run]
 
 
-def _last_segment(
-    epochs: list[float], frame: pd.DataFrame
-) -> tuple[list[float], pd.DataFrame, str]:
+def _last_segment(epochs: list[float]) -> tuple[list[float], int, str]:
     """Split at every drop of the epoch column back to the file's first epoch and keep
     the last segment; a drop to a later epoch continues the run (later rows win).
-    Rows written in decreasing epoch order (a table sorted newest first) are one run."""
+    Rows written in decreasing epoch order (a table sorted newest first) are one run.
+    Returns the segment's epochs, the row where it starts, and a warning."""
     if len(epochs) > 1 and all(b < a for a, b in zip(epochs, epochs[1:], strict=False)):
-        return epochs, frame, "rows are in decreasing epoch order; read them in epoch order"
+        return epochs, 0, "rows are in decreasing epoch order; read them in epoch order"
     start_epoch = epochs[0]
     starts = [0]
     resumed: list[int] = []
@@ -176,6 +178,7 @@ def _last_segment(
             else:
                 resumed.append(epochs[i])
     message = ""
+    cut = 0
     if len(starts) > 1:
         bounds = starts + [len(epochs)]
         lengths = [bounds[k + 1] - bounds[k] for k in range(len(starts))]
@@ -185,29 +188,28 @@ def _last_segment(
             f"analysing the last segment ({lengths[-1]} rows)"
         )
         cut = starts[-1]
-        epochs, frame = epochs[cut:], frame.iloc[cut:].reset_index(drop=True)
+        epochs = epochs[cut:]
         resumed = [e for e in resumed if e in epochs]
     if resumed:
         note = f"resumed from a checkpoint at epoch {', '.join(map(str, sorted(set(resumed))))}"
         note += "; the re-logged epochs replace the earlier rows"
         message = f"{message}; {note}" if message else note
-    return epochs, frame, message
+    return epochs, cut, message
 
 
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+([eE][+-]?\d+)?\s*$")
 
 
-def _decimal_commas(
-    frame: pd.DataFrame, header: list[str], rows: list[list[str]]
-) -> tuple[pd.DataFrame, list[str]]:
-    """Columns of a ``;``-separated file written with decimal commas (``0,123``)."""
+def _decimal_commas(columns: dict, header: list[str], rows: list[list[str]]) -> list[str]:
+    """Columns of a ``;``-separated file written with decimal commas (``0,123``),
+    parsed in place in ``columns``; their names."""
     fixed = []
-    for col in list(frame.columns):
-        if frame[col].notna().any():
+    for col in list(columns):
+        if not np.isnan(columns[col]).all():
             continue
         i = header.index(col)
         cells = [r[i] for r in rows if r[i].strip()]
         if cells and all(_DECIMAL_COMMA.match(c) for c in cells):
-            frame = frame.assign(**{col: [number(r[i].replace(",", ".")) for r in rows]})
+            columns[col] = np.array([number(r[i].replace(",", ".")) for r in rows], dtype=float)
             fixed.append(col)
-    return frame, fixed
+    return fixed

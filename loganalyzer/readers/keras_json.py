@@ -36,12 +36,13 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.naming import _snake
@@ -79,41 +80,69 @@ def read(path: Path) -> list[Run]:
         from loganalyzer.readers import hf_trainer  # its log_history was past the sniffed head
 
         return hf_trainer.read(path)
-    found: list[tuple[str, pd.DataFrame, dict[str, str], list[str]]] = []
+    found: list[tuple[str, Table, dict[str, str], list[str]]] = []
     _find(obj, "", found, depth=0)
     if not found:
         raise LogReadError(source, "not a training log: JSON without per-epoch metric lists")
     found = [split for item in found for split in _heads(*item)]
     runs = []
-    for key, frame, dropped, warnings in found:
+    for key, table, dropped, warnings in found:
         name = path.name + (f"#{key}" if key and len(found) > 1 else "")
-        run = Run.from_frame(
+        run = Run.from_columns(
             name,
-            frame,
+            table.index,
+            table.columns,
             format=FORMAT,
             index="epoch",
             sources=[source],
             warnings=load_warnings + warnings,
             dropped=dropped,
         )
-        unlogged = frame.attrs.get("unlogged_tail", ())
+        unlogged = table.unlogged
         run.unlogged_tail = {c for c, orig in run.original_names.items() if orig in unlogged}
-        if not run.metrics.empty:
+        if not run.empty:
             runs.append(run)
     if not runs:
         raise LogReadError(source, "not a training log: JSON series hold no numbers")
     return runs
 
 
-def _heads(key: str, frame: pd.DataFrame, dropped: dict, warnings: list) -> list[tuple]:
+@dataclass
+class Table:
+    """A history as read: float columns under their names in the file, on one index.
+
+    Args:
+        index: The epoch of every row (the row number when the file gives none).
+        columns: name -> float array, each as long as ``index``.
+        unlogged: Columns whose NaN padding at the end was not logged (a shorter list).
+    """
+
+    index: np.ndarray
+    columns: dict[str, np.ndarray]
+    unlogged: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+def _rows(columns: dict[str, list]) -> Table:
+    """Lists of numbers as columns on the row number, the shorter padded with NaN."""
+    n = max((len(v) for v in columns.values()), default=0)
+    return Table(
+        np.arange(n),
+        {k: np.array(v + [math.nan] * (n - len(v)), dtype=float) for k, v in columns.items()},
+    )
+
+
+def _heads(key: str, frame: Table, dropped: dict, warnings: list) -> list[tuple]:
     """Split a history that holds several runs as key prefixes (``reg_loss``,
     ``reg_val_loss``, ``cls_loss``, ``cls_val_loss``: two models trained in one
     notebook and saved in one dict) into one history per prefix, so each is judged
     on its own curves; padded tail rows of the shorter one are dropped.
 
     Example:
-        >>> f = pd.DataFrame({"a_loss": [1.0, 0.5], "a_val_loss": [1.1, 0.6],
-        ...                   "b_loss": [2.0, None], "b_val_loss": [2.1, None]})
+        >>> f = _rows({"a_loss": [1.0, 0.5], "a_val_loss": [1.1, 0.6],
+        ...            "b_loss": [2.0, math.nan], "b_val_loss": [2.1, math.nan]})
         >>> [(k, list(fr.columns), len(fr)) for k, fr, _, _ in _heads("", f, {}, [])]
         [('a', ['loss', 'val_loss'], 2), ('b', ['loss', 'val_loss'], 1)]
     """
@@ -129,11 +158,16 @@ def _heads(key: str, frame: pd.DataFrame, dropped: dict, warnings: list) -> list
         return [(key, frame, dropped, warnings)]
     out = []
     for pre in prefixes:
-        sub = frame[[c for c in frame.columns if str(c).startswith(pre + "_")]]
-        sub = sub.rename(columns={c: str(c)[len(pre) + 1 :] for c in sub.columns})
-        filled = sub.notna().any(axis=1).to_numpy()
+        cols = {c[len(pre) + 1 :]: v for c, v in frame.columns.items() if c.startswith(pre + "_")}
+        index = frame.index
+        filled = np.zeros(len(index), dtype=bool)
+        for v in cols.values():
+            filled |= ~np.isnan(v)
         if filled.any():
-            sub = sub.iloc[: int(np.nonzero(filled)[0][-1]) + 1]
+            end = int(np.nonzero(filled)[0][-1]) + 1
+            index, cols = index[:end], {c: v[:end] for c, v in cols.items()}
+        # (the unlogged names keep their prefix, as they did in the frame this was)
+        sub = Table(index, cols, list(frame.unlogged))
         note = [w for w in warnings if "different lengths" not in w]
         out.append((f"{key}.{pre}" if key else pre, sub, dict(dropped), note))
     return out
@@ -297,7 +331,7 @@ def _find(obj: Any, key: str, found: list, depth: int) -> None:
             _find(v, f"{key}.{k}" if key else str(k), found, depth + 1)
 
 
-def _from_dict(obj: dict) -> tuple[pd.DataFrame, dict, list] | None:
+def _from_dict(obj: dict) -> tuple[Table, dict, list] | None:
     # {"history": {...}, "params": {...}, "epoch": [...]}
     if isinstance(obj.get("history"), dict):
         got = _from_dict(obj["history"])
@@ -306,7 +340,7 @@ def _from_dict(obj: dict) -> tuple[pd.DataFrame, dict, list] | None:
         frame, dropped, warnings = got
         epochs = obj.get("epoch", obj.get("epochs"))
         if isinstance(epochs, list) and len(epochs) == len(frame) and _all_int(epochs):
-            frame.index = pd.Index([int(e) for e in epochs], name="epoch")
+            frame.index = np.array([int(e) for e in epochs])
         return frame, dropped, warnings
     # pandas orient="split"
     if {"columns", "data"} <= set(obj) and isinstance(obj["data"], list):
@@ -317,14 +351,14 @@ def _from_dict(obj: dict) -> tuple[pd.DataFrame, dict, list] | None:
             if got is not None and isinstance(obj.get("index"), list):
                 idx = obj["index"]
                 if len(idx) == len(got[0]) and _all_int(idx):
-                    got[0].index = pd.Index([int(i) for i in idx], name="epoch")
+                    got[0].index = np.array([int(i) for i in idx])
             return got
     # pandas orient="index": {"0": {"loss": ..}, "1": {...}}
     if all(_intlike(k) for k in obj) and all(isinstance(v, dict) for v in obj.values()):
         order = sorted(obj, key=lambda k: int(k))
         got = _from_records([obj[k] for k in order])
         if got is not None:
-            got[0].index = pd.Index([int(k) for k in order], name="epoch")
+            got[0].index = np.array([int(k) for k in order])
         return got
     series = {k: v for k, v in obj.items() if _is_series(v)}
     columns = {k: v for k, v in obj.items() if _is_index_map(v)}
@@ -336,7 +370,7 @@ def _from_dict(obj: dict) -> tuple[pd.DataFrame, dict, list] | None:
     warnings: list[str] = []
     unlogged: list[str] = []
     epoch_key = next((k for k in _EPOCH_KEYS if k in series), None)
-    data: dict[str, pd.Series] = {}
+    lists: dict[str, list] = {}
     if series:
         lengths = {len(v) for k, v in series.items() if k != epoch_key}
         if len(lengths) > 1:
@@ -348,18 +382,18 @@ def _from_dict(obj: dict) -> tuple[pd.DataFrame, dict, list] | None:
         for k, v in series.items():
             if k == epoch_key:
                 continue
-            data[k] = pd.Series([number(x) for x in v], dtype=float)
+            lists[k] = [number(x) for x in v]
             if len(v) < longest:  # its padding was not logged (not a loss turned NaN)
                 unlogged.append(k)
-    for k, v in columns.items():
-        s = pd.Series({int(i): number(x) for i, x in v.items()}, dtype=float).sort_index()
-        data[k] = s
-    frame = pd.DataFrame(data)
-    frame.attrs["unlogged_tail"] = unlogged
+    frame = _rows(lists)
+    if columns:
+        frame = _aligned(frame, columns)
+    frame.unlogged = unlogged
+    data = frame.columns
     if epoch_key is not None:
         epochs = series[epoch_key]
         if len(epochs) == len(frame) and _all_int(epochs):
-            frame.index = pd.Index([int(e) for e in epochs], name="epoch")
+            frame.index = np.array([int(e) for e in epochs])
         else:
             warnings.append(f"{epoch_key!r} list does not match the metric lists; ignored")
     for k, v in obj.items():
@@ -374,7 +408,28 @@ def _from_dict(obj: dict) -> tuple[pd.DataFrame, dict, list] | None:
     return frame, dropped, warnings
 
 
-def _from_records(records: list[dict]) -> tuple[pd.DataFrame, dict, list] | None:
+def _aligned(frame: Table, maps: dict[str, dict]) -> Table:
+    """Lists (on the row number) and ``{"0": 1.2, "1": 0.9}`` columns on the sorted union
+    of their indices (what ``pandas.DataFrame`` of such series gives)."""
+    keyed = {k: {int(i): number(x) for i, x in v.items()} for k, v in maps.items()}
+    labels: set[int] = set(range(len(frame))) if frame.columns else set()
+    for m in keyed.values():
+        labels.update(m)
+    index = np.array(sorted(labels), dtype=np.int64)
+    where = {int(label): pos for pos, label in enumerate(index)}
+    out: dict[str, np.ndarray] = {}
+    for k, v in frame.columns.items():
+        col = np.full(len(index), np.nan)
+        col[[where[i] for i in range(len(v))]] = v
+        out[k] = col
+    for k, m in keyed.items():
+        col = np.full(len(index), np.nan)
+        col[[where[i] for i in m]] = list(m.values())
+        out[k] = col
+    return Table(index, out)
+
+
+def _from_records(records: list[dict]) -> tuple[Table, dict, list] | None:
     """A list of per-epoch records: ``[{"epoch": 0, "loss": 1.0, ...}, ...]``."""
     keys: dict[str, None] = {}
     for r in records:
@@ -385,7 +440,7 @@ def _from_records(records: list[dict]) -> tuple[pd.DataFrame, dict, list] | None
         return None
     epoch_key = next((k for k in _EPOCH_KEYS if k in keys), None)
     data = {k: [number(r.get(k)) for r in records] for k in keys if k != epoch_key}
-    frame = pd.DataFrame(data)
+    frame = Table(np.arange(len(records)), {k: np.array(v, dtype=float) for k, v in data.items()})
     dropped: dict[str, str] = {}
     for r in records:
         for k in r:
@@ -395,7 +450,7 @@ def _from_records(records: list[dict]) -> tuple[pd.DataFrame, dict, list] | None
     if epoch_key is not None:
         epochs = [r.get(epoch_key) for r in records]
         if _all_int(epochs):
-            frame.index = pd.Index([int(e) for e in epochs], name="epoch")
+            frame.index = np.array([int(e) for e in epochs])
         else:
             warnings.append(f"{epoch_key!r} is missing or not whole in some records; ignored")
     return frame, dropped, warnings

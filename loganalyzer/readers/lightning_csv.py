@@ -33,9 +33,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.naming import canonical_name
@@ -63,6 +66,8 @@ def read(path: Path) -> list[Run]:
     Raises:
         LogReadError: when there are no metric rows.
     """
+    import pandas as pd
+
     source = str(path)
     table = parse_csv_file(path, source)
     warnings = list(table.warnings)
@@ -166,7 +171,7 @@ def read(path: Path) -> list[Run]:
     )
     run.original_names = {k: original.get(v, v) for k, v in run.original_names.items()}
     run.side_series = side
-    if run.metrics.empty:
+    if run.empty:
         raise LogReadError(source, "Lightning metrics.csv without numeric metric values")
     return [run]
 
@@ -176,12 +181,15 @@ def _by_epoch(raw: pd.DataFrame, epoch: pd.Series, step: pd.Series) -> pd.DataFr
     ``m`` values in that epoch (by step; the last value wins at a repeated step).
 
     Example:
+        >>> import pandas as pd
         >>> raw = pd.DataFrame({"train_loss": [1.0, 0.9, None, 0.8, 0.7, None],
         ...                     "val_loss": [None, None, 1.2, None, None, 1.1]})
         >>> f = _by_epoch(raw, pd.Series([0, 0, 0, 1, 1, 1.0]), pd.Series([4, 9, 9, 14, 19, 19.0]))
         >>> f.index.tolist(), f["val_loss"].dropna().tolist()
         ([0.0, 0.5, 1.0, 1.5], [1.2, 1.1])
     """
+    import pandas as pd
+
     cols = {}
     e_all, s_all = epoch.to_numpy(dtype=float), step.to_numpy(dtype=float)
     for c in raw.columns:

@@ -44,8 +44,10 @@ import sqlite3
 import sys
 import tempfile
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    pass
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.readers._text import number
@@ -114,6 +116,8 @@ def read_group(run_dir, files: list) -> list[Run]:
     Raises:
         LogReadError: when the run logged no metric values.
     """
+    import pandas as pd
+
     source = str(run_dir)
     meta: dict[str, str] = {}
     series: dict[str, dict[int, tuple[float, float]]] = {}
@@ -208,6 +212,8 @@ def read(path) -> list[Run]:
     Raises:
         LogReadError: when the database cannot be queried or holds no metric values.
     """
+    import pandas as pd
+
     source = str(path)
     tmp = None
     try:

@@ -43,9 +43,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.naming import canonical_name, is_loss, split_of
@@ -293,6 +296,8 @@ def _merge(
 ) -> dict[tuple[str, str], pd.Series]:
     """One series per (split, tag): all files' points, later wall time winning on
     a step logged twice, sorted by step."""
+    import pandas as pd
+
     per_key: dict[tuple[str, str], list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]] = {}
     for file_no, (_, split, tags) in enumerate(read_ok):
         for tag, (step, wall, value) in tags.items():
@@ -362,6 +367,8 @@ def _build_run(
     warnings: list[str],
     dropped: dict[str, str],
 ) -> Run:
+    import pandas as pd
+
     keras = any(split for split, _ in series) or any(t.startswith("epoch_") for _, t in series)
     has_epoch_tags = any(t.startswith("epoch_") for _, t in series)
     tags_by_split: dict[str, set[str]] = {}

@@ -49,8 +49,10 @@ import math
 import re
 import struct
 import zlib
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    pass
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.readers._tfrecord import _DecodeError, _fields
@@ -94,6 +96,8 @@ def read_group(run_dir, files: list) -> list[Run]:
         LogReadError: when the record file is missing, not a W&B file, or holds no
             history rows.
     """
+    import pandas as pd
+
     records_file = next((f for f in files if f.name.endswith(".wandb")), None)
     if records_file is None:
         raise LogReadError(str(run_dir), "W&B run folder without its .wandb record file")

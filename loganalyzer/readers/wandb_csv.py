@@ -26,7 +26,10 @@ Example:
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    pass
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.readers._text import decode_head, number, parse_csv
@@ -74,6 +77,8 @@ def read(path) -> list[Run]:
     Raises:
         LogReadError: when no column holds a number.
     """
+    import pandas as pd
+
     source = str(path)
     data = path.read_bytes()
     try:

@@ -391,7 +391,7 @@ def run_view(rr: Any) -> RunView:
         format=run.format,
         index=index,
         length=run.length,
-        length_text=length_text(run.metrics.index, index),
+        length_text=length_text(run.index_values, index),
         monitor=rr.monitor,
         best=best,
         severity=severity,
