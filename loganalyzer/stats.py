@@ -155,6 +155,23 @@ def normal_sf(z: float) -> float:
 
 
 # ------------------------------------------------------------------ noise
+def median(a) -> float:
+    """The median of the values in ``a`` (``numpy.median``'s value, NaN when one is
+    NaN or there are none), without numpy.median's overhead: it is called hundreds of
+    times per run on short curves, and its NaN check imports ``numpy.ma`` (12 ms).
+
+    Example:
+        >>> median(np.array([3.0, 1.0, 2.0, 10.0])), median([1, 5, 2])
+        (2.5, 2.0)
+    """
+    s = np.sort(np.asarray(a, dtype=float), axis=None)
+    n = s.size
+    if not n or s[-1] != s[-1]:  # NaN sorts last
+        return math.nan
+    k = n // 2
+    return float(s[k]) if n % 2 else float((s[k - 1] + s[k]) / 2)
+
+
 def noise_sigma(y: np.ndarray) -> float:
     """Robust standard deviation of the noise around a smooth curve.
 
@@ -173,7 +190,7 @@ def noise_sigma(y: np.ndarray) -> float:
     else:
         d = np.diff(y)
         scale = np.sqrt(2.0)
-    mad = np.median(np.abs(d - np.median(d)))
+    mad = median(np.abs(d - median(d)))
     return float(1.4826 * mad / scale)
 
 
@@ -313,8 +330,8 @@ def theil_sen(x: np.ndarray, y: np.ndarray, alpha: float = 0.95) -> Slope:
     up = dx > 0
     slopes = dy[up] / dx[up]
     slopes.sort()
-    slope = np.median(slopes)
-    intercept = np.median(y) - slope * np.median(x)
+    slope = median(slopes)
+    intercept = median(y) - slope * median(x)
     a = 1.0 - alpha if alpha > 0.5 else alpha
     if a == 0.05:
         z = _Z_95
@@ -490,4 +507,7 @@ def smooth(y: np.ndarray, window: int | None = None) -> np.ndarray:
     half = window // 2
     padded = np.pad(y, half, mode="edge")
     view = np.lib.stride_tricks.sliding_window_view(padded, window)
-    return np.nanmedian(view, axis=1)
+    if not np.isnan(y).any():
+        return np.sort(view, axis=1)[:, half]  # the middle of an odd window
+    # NaN points left out of their windows (numpy.nanmedian's values)
+    return np.array([median(row[~np.isnan(row)]) for row in view])

@@ -99,3 +99,16 @@ def test_running_median_is_pandas_rolling_median(window):
     if window == 1:
         want = y  # no smoothing at all (pandas would also drop the inf)
     assert np.array_equal(S.running_median(y, window), want, equal_nan=True)
+
+
+def test_median_and_smooth_are_numpys():
+    for y in curves(7):
+        for part in (y, y[:1], y[:2], y[:-1], np.r_[y, np.nan]):
+            want = np.median(part)
+            got = S.median(part)
+            assert got == want or (np.isnan(got) and np.isnan(want))
+        for window in (None, 3, 5):
+            half = (window or int(np.clip(round(len(y) * 0.05), 3, 51))) | 1
+            view = np.lib.stride_tricks.sliding_window_view(np.pad(y, half // 2, "edge"), half)
+            assert np.array_equal(S.smooth(y, window), np.nanmedian(view, axis=1))
+    assert np.isnan(S.median(np.array([])))

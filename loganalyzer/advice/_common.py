@@ -22,6 +22,7 @@ from loganalyzer.findings import Finding, as_index, severity_rank  # noqa: F401
 from loganalyzer.framework import LABELS
 from loganalyzer.naming import direction
 from loganalyzer.run import Run
+from loganalyzer.stats import median
 
 
 @dataclass
@@ -217,7 +218,7 @@ def eval_spacing(run: Run, metric: str | None) -> int | None:
     idx, _ = finite_series(run, metric)
     if len(idx) < 2:
         return None
-    step = float(np.median(np.diff(idx.astype(float))))
+    step = float(median(np.diff(idx.astype(float))))
     return max(1, int(round(step)))
 
 

@@ -29,6 +29,7 @@ from loganalyzer.advice._frameworks import KERAS_OPTIMIZERS, hf_args, known
 from loganalyzer.detectors.gradient_norm import DEFAULTS, grad_norms
 from loganalyzer.findings import Advice
 from loganalyzer.run import Run
+from loganalyzer.stats import median
 
 ACTION = "clip-gradients"
 
@@ -42,7 +43,7 @@ def clipnorm_for(run: Run) -> tuple[float, str, float | None]:
             ordinary = ordinary[ordinary < DEFAULTS["explode_factor"] * g.typical]
         if len(ordinary) and float(np.quantile(ordinary, 0.9)) > 0:
             p90 = float(np.quantile(ordinary, 0.9))
-            typical = g.typical if np.isfinite(g.typical) else float(np.median(g.finite))
+            typical = g.typical if np.isfinite(g.typical) else float(median(g.finite))
             if p90 <= 3 * typical:
                 clip, why = nice_up(p90), "the 90th percentile of the norms of ordinary steps"
             else:
@@ -59,7 +60,7 @@ def build(ctx: AdviceContext) -> Advice:
         top = float(np.max(g.finite)) if len(g.finite) else float("nan")
         summary += (
             f": it would have touched {share:.0%} of the {len(g.values)} logged steps (median "
-            f"norm {fmt(nice_up(float(np.median(g.finite))))}, largest {fmt(nice_up(top))}"
+            f"norm {fmt(nice_up(float(median(g.finite))))}, largest {fmt(nice_up(top))}"
             f"{', plus ' + str(len(g.nonfinite_at)) + ' non-finite' if g.nonfinite_at else ''})"
         )
     summary += ". "

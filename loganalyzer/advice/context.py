@@ -36,6 +36,7 @@ from loganalyzer.detectors.gradient_norm import GradNorms, grad_norms
 from loganalyzer.findings import Finding, as_index
 from loganalyzer.framework import guess, optimizer
 from loganalyzer.run import Run
+from loganalyzer.stats import median
 
 
 def _num(x: float) -> str:
@@ -148,8 +149,8 @@ def chance(run: Run, findings: list[Finding]) -> Chance | None:
     y, a = y[np.isfinite(y)], a[np.isfinite(a)]
     if len(y) < 5 or len(a) < 5:
         return None
-    loss = float(np.median(y[-max(3, len(y) // 10) :]))
-    accuracy = float(np.median(a[-max(3, len(a) // 10) :]))
+    loss = float(median(y[-max(3, len(y) // 10) :]))
+    accuracy = float(median(a[-max(3, len(a) // 10) :]))
     if not 0.001 < accuracy < 0.6:
         return None
     k = round(1 / accuracy)

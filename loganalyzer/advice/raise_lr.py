@@ -27,7 +27,7 @@ from loganalyzer.advice._common import AdviceContext, because, finite_series, fm
 from loganalyzer.advice._frameworks import set_lr
 from loganalyzer.advice.lower_lr import _relative
 from loganalyzer.findings import Advice
-from loganalyzer.stats import mann_kendall, theil_sen
+from loganalyzer.stats import mann_kendall, median, theil_sen
 
 ACTION = "raise-lr"
 _BLOCKERS = ("divergence", "noisy", "loss-spike", "gradient-norm", "overfitting")
@@ -43,7 +43,7 @@ def steady_but_slow(y, max_gain: float = 0.2, alpha: float = 0.01) -> bool:
     if not (trend.z < 0 and trend.p / 2 < alpha):
         return False
     k = max(2, len(y) // 10)
-    gain = (np.median(y[:k]) - np.median(y[-k:])) / np.median(y[:k])
+    gain = (median(y[:k]) - median(y[-k:])) / median(y[:k])
     if not 0 < gain < max_gain:
         return False
     x = np.arange(len(y), dtype=float)

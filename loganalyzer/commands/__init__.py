@@ -1,1 +1,1 @@
-"""Sub-commands that live in their own module; see ``loganalyzer.cli._register_commands``."""
+"""Sub-commands that live in their own module; see ``loganalyzer.commands.app._register_commands``."""

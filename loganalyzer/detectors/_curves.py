@@ -25,7 +25,7 @@ import numpy as np
 
 from loganalyzer.naming import direction  # noqa: F401  (detectors call C.direction)
 from loganalyzer.run import Run
-from loganalyzer.stats import noise_sigma
+from loganalyzer.stats import median, noise_sigma
 from loganalyzer.stats import running_median as _running_median
 
 #: Fewer finite points than this on a curve and detectors stay silent on it
@@ -125,13 +125,13 @@ def edge_count(n: int, fraction: float = 0.1, hi: int = 10) -> int:
 
 def start_level(y: np.ndarray) -> float:
     """Median of the first few points (robust to one bad first epoch)."""
-    return float(np.median(y[: max(edge_count(len(y)), min(3, len(y)))]))
+    return float(median(y[: max(edge_count(len(y)), min(3, len(y)))]))
 
 
 def end_level(y: np.ndarray) -> float:
     """Median of the last few points."""
     k = max(edge_count(len(y)), min(3, len(y)))
-    return float(np.median(y[-k:]))
+    return float(median(y[-k:]))
 
 
 def sigma(y: np.ndarray) -> float:
@@ -150,7 +150,7 @@ def scale(y: np.ndarray) -> float:
     typical magnitude and its range (works for negative and near-zero losses)."""
     if not len(y):
         return 1.0
-    mag = float(np.median(np.abs(y)))
+    mag = float(median(np.abs(y)))
     rng = float(np.max(y) - np.min(y))
     return max(mag, rng, 1e-12)
 
@@ -298,7 +298,7 @@ def swing(y: np.ndarray) -> float:
         0.25
     """
     y = np.asarray(y, dtype=float)
-    return float(np.median(np.abs(np.diff(y)))) if len(y) > 1 else 0.0
+    return float(median(np.abs(np.diff(y)))) if len(y) > 1 else 0.0
 
 
 def wiggle(y: np.ndarray) -> float:
@@ -312,7 +312,7 @@ def wiggle(y: np.ndarray) -> float:
     y = np.asarray(y, dtype=float)
     if len(y) < 3:
         return 0.0
-    return float(np.median(np.abs(y - running_median(y, 5))))
+    return float(median(np.abs(y - running_median(y, 5))))
 
 
 def direction_changes(y: np.ndarray, min_swing: float = 0.05) -> float:
@@ -340,12 +340,12 @@ def direction_changes(y: np.ndarray, min_swing: float = 0.05) -> float:
 
 def robust_start(y: np.ndarray, k: int = 3) -> float:
     """Median of the first ``k`` points."""
-    return float(np.median(y[: max(1, min(k, len(y)))]))
+    return float(median(y[: max(1, min(k, len(y)))]))
 
 
 def robust_end(y: np.ndarray, k: int = 3) -> float:
     """Median of the last ``k`` points."""
-    return float(np.median(y[-max(1, min(k, len(y))) :]))
+    return float(median(y[-max(1, min(k, len(y))) :]))
 
 
 def tail_size(n: int) -> int:

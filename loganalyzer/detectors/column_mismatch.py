@@ -46,7 +46,7 @@ from loganalyzer.findings import Finding, severity_rank
 from loganalyzer.naming import direction
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
-from loganalyzer.stats import mann_kendall
+from loganalyzer.stats import mann_kendall, median
 
 KIND = "column-mismatch"
 
@@ -55,7 +55,7 @@ DEFAULTS = {"min_points": 8, "alpha": 0.01, "min_rise": 1.25, "min_anticorrelati
 
 def _level(y: np.ndarray, head: bool) -> float:
     k = max(2, len(y) // 20)
-    return float(np.median(y[:k] if head else y[-k:]))
+    return float(median(y[:k] if head else y[-k:]))
 
 
 def common_denominator(values: np.ndarray, max_den: int = 1_000_000) -> int | None:

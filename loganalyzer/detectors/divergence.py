@@ -35,7 +35,7 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
-from loganalyzer.stats import mann_kendall
+from loganalyzer.stats import mann_kendall, median
 
 KIND = "divergence"
 
@@ -103,7 +103,7 @@ class Explosion:
         future_min = np.minimum.accumulate(smooth_after[::-1])[::-1]
         for t in range(1, n - 1):
             b = best[t - 1]
-            start = float(np.median(y[: min(3, t)]))
+            start = float(median(y[: min(3, t)]))
             gained = max(0.0, start - b)
             need = max(
                 self.min_lost_fraction * gained,
@@ -241,7 +241,7 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
             parts.append(
                 f"{run.train_loss} blew up at {C.where(run, explosion_index)}{lr_txt} from "
                 f"{C.fmt(value_before)} to {C.fmt(value_at)} and stayed up "
-                f"(median {C.fmt(float(np.median(after)))} afterwards, best before "
+                f"(median {C.fmt(float(median(after)))} afterwards, best before "
                 f"{C.fmt(float(np.min(train.y[train.x < explosion_index])))})"
             )
             lr_txt = ""

@@ -33,6 +33,7 @@ import numpy as np
 from loganalyzer.findings import Finding, as_index
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
+from loganalyzer.stats import median
 
 KIND = "gradient-norm"
 
@@ -89,7 +90,7 @@ def grad_norms(run: Run, explode_factor: float = DEFAULTS["explode_factor"]) -> 
         else:
             first = v[: max(1, len(v) // 4)]
             first = first[np.isfinite(first)]
-            typical = max(float(np.median(v[ok])), float(np.median(first)) if len(first) else 0.0)
+            typical = max(float(median(v[ok])), float(median(first)) if len(first) else 0.0)
         idx = s.x
         nonfinite = [as_index(i) for i in idx[~ok]]
         exploding = []
@@ -143,7 +144,7 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
                 "nonfinite_at": g.nonfinite_at,
                 "exploding_at": g.exploding_at,
                 "typical": round(g.typical, 4),
-                "median": float(np.median(finite)) if len(finite) else None,
+                "median": float(median(finite)) if len(finite) else None,
                 "max_finite": float(finite.max()) if len(finite) else None,
                 "points": n,
                 "explode_factor": float(p["explode_factor"]),

@@ -43,6 +43,7 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
+from loganalyzer.stats import median
 
 KIND = "loss-spike"
 
@@ -117,7 +118,7 @@ class Spikes:
         i = max(1, start)
         while i < n - 1:
             before = y[max(0, i - self.lookback) : i]
-            level = float(np.median(before))
+            level = float(median(before))
             if len(before) >= 2 and np.all(np.diff(before) < 0):
                 level = float(y[i - 1])  # a steady descent is its own level
             h = float(y[i] - level)
@@ -151,7 +152,7 @@ def _joint(run: Run, c: C.Curve, p: dict) -> list[Spike]:
     y, x = c.y, c.x
     out = []
     for i in range(max(2, int(np.ceil(p["warmup_fraction"] * c.n))), c.n - 1):
-        level = float(np.median(y[max(0, i - int(p["lookback"])) : i]))
+        level = float(median(y[max(0, i - int(p["lookback"])) : i]))
         h = float(y[i] - level)
         if level <= 0 or h < p["min_rel_height"] * level:
             continue
@@ -164,7 +165,7 @@ def _joint(run: Run, c: C.Curve, p: dict) -> list[Spike]:
         after = train.y[(train.x > x[i]) & (train.x <= end)]
         if not len(before) or not len(during) or not len(after):
             continue
-        t_level = float(np.median(before))
+        t_level = float(median(before))
         t_h = float(np.max(during)) - t_level
         if t_level > 0 and t_h >= p["min_rel_height"] * t_level and after[-1] <= t_level + t_h / 3:
             out.append(Spike(i, float(y[i]), level, h / max(C.swing(y), 1e-12)))

@@ -40,7 +40,7 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
-from loganalyzer.stats import mann_kendall, theil_sen
+from loganalyzer.stats import mann_kendall, median, theil_sen
 
 KIND = "metric-disagreement"
 
@@ -77,9 +77,9 @@ def _loss_rise(v: C.Curve, p: dict) -> tuple[int, float] | None:
     sig = min(C.sigma(v.y), C.sigma(tail)) if len(tail) >= 5 else C.sigma(v.y)
     smooth = C.running_median(v.y, C.smooth_window(n, 0.06, 3, 9))
     lo, hi = max(0, b - 2), min(n, b + 3)
-    best_level = min(float(np.min(smooth[lo:hi])), float(np.median(v.y[lo:hi])))
+    best_level = min(float(np.min(smooth[lo:hi])), float(median(v.y[lo:hi])))
     k = max(1, min(C.edge_count(n), (len(tail) - 1) // 2 or 1))
-    end = float(np.median(tail[-k:]))
+    end = float(median(tail[-k:]))
     rise = end - best_level
     rise_pct = C.pct(rise, best_level) if best_level != 0 else C.pct(rise, C.scale(v.y))
     trend = mann_kendall(tail)

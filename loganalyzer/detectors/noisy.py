@@ -38,6 +38,7 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
+from loganalyzer.stats import median
 
 KIND = "noisy"
 
@@ -85,7 +86,7 @@ def measure(y: np.ndarray) -> dict:
     tail = y[C.edge_count(len(y)) :] if len(y) >= 10 else y
     trend = C.running_median(tail, C.smooth_window(len(tail), 0.2, 5, 51))
     resid = tail - trend
-    sigma = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
+    sigma = 1.4826 * float(median(np.abs(resid - median(resid))))
     sigma = max(sigma, 1e-6 * float(np.max(np.abs(tail))) if len(tail) else 0.0, 1e-12)
     # The range of a running median also holds the median's own noise: over a
     # 51-point window that added a third to the range of a 1000-step curve and hid
@@ -100,7 +101,7 @@ def measure(y: np.ndarray) -> dict:
         "trend_amplitude": amplitude,
         "noise_to_trend": sigma / amplitude if amplitude > 0 else float("inf"),
         "sign_change_rate": flips,
-        "relative_noise": sigma / max(float(np.median(np.abs(tail))), 1e-12),
+        "relative_noise": sigma / max(float(median(np.abs(tail))), 1e-12),
     }
 
 
@@ -136,7 +137,7 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         if minibatch(run, c) and m["relative_noise"] < p["minibatch_relative_noise"]:
             continue  # ordinary minibatch jitter
         lr = C.learning_rate(run)
-        lr_value = float(np.median(lr.y)) if lr is not None and lr.n else None
+        lr_value = float(median(lr.y)) if lr is not None and lr.n else None
         lr_txt = f" under a learning rate of {C.fmt(lr_value)}" if lr_value is not None else ""
         message = (
             f"{c.name} changes direction at {100 * turns:.0f}% of its {c.n} points with steps "

@@ -52,7 +52,7 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
-from loganalyzer.stats import mann_kendall, mann_whitney_greater
+from loganalyzer.stats import mann_kendall, mann_whitney_greater, median
 
 KIND = "overfitting"
 
@@ -120,7 +120,7 @@ class LevelShift:
         # The best's neighbourhood (two points on each side): when it already sits
         # where the curve ends, the "rise" is the best point's own dip, not a shift.
         near = np.r_[y[max(0, b - 2) : b], y[b + 1 : b + 3]]
-        share = (end_mean - float(np.median(near))) / rise if rise > 0 and len(near) else 1.0
+        share = (end_mean - float(median(near))) / rise if rise > 0 and len(near) else 1.0
         return Shift(
             b,
             float(y[b]),
@@ -171,11 +171,11 @@ class RiseAfterBest:
             sigma = max(C.sigma(y[b:]), 0.5 * sigma)
         smooth = C.running_median(y, C.smooth_window(n, 0.06, 3, 9))
         lo, hi = max(0, b - 2), min(n, b + 3)
-        best_level = min(float(np.min(smooth[lo:hi])), float(np.median(y[lo:hi])))
+        best_level = min(float(np.min(smooth[lo:hi])), float(median(y[lo:hi])))
         best_level = min(best_level, float(np.min(smooth)))
         tail = y[b + 1 :]
         k = max(1, min(C.edge_count(n), len(tail) // 2 or 1))
-        end_level = float(np.median(tail[-k:]))
+        end_level = float(median(tail[-k:]))
         trend = mann_kendall(tail) if len(tail) >= 3 else mann_kendall(y[b:])
         rise_sigma = (end_level - best_level) / sigma
         return Rise(b, best_level, end_level, sigma, rise_sigma, trend.p, trend.rising)

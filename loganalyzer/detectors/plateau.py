@@ -39,7 +39,7 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
-from loganalyzer.stats import kendall_tau, mann_kendall, theil_sen
+from loganalyzer.stats import kendall_tau, mann_kendall, median, theil_sen
 
 KIND = "plateau"
 
@@ -129,7 +129,7 @@ class Plateaus:
         ref = self.best[i]
         seg = self.y[i + 1 : j + 1]
         size = abs(ref) if ref > 0 else self.scale
-        end = float(np.median(self.y[max(i, j - 2) : j + 1]))
+        end = float(median(self.y[max(i, j - 2) : j + 1]))
         if len(seg) >= 3 and end - ref > self.max_rise * size:
             tau = kendall_tau(seg)
             if np.isfinite(tau) and tau >= self.max_rise_tau:
@@ -154,7 +154,7 @@ class Plateaus:
                     j = i + int(gain[0])
             if j - i + 1 >= self.min_len and self._flat(i, j):
                 inside = y[i : j + 1]
-                out.append(Stretch(i, j, ref, float(np.median(inside)), ref - float(inside.min())))
+                out.append(Stretch(i, j, ref, float(median(inside)), ref - float(inside.min())))
                 i = j + 1
             else:
                 i += 1
@@ -172,7 +172,7 @@ class Plateaus:
                 gain = prev.best - float(inside.min())
                 size = abs(prev.best) if prev.best > 0 else self.scale
                 if gain < self.max_noise_tol * size:
-                    out[-1] = Stretch(prev.i, st.j, prev.best, float(np.median(inside)), gain)
+                    out[-1] = Stretch(prev.i, st.j, prev.best, float(median(inside)), gain)
                     continue
             out.append(st)
         return out
@@ -204,7 +204,7 @@ def _falls(y: np.ndarray, alpha: float) -> bool:
     # over the stretch, in the same direction at a looser level, is still learning.
     slope = theil_sen(np.arange(len(y)), y)
     drop = -slope.slope * (len(y) - 1)
-    return bool(trend.p < 4 * alpha and drop > abs(float(np.median(y))) / 6)
+    return bool(trend.p < 4 * alpha and drop > abs(float(median(y))) / 6)
 
 
 def _at_chance(run: Run, c: C.Curve, level: float, start: float, end: float) -> bool:
@@ -221,7 +221,7 @@ def _at_chance(run: Run, c: C.Curve, level: float, start: float, end: float) -> 
         if acc is None:
             continue
         inside = acc.y[(acc.x >= start) & (acc.x <= end)]
-        if len(inside) and 0.7 / k <= float(np.median(inside)) <= 1.3 / k:
+        if len(inside) and 0.7 / k <= float(median(inside)) <= 1.3 / k:
             return True
     return False
 
@@ -253,7 +253,7 @@ def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
     stretches = sorted(stretches, key=lambda s: s.j - s.i, reverse=True)[:2]
     findings = []
     y = b.y
-    raw_start = float(np.median(y[: min(3, n)]))
+    raw_start = float(median(y[: min(3, n)]))
     total = raw_start - float(np.min(model.smooth))
     for s in sorted(stretches, key=lambda s: s.i):
         start, end = float(b.first[s.i]), float(b.last[s.j])

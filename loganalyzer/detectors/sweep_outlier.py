@@ -42,6 +42,7 @@ import numpy as np
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
+from loganalyzer.stats import median
 
 KIND = "sweep-outlier"
 
@@ -62,7 +63,7 @@ def final_level(run: Run) -> float | None:
     y = s.y[np.isfinite(s.y)]
     if len(y) < 5:
         return None
-    level = float(np.median(y[-max(3, len(y) // 10) :]))
+    level = float(median(y[-max(3, len(y) // 10) :]))
     return level if level > 0 else None
 
 
@@ -144,7 +145,7 @@ def detect_sweep(runs: list[Run], rule: Rule, params: dict) -> dict[int, list[Fi
         for i, level in levels.items():
             others = sorted(v for j, v in levels.items() if j != i)
             better = others[: max(1, (len(others) + 1) // 2)]
-            reference = float(np.median(better))
+            reference = float(median(better))
             if reference <= 0 or level < float(p["min_ratio"]) * reference:
                 continue
             run = runs[i]

@@ -50,6 +50,7 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
+from loganalyzer.stats import median
 
 KIND = "underfitting"
 
@@ -215,7 +216,7 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         first = float(t.y[0])
         # "High" is judged against a start robust to a huge first epoch (the mean over
         # an epoch of an unnormalised regression can be 100x the next value).
-        begin = float(np.median(t.y[: min(3, n)]))
+        begin = float(median(t.y[: min(3, n)]))
         accuracy = _train_accuracy(run)
         if (
             gap is None

@@ -38,6 +38,7 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
+from loganalyzer.stats import median
 
 KIND = "val-below-train"
 
@@ -67,12 +68,12 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     if fraction < p["min_fraction"]:
         return []
     positive = bool(np.all(ty > 0) and np.all(vy > 0))
-    median_ratio = float(np.median(vy / ty)) if positive else None
+    median_ratio = float(median(vy / ty)) if positive else None
     if positive:
         rel = np.abs(vy - ty) / ty
     else:
         rel = np.abs(vy - ty) / C.scale(t.y)
-    median_rel = float(np.median(rel))
+    median_rel = float(median(rel))
     # Two curves that sit together on a loss that never moved (a model at chance
     # predicts the class prior on both sets) are no sign of leakage.
     moved = C.start_level(t.y) - C.end_level(t.y) >= p["min_learning"] * C.scale(t.y)
