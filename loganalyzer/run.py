@@ -98,6 +98,14 @@ class Run:
     warnings: list[str] = field(default_factory=list)
     unlogged_tail: set[str] = field(default_factory=set)
     writer: str | None = None
+    #: What detectors and advice computed once and share (its curves and their
+    #: statistics: :func:`loganalyzer.detectors._curves.curve`); never pickled.
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_memo"] = {}
+        return state
 
     # ------------------------------------------------------------------ builders
     @classmethod
@@ -233,6 +241,7 @@ class Run:
     def metrics(self, frame: pd.DataFrame) -> None:
         self.data = {str(c): frame[c].to_numpy(dtype=float) for c in frame.columns}
         self.index_values = np.asarray(frame.index)
+        self._memo.clear()
 
     def series(self, name: str | None) -> pd.Series | None:
         """:meth:`points` of ``name`` as a pandas Series (``None`` when not logged)."""

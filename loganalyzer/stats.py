@@ -298,6 +298,37 @@ def kendall_tau(y: np.ndarray) -> float:
     return float(min(1.0, max(-1.0, tau)))
 
 
+def suffix_taus(y: np.ndarray) -> np.ndarray:
+    """:func:`kendall_tau` of every suffix ``y[a:]`` at once (one pass over the pairs,
+    then running sums from the end): entry ``a`` is ``kendall_tau(y[a:])``.
+
+    Example:
+        >>> y = np.array([3.0, 1.0, 2.0, 2.0, 5.0])
+        >>> bool(np.array_equal(suffix_taus(y), [kendall_tau(y[a:]) for a in range(5)],
+        ...                     equal_nan=True))
+        True
+    """
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    out = np.full(n, np.nan)
+    if n < 2 or np.isnan(y).any():
+        return out
+    i, j = _upper(n)
+    d = y[j] - y[i]
+    per_row = np.bincount(i, weights=np.sign(d), minlength=n)
+    ties_row = np.bincount(i, weights=(d == 0), minlength=n)
+    s = np.cumsum(per_row[::-1])[::-1].round().astype(np.int64).tolist()
+    ties = np.cumsum(ties_row[::-1])[::-1].round().astype(np.int64).tolist()
+    for a in range(n - 1):
+        m = n - a
+        tot = m * (m - 1) // 2
+        if ties[a] == tot:
+            continue
+        tau = s[a] / math.sqrt(tot) / math.sqrt(tot - ties[a])
+        out[a] = min(1.0, max(-1.0, tau))
+    return out
+
+
 @dataclass(frozen=True)
 class Slope:
     """Theil–Sen slope per index unit with a confidence interval."""
@@ -456,11 +487,27 @@ def running_median(y: np.ndarray, window: int) -> np.ndarray:
     if window > 15 or window > n:
         return _running_median_sorted(y, h)
     out = np.empty(n)
-    view = np.lib.stride_tricks.sliding_window_view(y, window)
-    out[h : n - h] = np.sort(view, axis=1)[:, h]
+    out[h : n - h] = np.sort(y[windows(n, window)], axis=1)[:, h]
     for i in list(range(h)) + list(range(n - h, n)):
         out[i] = _median_of(sorted(y[max(0, i - h) : i + h + 1].tolist()))
     return out
+
+
+_WINDOWS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def windows(n: int, width: int) -> np.ndarray:
+    """Indices of every window of ``width`` consecutive points of ``n``: row ``i`` is
+    ``i, i + 1, ..., i + width - 1`` (``y[windows(len(y), w)]`` is the sliding window
+    view, without its cost on short curves). Kept per size: curves come in few."""
+    idx = _WINDOWS.get((n, width))
+    if idx is None:
+        idx = np.arange(n - width + 1)[:, None] + np.arange(width)[None, :]
+        idx.flags.writeable = False
+        if len(_WINDOWS) > 512:
+            _WINDOWS.clear()
+        _WINDOWS[(n, width)] = idx
+    return idx
 
 
 def _median_of(s: list) -> float:

@@ -112,3 +112,11 @@ def test_median_and_smooth_are_numpys():
             view = np.lib.stride_tricks.sliding_window_view(np.pad(y, half // 2, "edge"), half)
             assert np.array_equal(S.smooth(y, window), np.nanmedian(view, axis=1))
     assert np.isnan(S.median(np.array([])))
+
+
+def test_suffix_taus_are_each_suffixs_kendalltau():
+    for y in curves(8, 20):
+        taus = S.suffix_taus(y)
+        for a in range(0, len(y) - 1, 7):
+            want = st.kendalltau(np.arange(len(y) - a), y[a:]).statistic
+            assert taus[a] == want or (np.isnan(taus[a]) and np.isnan(want))

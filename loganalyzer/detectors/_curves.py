@@ -19,13 +19,14 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from loganalyzer.naming import direction  # noqa: F401  (detectors call C.direction)
 from loganalyzer.run import Run
-from loganalyzer.stats import median, noise_sigma
+from loganalyzer.stats import median, noise_sigma, windows
 from loganalyzer.stats import running_median as _running_median
 
 #: Fewer finite points than this on a curve and detectors stay silent on it
@@ -40,12 +41,17 @@ MAX_POINTS = 400
 class Curve:
     """The finite points of one metric, possibly binned.
 
+    A curve is read once per run and shared by every detector (:func:`curve`); what
+    several of them measure on it (its binned form, its noise, its running medians) is
+    computed once too and kept in :attr:`memo` (:func:`remember`).
+
     Attributes:
         name: Canonical metric name (``"val_loss"``).
         y: Values (finite only; block means when binned).
         first: Log index of the first raw point in each point's block.
         last: Log index of the last raw point in each point's block.
         size: Number of raw points in each block (1 when not binned).
+        memo: Measures computed on this curve, by key.
     """
 
     name: str
@@ -53,6 +59,7 @@ class Curve:
     first: np.ndarray
     last: np.ndarray
     size: np.ndarray
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n(self) -> int:
@@ -68,16 +75,36 @@ class Curve:
         return bool(np.any(self.size > 1))
 
 
+def remember(c: Curve, key: Any, compute) -> Any:
+    """``compute()`` the first time ``key`` is asked of ``c``; the same value after."""
+    memo = c.memo
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 def curve(run: Run, name: str | None) -> Curve | None:
-    """The finite points of ``name`` in ``run`` (``None`` when it is not logged)."""
-    s = run.points(name)
-    if s is None:
+    """The finite points of ``name`` in ``run`` (``None`` when it is not logged); read
+    once per run, the same object for every detector."""
+    if name is None or name not in run.data:
         return None
-    y = s.y
-    x = np.asarray(s.x, dtype=float)
-    ok = np.isfinite(y) & np.isfinite(x)
-    y, x = y[ok], x[ok]
-    return Curve(name or "", y, x, x, np.ones(len(y), dtype=int))
+    key = ("curve", name, name in run.unlogged_tail)
+    c = run._memo.get(key)
+    if c is None:
+        s = run.points(name)
+        y = s.y
+        x = np.asarray(s.x, dtype=float)
+        ok = np.isfinite(y) & np.isfinite(x)
+        y, x = y[ok], x[ok]
+        c = _frozen(Curve(name, y, x, x, np.ones(len(y), dtype=int)))
+        run._memo[key] = c
+    return c
+
+
+def _frozen(c: Curve) -> Curve:
+    for arr in (c.y, c.first, c.last, c.size):
+        arr.flags.writeable = False  # shared by every detector: nobody may change them
+    return c
 
 
 def binned(c: Curve, max_points: int = MAX_POINTS, how: str = "mean") -> Curve:
@@ -92,6 +119,10 @@ def binned(c: Curve, max_points: int = MAX_POINTS, how: str = "mean") -> Curve:
     """
     if c.n <= max_points:
         return c
+    return remember(c, ("binned", max_points, how), lambda: _binned(c, max_points, how))
+
+
+def _binned(c: Curve, max_points: int, how: str) -> Curve:
     edges = np.linspace(0, c.n, max_points + 1).round().astype(int)
     starts, ends = edges[:-1], edges[1:]
     size = ends - starts
@@ -99,7 +130,7 @@ def binned(c: Curve, max_points: int = MAX_POINTS, how: str = "mean") -> Curve:
         values = np.maximum.reduceat(c.y, starts)
     else:
         values = np.add.reduceat(c.y, starts) / size
-    return Curve(c.name, values, c.first[starts], c.last[ends - 1], size)
+    return _frozen(Curve(c.name, values, c.first[starts], c.last[ends - 1], size))
 
 
 def running_median(y: np.ndarray, window: int) -> np.ndarray:
@@ -313,6 +344,44 @@ def wiggle(y: np.ndarray) -> float:
     if len(y) < 3:
         return 0.0
     return float(median(np.abs(y - running_median(y, 5))))
+
+
+def window_wiggles(y: np.ndarray, before: int, after: int, count: int | None = None) -> np.ndarray:
+    """:func:`wiggle` of the window ``y[max(0, i - before) : i + after]`` for every ``i``
+    (the first ``count`` of them; NaN after), the same values in a few array
+    operations: the windows that fit whole are one matrix, their 5-point running
+    medians one sort of its 5-point slices.
+
+    Example:
+        >>> y = np.array([1.0, 1.2, 0.9, 1.1, 0.8, 1.3, 1.0, 0.7, 1.2, 1.0])
+        >>> bool(np.all(window_wiggles(y, 2, 5) == [wiggle(y[max(0, i - 2) : i + 5])
+        ...                                         for i in range(len(y))]))
+        True
+    """
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    count = n if count is None else max(0, min(n, count))
+    m = before + after
+    out = np.full(n, np.nan)
+    lo, hi = before, min(n - after, count - 1)  # windows that fit whole
+    if m >= 5 and hi >= lo and np.isfinite(y).all():
+        w = y[windows(n, m)[: hi - lo + 1]]
+        rm = np.empty_like(w)
+        rm[:, 2 : m - 2] = np.sort(w[:, windows(m, 5)], axis=2)[:, :, 2]
+        head3, head4 = np.sort(w[:, :3], axis=1), np.sort(w[:, :4], axis=1)
+        tail4, tail3 = np.sort(w[:, m - 4 :], axis=1), np.sort(w[:, m - 3 :], axis=1)
+        rm[:, 0], rm[:, m - 1] = head3[:, 1], tail3[:, 1]
+        rm[:, 1] = (head4[:, 1] + head4[:, 2]) / 2
+        rm[:, m - 2] = (tail4[:, 1] + tail4[:, 2]) / 2
+        res = np.sort(np.abs(w - rm), axis=1)
+        k = m // 2
+        out[lo : hi + 1] = res[:, k] if m % 2 else (res[:, k - 1] + res[:, k]) / 2
+        rest = [i for i in range(count) if not lo <= i <= hi]
+    else:
+        rest = range(count)
+    for i in rest:
+        out[i] = wiggle(y[max(0, i - before) : i + after])
+    return out
 
 
 def direction_changes(y: np.ndarray, min_swing: float = 0.05) -> float:

@@ -39,7 +39,7 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
-from loganalyzer.stats import kendall_tau, mann_kendall, median, theil_sen
+from loganalyzer.stats import mann_kendall, median, suffix_taus, theil_sen
 
 KIND = "plateau"
 
@@ -106,11 +106,24 @@ class Plateaus:
         self.max_excursion = max_excursion
 
     def fit(self, y: np.ndarray) -> Plateaus:
+        """Measure, for every point a stretch could start at, the best so far, the
+        improvement that would end the stretch (:meth:`_tol`) and where that first
+        happens; :meth:`predict` then only walks these arrays."""
         y = np.asarray(y, dtype=float)
+        n = len(y)
         self.y = y
         self.best = np.minimum.accumulate(y)
         self.smooth = C.running_median(y, 3)
         self.scale = C.scale(y)
+        size = np.where(self.best > 0, np.abs(self.best), self.scale)
+        # the noise where a stretch starts: the wiggle of the points around its start
+        wiggle = C.window_wiggles(y, 2, self.min_len + 2, count=n - self.min_len + 1)
+        noise = np.minimum(self.noise_tol * wiggle, self.max_noise_tol * size)
+        self.tol = np.maximum(self.level_tol * size, noise)
+        later = np.triu(np.ones((n, n), dtype=bool), 1)  # [i, k]: k after i
+        self.better = _first(later & (y[None, :] < (self.best - self.tol)[:, None]))
+        self.gain = _first(later & (y[None, :] < (self.best - self.level_tol * size)[:, None]))
+        self._taus: dict[int, np.ndarray] = {}
         return self
 
     def _tol(self, ref: float, i: int | None = None) -> float:
@@ -120,6 +133,8 @@ class Plateaus:
         size = abs(ref) if ref > 0 else self.scale
         if i is None:
             return self.level_tol * size
+        if ref == self.best[i] and i <= len(self.y) - self.min_len:
+            return float(self.tol[i])
         local = self.y[max(0, i - 2) : i + self.min_len + 2]
         noise = min(self.noise_tol * C.wiggle(local), self.max_noise_tol * size)
         return max(self.level_tol * size, noise)
@@ -131,7 +146,11 @@ class Plateaus:
         size = abs(ref) if ref > 0 else self.scale
         end = float(median(self.y[max(i, j - 2) : j + 1]))
         if len(seg) >= 3 and end - ref > self.max_rise * size:
-            tau = kendall_tau(seg)
+            # the stretch's rise: Kendall's tau of y[i + 1 : j + 1], from the taus of
+            # every stretch ending at j (computed once per end)
+            if j not in self._taus:
+                self._taus[j] = suffix_taus(self.y[: j + 1])
+            tau = self._taus[j][i + 1]
             if np.isfinite(tau) and tau >= self.max_rise_tau:
                 return False
         return float(np.max(self.smooth[i : j + 1])) - ref <= self.max_excursion * size
@@ -142,16 +161,15 @@ class Plateaus:
         i = 0
         while i <= n - self.min_len:
             ref = float(self.best[i])
-            better = np.nonzero(y[i + 1 :] < ref - self._tol(ref, i))[0]
-            j = i + int(better[0]) if len(better) else n - 1
+            # the point before the first one that beats the best by the tolerance
+            j = self.better[i] - 1 if self.better[i] >= 0 else n - 1
             if j == n - 1:
                 # The noise tolerance may carry a stretch to the end past a new low
                 # that beats the best by level_tol: from there the curve improved
                 # (what ``undertrained`` reports), so the stretch ends before it.
-                size = abs(ref) if ref > 0 else self.scale
-                gain = np.nonzero(y[i + 1 :] < ref - self.level_tol * size)[0]
-                if len(gain) and i + 1 + int(gain[0]) >= n - max(1, int(np.ceil(0.1 * n))):
-                    j = i + int(gain[0])
+                gain = self.gain[i]
+                if gain >= 0 and gain >= n - max(1, int(np.ceil(0.1 * n))):
+                    j = gain - 1
             if j - i + 1 >= self.min_len and self._flat(i, j):
                 inside = y[i : j + 1]
                 out.append(Stretch(i, j, ref, float(median(inside)), ref - float(inside.min())))
@@ -176,6 +194,12 @@ class Plateaus:
                     continue
             out.append(st)
         return out
+
+
+def _first(mask: np.ndarray) -> list[int]:
+    """Per row, the column of the first True (-1 when none)."""
+    found = mask.any(axis=1)
+    return np.where(found, mask.argmax(axis=1), -1).tolist()
 
 
 def _lr_drop(run: Run, start: float, end: float, after: float, factor: float) -> float | None:
