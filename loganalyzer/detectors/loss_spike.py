@@ -43,7 +43,7 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
-from loganalyzer.stats import median
+from loganalyzer.stats import median, windows
 
 KIND = "loss-spike"
 
@@ -103,6 +103,7 @@ class Spikes:
         self.floor = max(1e-6 * float(np.max(np.abs(y))) if len(y) else 0.0, 1e-12)
         self.noise = max(C.swing(y), self.floor)
         self.scale = C.scale(y)
+        self.level = jump_levels(y, self.lookback)
         return self
 
     def _noise(self, i: int) -> float:
@@ -114,27 +115,59 @@ class Spikes:
 
     def predict(self, start: int = 1) -> list[Spike]:
         y, n = self.y, len(self.y)
+        level = self.level
+        h = y - level
+        size = np.where(level > 0, level, self.scale)
+        rel = np.where(level > 0, self.min_rel_height, 0.1)
+        noise = self.noise if n >= 20 else np.array([self._noise(i) for i in range(n)])
+        jumps = (h >= rel * size) & (h >= self.min_height_noise * noise)
         out: list[Spike] = []
         i = max(1, start)
-        while i < n - 1:
-            before = y[max(0, i - self.lookback) : i]
-            level = float(median(before))
-            if len(before) >= 2 and np.all(np.diff(before) < 0):
-                level = float(y[i - 1])  # a steady descent is its own level
-            h = float(y[i] - level)
-            size = level if level > 0 else self.scale
-            rel = self.min_rel_height if level > 0 else 0.1
-            if h >= rel * size and h >= self.min_height_noise * self._noise(i):
-                back = np.nonzero(y[i + 1 : i + 1 + self.max_width] <= level + h / 3)[0]
-                if len(back):
-                    m = i + 1 + int(back[0])
-                    peak = i + int(np.argmax(y[i:m]))
-                    h_noise = (y[peak] - level) / self._noise(i)
-                    out.append(Spike(peak, float(y[peak]), level, h_noise))
-                    i = m
-                    continue
-            i += 1
+        for k in np.flatnonzero(jumps).tolist():  # the jumps, in order
+            if k < i:
+                continue  # inside the spike just found
+            if k >= n - 1:
+                break
+            lv, hk = float(level[k]), float(h[k])
+            back = np.nonzero(y[k + 1 : k + 1 + self.max_width] <= lv + hk / 3)[0]
+            if len(back):
+                m = k + 1 + int(back[0])
+                peak = k + int(np.argmax(y[k:m]))
+                h_noise = (y[peak] - lv) / self._noise(k)
+                out.append(Spike(peak, float(y[peak]), lv, h_noise))
+                i = m
         return out
+
+
+def jump_levels(y: np.ndarray, lookback: int) -> np.ndarray:
+    """The level each point would jump from: the median of the ``lookback`` points
+    before it, or the previous point when those fall steadily (a steady descent is its
+    own level); NaN for the first point. One sort of all the windows at once.
+
+    Example:
+        >>> jump_levels(np.array([1.0, 0.9, 0.8, 0.75, 4.0, 0.7]), 3).tolist()
+        [nan, 1.0, 0.9, 0.8, 0.75, 0.8]
+    """
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    out = np.full(n, np.nan)
+    full = lookback >= 1 and n > lookback
+    if full:
+        w = y[windows(n, lookback)[: n - lookback]]  # the points before lookback..n-1
+        s = np.sort(w, axis=1)
+        k = lookback // 2
+        level = s[:, k] if lookback % 2 else (s[:, k - 1] + s[:, k]) / 2
+        if lookback >= 2:
+            falling = np.all(np.diff(w, axis=1) < 0, axis=1)
+            level = np.where(falling, y[lookback - 1 : n - 1], level)
+        out[lookback:] = level
+    for i in range(1, min(lookback, n) if full else n):  # windows cut by the start
+        before = y[max(0, i - lookback) : i]
+        level_i = float(median(before))
+        if len(before) >= 2 and np.all(np.diff(before) < 0):
+            level_i = float(y[i - 1])
+        out[i] = level_i
+    return out
 
 
 def _joint(run: Run, c: C.Curve, p: dict) -> list[Spike]:
