@@ -40,6 +40,7 @@ from loganalyzer.readers._text import (
     decode_head,
     looks_like_csv_log,
     number,
+    numbers,
     parse_csv_file,
     unlogged_last_cells,
 )
@@ -91,11 +92,8 @@ def read(path: Path) -> list[Run]:
     ep = epoch_column(header)
     # One float column per metric (numpy, not pandas: a CSVLogger file is small and
     # clean, and judging it must not pay for importing pandas).
-    columns = {
-        name: np.array([number(row[i]) for row in table.rows], dtype=float)
-        for i, name in enumerate(header)
-        if i != ep
-    }
+    cells = list(zip(*table.rows, strict=True))  # column by column (rows are whole)
+    columns = {name: numbers(cells[i]) for i, name in enumerate(header) if i != ep}
     if table.delimiter == ";":
         comma_cols = _decimal_commas(columns, header, table.rows)
         if comma_cols:
@@ -113,7 +111,7 @@ def read(path: Path) -> list[Run]:
             columns = {k: v[first:] for k, v in columns.items()}
             index = list(range(len(index) - first))
     else:
-        epochs = [number(row[ep]) for row in table.rows]
+        epochs = numbers(cells[ep]).tolist()
         keep = [abs(e) < 2**53 for e in epochs]  # NaN, inf or absurd: not an epoch number
         if not all(keep):
             warnings.append(f"{keep.count(False)} row(s) without an epoch number were skipped")

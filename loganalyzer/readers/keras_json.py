@@ -46,7 +46,14 @@ import numpy as np
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.naming import _snake
-from loganalyzer.readers._text import decode_head, invalid_json, is_number, number, read_text
+from loganalyzer.readers._text import (
+    decode_head,
+    invalid_json,
+    is_number,
+    number,
+    numbers,
+    read_text,
+)
 from loganalyzer.run import Run
 
 FORMAT = "keras-json"
@@ -125,12 +132,15 @@ class Table:
         return len(self.index)
 
 
-def _rows(columns: dict[str, list]) -> Table:
+def _rows(columns: dict) -> Table:
     """Lists of numbers as columns on the row number, the shorter padded with NaN."""
     n = max((len(v) for v in columns.values()), default=0)
     return Table(
         np.arange(n),
-        {k: np.array(v + [math.nan] * (n - len(v)), dtype=float) for k, v in columns.items()},
+        {
+            k: np.r_[np.asarray(v, dtype=float), np.full(n - len(v), math.nan)]
+            for k, v in columns.items()
+        },
     )
 
 
@@ -382,7 +392,7 @@ def _from_dict(obj: dict) -> tuple[Table, dict, list] | None:
         for k, v in series.items():
             if k == epoch_key:
                 continue
-            lists[k] = [number(x) for x in v]
+            lists[k] = numbers(v)
             if len(v) < longest:  # its padding was not logged (not a loss turned NaN)
                 unlogged.append(k)
     frame = _rows(lists)
