@@ -339,8 +339,9 @@ class Slope:
     intercept: float
 
 
-#: ``scipy.stats.norm.ppf(0.025)``: the two-sided 95 % quantile of the default interval.
-_Z_95 = -1.9599639845400545
+#: ``scipy.stats.norm.ppf((1 - 0.95) / 2)``, the quantile of the default interval (as
+#: scipy computes it: ``1 - 0.95`` is 0.050000000000000044).
+_Z_95 = -1.959963984540054
 
 
 def theil_sen(x: np.ndarray, y: np.ndarray, alpha: float = 0.95) -> Slope:
@@ -363,13 +364,12 @@ def theil_sen(x: np.ndarray, y: np.ndarray, alpha: float = 0.95) -> Slope:
     slopes.sort()
     slope = median(slopes)
     intercept = median(y) - slope * median(x)
-    a = 1.0 - alpha if alpha > 0.5 else alpha
-    if a == 0.05:
+    if alpha == 0.95:
         z = _Z_95
     else:  # another level: the quantile from scipy, imported only then
         from scipy.stats import norm
 
-        z = float(norm.ppf(a / 2.0))
+        z = float(norm.ppf((1.0 - alpha if alpha > 0.5 else alpha) / 2.0))
     n, nt = len(y), len(slopes)
     xt, yt = tie_counts(x), tie_counts(y)
     sigsq = (

@@ -10,6 +10,9 @@ and on the edge sizes.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -120,3 +123,12 @@ def test_suffix_taus_are_each_suffixs_kendalltau():
         for a in range(0, len(y) - 1, 7):
             want = st.kendalltau(np.arange(len(y) - a), y[a:]).statistic
             assert taus[a] == want or (np.isnan(taus[a]) and np.isnan(want))
+
+
+def test_theil_sen_needs_no_scipy_at_the_default_level():
+    code = (
+        "import sys, numpy as np; from loganalyzer.stats import theil_sen; "
+        "theil_sen(np.arange(9.0), np.arange(9.0) ** 0.5); print('scipy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.stdout.strip() == "False", out.stderr

@@ -105,34 +105,53 @@ def simulate(values, patience: int, min_delta: float, mode: str = "min") -> Simu
         >>> simulate([3, 2, 1, 2, 2, 2], patience=2, min_delta=0.0)
         Simulation(stop_pos=4, restored_pos=2)
     """
-    best: float | None = None
-    best_epoch: int | None = None
-    wait = 0
-    for epoch, current in enumerate(np.asarray(values, dtype=float)):
-        if best_epoch is None:
-            best_epoch = epoch
-        wait += 1
-        if _improves(float(current), best, min_delta, mode):
-            best, best_epoch, wait = float(current), epoch, 0
-            continue
-        if wait >= patience and epoch > 0:
-            return Simulation(epoch, best_epoch)
-    return Simulation(None, best_epoch)
+    return Trace.of(values, min_delta, mode).simulate(patience)
 
 
-def _min_patience(values: np.ndarray, target: int, min_delta: float, mode: str) -> int:
-    """The smallest patience for which training does not stop at or before ``target``:
-    one more than the longest ``wait`` reached (on a non-improving epoch > 0) up to it."""
-    best: float | None = None
-    wait = 0
-    longest = 0
-    for epoch, current in enumerate(values[: target + 1]):
-        wait += 1
-        if _improves(float(current), best, min_delta, mode):
-            best, wait = float(current), 0
-        elif epoch > 0:
-            longest = max(longest, wait)
-    return longest + 1
+@dataclass(frozen=True)
+class Trace:
+    """EarlyStopping's bookkeeping on a curve, epoch by epoch, which does not depend
+    on ``patience``: whether the epoch improved, ``wait`` after it, and the best epoch
+    so far. Every patience is then read off it (:meth:`simulate`, :meth:`min_patience`)
+    instead of replaying the curve once per patience tried."""
+
+    improved: list[bool]
+    wait: list[int]
+    best_epoch: list[int]
+
+    @classmethod
+    def of(cls, values, min_delta: float, mode: str = "min") -> Trace:
+        best: float | None = None
+        best_epoch: int | None = None
+        wait = 0
+        improved, waits, bests = [], [], []
+        for epoch, current in enumerate(np.asarray(values, dtype=float).tolist()):
+            if best_epoch is None:
+                best_epoch = epoch
+            wait += 1
+            better = _improves(current, best, min_delta, mode)
+            if better:
+                best, best_epoch, wait = current, epoch, 0
+            improved.append(better)
+            waits.append(wait)
+            bests.append(best_epoch)
+        return cls(improved, waits, bests)
+
+    def simulate(self, patience: int) -> Simulation:
+        """Keras stops at the first epoch > 0 that did not improve with ``wait >=
+        patience``."""
+        for epoch, (better, wait) in enumerate(zip(self.improved, self.wait, strict=True)):
+            if not better and wait >= patience and epoch > 0:
+                return Simulation(epoch, self.best_epoch[epoch])
+        return Simulation(None, self.best_epoch[-1] if self.best_epoch else None)
+
+    def min_patience(self, target: int) -> int:
+        """The smallest patience for which training does not stop at or before
+        ``target``: one more than the longest ``wait`` reached (on a non-improving
+        epoch > 0) up to it."""
+        waits = self.wait[1 : target + 1]
+        flags = self.improved[1 : target + 1]
+        return max((w for w, b in zip(waits, flags, strict=True) if not b), default=0) + 1
 
 
 @dataclass(frozen=True)
@@ -171,10 +190,11 @@ def choose(values, mode: str = "min") -> Choice | None:
     deltas: dict[float, float] = {}  # rounded min_delta -> multiple of sigma
     for k in (1.0, 0.5, 0.25, 0.0):
         deltas.setdefault(nice(k * sigma), k)
+    traces = {d: Trace.of(y, d, mode) for d in [*deltas, 0.0]}
     for margin in (1, 0):
         for d, k in deltas.items():
-            patience = max(_min_patience(y, target, d, mode) + margin, 2 if margin else 1)
-            sim = simulate(y, patience, d, mode)
+            patience = max(traces[d].min_patience(target) + margin, 2 if margin else 1)
+            sim = traces[d].simulate(patience)
             if sim.restored_pos != target or sim.stop_pos is None:
                 continue
             if target < sim.stop_pos <= target + window:
@@ -182,32 +202,30 @@ def choose(values, mode: str = "min") -> Choice | None:
     # Nothing stops soon after the best within this log (the best is at or near the
     # end, or the curve is too noisy): a noise-sized setting that does not stop early.
     for d, k in deltas.items():
-        patience = max(_min_patience(y, target, d, mode) + 1, 2)
-        sim = simulate(y, patience, d, mode)
+        patience = max(traces[d].min_patience(target) + 1, 2)
+        sim = traces[d].simulate(patience)
         if sim.restored_pos == target:
             return Choice(patience, d, sigma, target, sim.stop_pos, sim.restored_pos, window, k)
-    patience = max(_min_patience(y, target, 0.0, mode) + 1, 2)
-    sim = simulate(y, patience, 0.0, mode)
+    patience = max(traces[0.0].min_patience(target) + 1, 2)
+    sim = traces[0.0].simulate(patience)
     return Choice(patience, 0.0, sigma, target, sim.stop_pos, sim.restored_pos, window)
 
 
-def _stops(curves: np.ndarray, patience: int, min_delta: float, mode: str) -> np.ndarray:
-    """:func:`simulate` on many curves at once (rows): the stop position of each, or the
-    curve length when it runs out."""
+def _longest_waits(curves: np.ndarray, min_delta: float, mode: str, until: int) -> np.ndarray:
+    """:class:`Trace` on many curves at once (rows): the longest ``wait`` each reaches
+    on a non-improving epoch in ``1..until`` (-1 when every one of them improves). A
+    patience ``p`` lets a curve run past ``until`` exactly when this is below ``p``."""
     reps, n = curves.shape
     best = curves[:, 0].copy()
     wait = np.zeros(reps, dtype=int)
-    stop = np.full(reps, n)
-    alive = np.ones(reps, dtype=bool)
-    for e in range(1, n):
+    longest = np.full(reps, -1)
+    for e in range(1, min(until, n - 1) + 1):
         cur = curves[:, e]
         better = cur + min_delta < best if mode == "min" else cur - min_delta > best
         best = np.where(better, cur, best)
         wait = np.where(better, 0, wait + 1)
-        hit = alive & ~better & (wait >= patience)
-        stop[hit] = e
-        alive &= ~hit
-    return stop
+        longest = np.where(better, longest, np.maximum(longest, wait))
+    return longest
 
 
 def robust_patience(
@@ -240,9 +258,10 @@ def robust_patience(
         return start, 1.0  # the trend is still improving at the end: nothing to protect
     rng = np.random.default_rng(0)
     curves = trend + rng.choice(resid, size=(reps, len(y)))
+    longest = _longest_waits(curves, min_delta, mode, target)
     first = None
     for patience in range(start, start + 25):
-        share = float(np.mean(_stops(curves, patience, min_delta, mode) > target))
+        share = float(np.mean(longest < patience))  # the reruns that get past the best
         first = share if first is None else first
         if share >= level:
             return patience, share
