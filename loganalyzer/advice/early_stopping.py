@@ -121,15 +121,18 @@ class Trace:
 
     @classmethod
     def of(cls, values, min_delta: float, mode: str = "min") -> Trace:
-        best: float | None = None
-        best_epoch: int | None = None
-        wait = 0
-        improved, waits, bests = [], [], []
-        for epoch, current in enumerate(np.asarray(values, dtype=float).tolist()):
-            if best_epoch is None:
-                best_epoch = epoch
+        values = np.asarray(values, dtype=float).tolist()
+        if not values:
+            return cls([], [], [])
+        # the first epoch always improves (Keras starts from best = inf); then as
+        # _improves: current + min_delta < best ("min"), current - min_delta > best
+        lower = mode == "min"
+        best, best_epoch, wait = values[0], 0, 0
+        improved, waits, bests = [True], [0], [0]
+        for epoch in range(1, len(values)):
+            current = values[epoch]
             wait += 1
-            better = _improves(current, best, min_delta, mode)
+            better = current + min_delta < best if lower else current - min_delta > best
             if better:
                 best, best_epoch, wait = current, epoch, 0
             improved.append(better)
@@ -190,7 +193,7 @@ def choose(values, mode: str = "min") -> Choice | None:
     deltas: dict[float, float] = {}  # rounded min_delta -> multiple of sigma
     for k in (1.0, 0.5, 0.25, 0.0):
         deltas.setdefault(nice(k * sigma), k)
-    traces = {d: Trace.of(y, d, mode) for d in [*deltas, 0.0]}
+    traces = {d: Trace.of(y, d, mode) for d in dict.fromkeys([*deltas, 0.0])}
     for margin in (1, 0):
         for d, k in deltas.items():
             patience = max(traces[d].min_patience(target) + margin, 2 if margin else 1)
