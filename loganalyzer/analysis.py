@@ -107,7 +107,11 @@ class Analysis:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        if indent is None:
+            return json.dumps(self.to_dict(), allow_nan=False)
+        from loganalyzer.renderers.json_text import dumps
+
+        return dumps(self.to_dict(), indent)
 
     def exit_code(self, fail_on: str = "error") -> int:
         """0: clean; 1: a finding at or above ``fail_on``; 2: an input could not be read."""

@@ -8,7 +8,7 @@ A :class:`Finding` is one diagnosed problem (or an info note) with its evidence;
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any
 
 SEVERITIES = ("info", "warning", "error")
@@ -72,7 +72,8 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(asdict(self))
+        # jsonable() builds new containers: asdict()'s deep copy would be spent twice
+        return jsonable({f.name: getattr(self, f.name) for f in fields(self)})
 
 
 @dataclass
@@ -97,7 +98,8 @@ class Advice:
     params: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(asdict(self))
+        # jsonable() builds new containers: asdict()'s deep copy would be spent twice
+        return jsonable({f.name: getattr(self, f.name) for f in fields(self)})
 
 
 def as_index(x: Any) -> Any:
@@ -117,6 +119,17 @@ def as_index(x: Any) -> Any:
 
 def jsonable(obj: Any) -> Any:
     """Make numpy scalars, tuples and non-finite floats JSON-safe (NaN/inf -> str)."""
+    kind = type(obj)  # the plain types first: this runs on every value of the output
+    if kind is str or kind is int or kind is bool or obj is None:
+        return obj
+    if kind is float and math.isfinite(obj):
+        return obj
+    if kind is dict:
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if kind is list or kind is tuple:
+        return [jsonable(v) for v in obj]
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return jsonable(asdict(obj))
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -97,26 +97,25 @@ class Explosion:
         if n < 4:
             return None
         sigma = C.sigma(y)
-        best = np.minimum.accumulate(y)
+        # Every point t = 1 .. n-2 at once: b is the best before it, start the median
+        # of the first (up to 3) points, need the rise it must show above b.
+        b = np.minimum.accumulate(y)[: n - 2]
+        start = np.full(n - 2, median(y[:3]))
+        start[:2] = y[0], median(y[:2])
+        lost = start - b
+        gained = np.where(lost > 0.0, lost, 0.0)
+        need = np.maximum(
+            np.maximum(self.min_lost_fraction * gained, self.min_rise_sigma * sigma),
+            self.min_rel_rise * np.abs(b),
+        )
         # Staying up: the running minimum of what follows (robust to one low point).
         smooth_after = C.running_median(y, 3)
         future_min = np.minimum.accumulate(smooth_after[::-1])[::-1]
-        for t in range(1, n - 1):
-            b = best[t - 1]
-            start = float(median(y[: min(3, t)]))
-            gained = max(0.0, start - b)
-            need = max(
-                self.min_lost_fraction * gained,
-                self.min_rise_sigma * sigma,
-                self.min_rel_rise * abs(b),
-            )
-            if y[t] <= b + need:
-                continue
-            if y[t + 1] <= b + 0.5 * need:
-                continue  # a one-point jump: a spike, not a blow-up
-            if future_min[t] > b + 0.5 * need:
-                return t
-        return None
+        jumps = y[1 : n - 1] > b + need
+        jumps &= y[2:] > b + 0.5 * need  # else a one-point jump: a spike, not a blow-up
+        jumps &= future_min[1 : n - 1] > b + 0.5 * need
+        hit = np.flatnonzero(jumps)
+        return int(hit[0]) + 1 if len(hit) else None
 
 
 def drift(y: np.ndarray, factor: float = 2.0, alpha: float = 0.05) -> int | None:

@@ -4,6 +4,7 @@
   strict Content-Security-Policy), and the fragment Jupyter shows.
 - :mod:`~loganalyzer.renderers.markdown`: GitHub/GitLab Markdown with PNG plots beside it.
 - :mod:`~loganalyzer.renderers.plots`: the matplotlib figures both use.
+- :mod:`~loganalyzer.renderers.json_text`: ``--format json``, the indented JSON text.
 - :mod:`~loganalyzer.renderers.view`: what a report says about a run (verdict, marks),
   read from findings, advice and the run; nothing is computed there.
 

@@ -1,0 +1,39 @@
+"""``--format json`` text: the fast writer gives json.dumps(indent=2)'s bytes."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+
+import pytest
+
+from loganalyzer.renderers.json_text import dumps
+
+
+class Color(str, Enum):
+    red = "red"
+
+
+CASES = [
+    {},
+    [],
+    {"a": [], "b": {}, "c": [[], [{}]], "d": [1, [2, [3, {"e": None}]]]},
+    {"s": 'quote " backslash \\ newline \n tab \t bell \x07 é ü 中 \U0001f600 \udc80'},
+    {"f": [0.0, -0.0, 1e-300, 1.5e300, 0.1 + 0.2, -2.5, 1e16, 123456789.123]},
+    {"i": [0, -1, 2**64, -(2**70), True, False, None]},
+    {"nested": {"k": {"k": {"k": {"k": ["deep"]}}}}},
+    [{"run": "a"}, {"run": "b", "findings": [{"evidence": {"spikes": [{"index": 5}]}}]}],
+    {"enum": Color.red},  # a str subclass: left to json.dumps
+    {1: "int key"},  # a non-string key: left to json.dumps
+]
+
+
+@pytest.mark.parametrize("obj", CASES)
+def test_the_same_text_as_json_dumps(obj):
+    assert dumps(obj) == json.dumps(obj, indent=2, allow_nan=False)
+    assert dumps(obj, 4) == json.dumps(obj, indent=4, allow_nan=False)
+
+
+def test_non_finite_floats_are_refused_as_json_dumps_refuses_them():
+    with pytest.raises(ValueError):
+        dumps({"x": float("nan")})
