@@ -484,7 +484,7 @@ def running_median(y: np.ndarray, window: int) -> np.ndarray:
     h = window // 2
     if not np.isfinite(y).all():
         return _running_median_sorted(y, h, skip_nonfinite=True)
-    if window > 15 or window > n:
+    if window > n or n * window > 200_000:  # wide: a sorted window moving along
         return _running_median_sorted(y, h)
     out = np.empty(n)
     out[h : n - h] = np.sort(y[windows(n, window)], axis=1)[:, h]

@@ -35,6 +35,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -208,22 +209,24 @@ def _joint(run: Run, c: C.Curve, p: dict) -> list[Spike]:
 def _spikes_on(c: C.Curve, p: dict, run: Run | None = None) -> tuple[list[dict], int]:
     """The spikes of ``c`` and how many jumps it makes at the base height (the count
     that says whether they are rare enough to be isolated)."""
-    from loganalyzer.detectors.noisy import turns_and_ratio
+    from loganalyzer.detectors.noisy import profile
 
     pooled = C.binned(c, MAX_SPIKE_POINTS, how="max")
     warm = max(2, int(np.ceil(p["warmup_fraction"] * pooled.n)))
     args = (p["min_rel_height"], p["max_width"], p["lookback"])
-    base = Spikes(p["min_height_noise"], *args).fit(pooled.y).predict(start=warm)
+    model = Spikes(p["min_height_noise"], *args).fit(pooled.y)
+    base = model.predict(start=warm)
     if run is not None and not pooled.binned:
         seen = {b.peak for b in base}
         base = sorted(
             base + [j for j in _joint(run, c, p) if j.peak not in seen], key=lambda s: s.peak
         )
     found = base
-    if turns_and_ratio(pooled.y)[2]:
+    if profile(pooled)[2]:
         # on a noisy curve a spike must stand further out of the noise
-        need = p["min_height_noise"] * p["noisy_factor"]
-        found = Spikes(need, *args).fit(pooled.y).predict(start=warm)
+        strict = copy.copy(model)  # the same curve measured, a higher bar
+        strict.min_height_noise = p["min_height_noise"] * p["noisy_factor"]
+        found = strict.predict(start=warm)
     out = []
     for s in found:
         if pooled.binned:  # the raw point that made the block's maximum

@@ -119,6 +119,14 @@ def turns_and_ratio(y: np.ndarray, p: dict | None = None) -> tuple[float, float,
     return turns, ratio, noisy
 
 
+def profile(c: C.Curve, p: dict | None = None) -> tuple[float, float, bool]:
+    """:func:`turns_and_ratio` of the curve ``c``: computed once per curve (and
+    parameters) and shared by the detectors that ask whether a curve is noisy."""
+    q = {**DEFAULTS, **(p or {})}
+    key = ("noisy", *(q[k] for k in sorted(DEFAULTS)))
+    return C.remember(c, key, lambda: turns_and_ratio(c.y, q))
+
+
 def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     """One ``noisy`` finding per loss curve whose swings hide its trend."""
     p = {**DEFAULTS, **params}
@@ -128,8 +136,9 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     for c in C.loss_curves(run):
         if c.n < int(p["min_points"]):
             continue
-        y = C.binned(c, MAX_POINTS).y
-        turns, ratio, noisy = turns_and_ratio(y, p)
+        judged = C.binned(c, MAX_POINTS)
+        y = judged.y
+        turns, ratio, noisy = profile(judged, p)
         rng = float(np.max(y) - np.min(y))
         if not noisy:
             continue

@@ -238,7 +238,7 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         or s.shift_share < p["min_shift_share"]
     ):
         return []
-    elif s.shift_p is not None and s.shift_p >= p["alpha"] and _noisy(y):
+    elif s.shift_p is not None and s.shift_p >= p["alpha"] and _noisy(val):
         # On a noisy curve long enough for the test, the end must sit significantly
         # above the stretch right after the best: a lucky best on a flat, noisy curve
         # makes a GL of 20-60 % out of nothing.
@@ -311,10 +311,10 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     return [_finding(run, rule, severity, best_index, last_index, message, evidence)]
 
 
-def _noisy(y: np.ndarray) -> bool:
-    from loganalyzer.detectors.noisy import turns_and_ratio
+def _noisy(c: C.Curve) -> bool:
+    from loganalyzer.detectors.noisy import profile
 
-    return turns_and_ratio(y)[2]
+    return profile(c)[2]
 
 
 def train_has_nonfinite(run: Run, since: float) -> bool:

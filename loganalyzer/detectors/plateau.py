@@ -250,11 +250,11 @@ def _at_chance(run: Run, c: C.Curve, level: float, start: float, end: float) -> 
     return False
 
 
-def _noisy(y: np.ndarray) -> bool:
+def _noisy(c: C.Curve) -> bool:
     """Would ``noisy`` flag this curve (its rule's default thresholds)?"""
-    from loganalyzer.detectors.noisy import turns_and_ratio
+    from loganalyzer.detectors.noisy import profile
 
-    return turns_and_ratio(y)[2]
+    return profile(c)[2]
 
 
 def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
@@ -303,7 +303,7 @@ def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
             severity = "warning"
             what = "never improved: the model is not learning (the learning rate is 0)"
         elif to_end and not learned_before and (s.i <= C.edge_count(n) or not moved):
-            if _noisy(y) and not C.lr_is_zero(run) and chance is None:
+            if _noisy(b) and not C.lr_is_zero(run) and chance is None:
                 severity = "info"
                 what = "moves less than its own noise (see the noisy finding)"
             elif _falls(y[s.i : s.j + 1], p["alpha"]) and chance is None:
@@ -329,7 +329,7 @@ def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
             drop = s.best - float(np.min(after))
             before = max(raw_start, float(y[0])) - s.best
             stall = before > 0.25 * total and drop > 0.25 * abs(s.level) and drop > 2 * tol
-            stall = stall and not _at_chance(run, c, s.level, start, end) and not _noisy(y)
+            stall = stall and not _at_chance(run, c, s.level, start, end) and not _noisy(b)
             severity = "warning" if stall else "info"
             what = "stalled, then improved again on its own"
         elif above:
