@@ -52,3 +52,24 @@ def test_every_patience_read_off_the_trace_matches_a_replay():
                     if p > 1:
                         stop, _ = replay(y.tolist(), p - 1, delta, mode)
                         assert stop is not None and stop <= target  # and p is the least
+
+
+def test_reruns_longest_waits_match_a_replay_of_each():
+    from loganalyzer.advice.early_stopping import _longest_waits
+
+    rng = np.random.default_rng(4)
+    for _ in range(60):
+        reps, n = int(rng.integers(1, 12)), int(rng.integers(1, 30))
+        curves = np.round(rng.normal(size=(reps, n)), 1)
+        for mode in ("min", "max"):
+            for delta in (0.0, 0.2):
+                until = int(rng.integers(0, n + 1))
+                got = _longest_waits(curves, delta, mode, until)
+                for row, longest in zip(curves, got, strict=True):
+                    trace = Trace.of(row, delta, mode)
+                    waits = [
+                        w
+                        for w, b in zip(trace.wait[1 : until + 1], trace.improved[1:], strict=False)
+                        if not b
+                    ]
+                    assert longest == (max(waits) if waits else -1)

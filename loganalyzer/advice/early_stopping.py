@@ -39,6 +39,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -115,46 +116,54 @@ class Trace:
     so far. Every patience is then read off it (:meth:`simulate`, :meth:`min_patience`)
     instead of replaying the curve once per patience tried."""
 
-    improved: list[bool]
-    wait: list[int]
-    best_epoch: list[int]
+    improved: np.ndarray  # bool per epoch
+    wait: np.ndarray  # int per epoch
+    best_epoch: np.ndarray  # int per epoch
 
     @classmethod
     def of(cls, values, min_delta: float, mode: str = "min") -> Trace:
-        values = np.asarray(values, dtype=float).tolist()
-        if not values:
-            return cls([], [], [])
-        # the first epoch always improves (Keras starts from best = inf); then as
-        # _improves: current + min_delta < best ("min"), current - min_delta > best
+        y = np.asarray(values, dtype=float)
+        n = len(y)
+        if not n:
+            return cls(np.zeros(0, bool), np.zeros(0, int), np.zeros(0, int))
+        # The first epoch always improves (Keras starts from best = inf); then as
+        # _improves: current + min_delta < best ("min"), current - min_delta > best.
         lower = mode == "min"
-        best, best_epoch, wait = values[0], 0, 0
-        improved, waits, bests = [True], [0], [0]
-        for epoch in range(1, len(values)):
-            current = values[epoch]
-            wait += 1
-            better = current + min_delta < best if lower else current - min_delta > best
-            if better:
-                best, best_epoch, wait = current, epoch, 0
-            improved.append(better)
-            waits.append(wait)
-            bests.append(best_epoch)
-        return cls(improved, waits, bests)
+        if min_delta == 0 and not np.isnan(y[0]):
+            # the best so far is the running minimum (maximum), NaN never improving
+            best = (np.fmin if lower else np.fmax).accumulate(y)
+            improved = np.r_[True, y[1:] < best[:-1] if lower else y[1:] > best[:-1]]
+        else:
+            values = y.tolist()
+            best_value = values[0]
+            flags = [True]
+            for current in values[1:]:
+                better = (
+                    current + min_delta < best_value if lower else current - min_delta > best_value
+                )
+                if better:
+                    best_value = current
+                flags.append(better)
+            improved = np.array(flags)
+        epochs = np.arange(n)
+        best_epoch = np.maximum.accumulate(np.where(improved, epochs, 0))
+        return cls(improved, epochs - best_epoch, best_epoch)
 
     def simulate(self, patience: int) -> Simulation:
         """Keras stops at the first epoch > 0 that did not improve with ``wait >=
         patience``."""
-        for epoch, (better, wait) in enumerate(zip(self.improved, self.wait, strict=True)):
-            if not better and wait >= patience and epoch > 0:
-                return Simulation(epoch, self.best_epoch[epoch])
-        return Simulation(None, self.best_epoch[-1] if self.best_epoch else None)
+        stops = np.flatnonzero(~self.improved & (self.wait >= patience))
+        stops = stops[stops > 0]
+        if len(stops):
+            return Simulation(int(stops[0]), int(self.best_epoch[stops[0]]))
+        return Simulation(None, int(self.best_epoch[-1]) if len(self.best_epoch) else None)
 
     def min_patience(self, target: int) -> int:
         """The smallest patience for which training does not stop at or before
         ``target``: one more than the longest ``wait`` reached (on a non-improving
         epoch > 0) up to it."""
-        waits = self.wait[1 : target + 1]
-        flags = self.improved[1 : target + 1]
-        return max((w for w, b in zip(waits, flags, strict=True) if not b), default=0) + 1
+        waits = self.wait[1 : target + 1][~self.improved[1 : target + 1]]
+        return int(waits.max(initial=0)) + 1
 
 
 @dataclass(frozen=True)
@@ -180,9 +189,16 @@ def window_for(n: int) -> int:
 def choose(values, mode: str = "min") -> Choice | None:
     """Pick ``patience`` and ``min_delta`` for this curve (see the module docstring).
 
-    Returns ``None`` when the curve has fewer than 3 finite points.
+    Returns ``None`` when the curve has fewer than 3 finite points. (Kept for the last
+    few curves: the early-stopping and train-longer advice of a run ask for the same.)
     """
     y = np.asarray(values, dtype=float)
+    return _choose(y.tobytes(), mode)
+
+
+@functools.lru_cache(maxsize=16)
+def _choose(data: bytes, mode: str) -> Choice | None:
+    y = np.frombuffer(data, dtype=float)
     finite = np.isfinite(y)
     if finite.sum() < 3:
         return None
@@ -193,11 +209,17 @@ def choose(values, mode: str = "min") -> Choice | None:
     deltas: dict[float, float] = {}  # rounded min_delta -> multiple of sigma
     for k in (1.0, 0.5, 0.25, 0.0):
         deltas.setdefault(nice(k * sigma), k)
-    traces = {d: Trace.of(y, d, mode) for d in dict.fromkeys([*deltas, 0.0])}
+    traces: dict[float, Trace] = {}
+
+    def trace(d: float) -> Trace:
+        if d not in traces:
+            traces[d] = Trace.of(y, d, mode)
+        return traces[d]
+
     for margin in (1, 0):
         for d, k in deltas.items():
-            patience = max(traces[d].min_patience(target) + margin, 2 if margin else 1)
-            sim = traces[d].simulate(patience)
+            patience = max(trace(d).min_patience(target) + margin, 2 if margin else 1)
+            sim = trace(d).simulate(patience)
             if sim.restored_pos != target or sim.stop_pos is None:
                 continue
             if target < sim.stop_pos <= target + window:
@@ -205,12 +227,12 @@ def choose(values, mode: str = "min") -> Choice | None:
     # Nothing stops soon after the best within this log (the best is at or near the
     # end, or the curve is too noisy): a noise-sized setting that does not stop early.
     for d, k in deltas.items():
-        patience = max(traces[d].min_patience(target) + 1, 2)
-        sim = traces[d].simulate(patience)
+        patience = max(trace(d).min_patience(target) + 1, 2)
+        sim = trace(d).simulate(patience)
         if sim.restored_pos == target:
             return Choice(patience, d, sigma, target, sim.stop_pos, sim.restored_pos, window, k)
-    patience = max(traces[0.0].min_patience(target) + 1, 2)
-    sim = traces[0.0].simulate(patience)
+    patience = max(trace(0.0).min_patience(target) + 1, 2)
+    sim = trace(0.0).simulate(patience)
     return Choice(patience, 0.0, sigma, target, sim.stop_pos, sim.restored_pos, window)
 
 
@@ -219,16 +241,27 @@ def _longest_waits(curves: np.ndarray, min_delta: float, mode: str, until: int) 
     on a non-improving epoch in ``1..until`` (-1 when every one of them improves). A
     patience ``p`` lets a curve run past ``until`` exactly when this is below ``p``."""
     reps, n = curves.shape
-    best = curves[:, 0].copy()
-    wait = np.zeros(reps, dtype=int)
-    longest = np.full(reps, -1)
-    for e in range(1, min(until, n - 1) + 1):
-        cur = curves[:, e]
-        better = cur + min_delta < best if mode == "min" else cur - min_delta > best
-        best = np.where(better, cur, best)
-        wait = np.where(better, 0, wait + 1)
-        longest = np.where(better, longest, np.maximum(longest, wait))
-    return longest
+    last = min(until, n - 1)
+    seen = curves[:, : last + 1]
+    if min_delta == 0:  # the best so far is the running minimum (maximum)
+        best = (np.minimum if mode == "min" else np.maximum).accumulate(seen, axis=1)
+        later = seen[:, 1:]
+        better = later < best[:, :-1] if mode == "min" else later > best[:, :-1]
+    else:  # the best moves only on an improvement by min_delta: epoch by epoch
+        better = np.empty((reps, last), dtype=bool)
+        best = curves[:, 0].copy()
+        for e in range(1, last + 1):
+            cur = curves[:, e]
+            better[:, e - 1] = step = (
+                cur + min_delta < best if mode == "min" else cur - min_delta > best
+            )
+            np.copyto(best, cur, where=step)
+    # wait at each epoch: epochs since the last improvement (epoch 0 counts as one)
+    epochs = np.arange(1, last + 1)
+    since = np.maximum.accumulate(np.where(better, epochs, 0), axis=1)
+    wait = epochs - since
+    longest = wait.max(axis=1, initial=0)
+    return np.where(longest > 0, longest, -1)
 
 
 def robust_patience(
