@@ -238,29 +238,39 @@ def compare_siblings(result: Analysis, config: Any = None) -> Analysis:
     """Runs analysed together are compared with their siblings in the same sweep
     (``sweep-outlier``, :mod:`loganalyzer.detectors.sweep_outlier`); a run that gets a
     finding is advised again with it."""
+    found = sweep_findings([r.run for r in result.runs], config)
+    for i, findings in found.items():
+        add_sibling_findings(result.runs[i], findings)
+    return result
+
+
+def sweep_findings(runs: list, config: Any = None) -> dict[int, list[Finding]]:
+    """``sweep-outlier`` findings of runs analysed together (the runs, or their
+    :class:`~loganalyzer.detectors.sweep_outlier.Sibling` summaries), by position."""
     from loganalyzer.detectors.sweep_outlier import KIND, detect_sweep
-    from loganalyzer.findings import lead_rank
     from loganalyzer.rulepack import load_rules
 
     rule = next((r for r in load_rules() if r.kind == KIND), None)
-    if rule is None or len(result.runs) < 2:
-        return result
+    if rule is None or len(runs) < 2:
+        return {}
     if config is not None and not config.is_selected(rule.code):
-        return result
+        return {}
     params = dict(rule.params)
     if config is not None:
         params.update(config.params_for(rule.code))
-    found = detect_sweep([r.run for r in result.runs], rule, params)
-    for i, findings in found.items():
-        rr = result.runs[i]
-        if any(f.severity == "error" for f in rr.findings):
-            for f in findings:  # the run's own error already explains it
-                f.severity = "info"
-        rr.findings = sorted(
-            rr.findings + findings,
-            key=lambda f: (-severity_rank(f.severity), lead_rank(f.kind), f.rule),
-        )
-        from loganalyzer.advice import advise
+    return detect_sweep(runs, rule, params)
 
-        rr.advice = advise(rr.run, rr.findings, framework=rr.framework)
-    return result
+
+def add_sibling_findings(rr: RunResult, findings: list[Finding]) -> None:
+    """Give a run its ``sweep-outlier`` findings, and advise it again with them."""
+    from loganalyzer.advice import advise
+    from loganalyzer.findings import lead_rank
+
+    if any(f.severity == "error" for f in rr.findings):
+        for f in findings:  # the run's own error already explains it
+            f.severity = "info"
+    rr.findings = sorted(
+        rr.findings + findings,
+        key=lambda f: (-severity_rank(f.severity), lead_rank(f.kind), f.rule),
+    )
+    rr.advice = advise(rr.run, rr.findings, framework=rr.framework)

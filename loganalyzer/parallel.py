@@ -2,8 +2,10 @@
 
 The result is the same :class:`~loganalyzer.analysis.Analysis` as
 :func:`loganalyzer.analysis.analyze` gives for the same paths, in the same order,
-whatever the number of workers: inputs are discovered once, in sorted order, and the
-workers' results are collected in that order.
+whatever the number of workers: inputs are discovered once, in sorted order, one pool
+of workers is started, and their results are collected in that order.
+:func:`analyze_to_json` gives ``--format json`` the same way without holding the runs, so a
+sweep of 100,000 runs takes the memory of a few hundred bytes per run.
 
 Example:
     >>> from loganalyzer.parallel import analyze_paths
@@ -15,12 +17,16 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import tempfile
 import threading
-from collections.abc import Callable, Iterable
-from typing import Any
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TextIO
 
 from loganalyzer.analysis import Analysis, RunResult, analyze_run, compare_siblings
 from loganalyzer.errors import ReadError
+from loganalyzer.findings import severity_rank
 
 # Worker state, set once per process by _init (the discovery and the options).
 _STATE: dict[str, Any] = {}
@@ -92,6 +98,42 @@ def _tasks(disc: Any) -> list:
     return units(disc)
 
 
+def _outputs(tasks: list, task: Callable, init_args: tuple, jobs: int, progress) -> Iterator:
+    """``task`` of every unit, in order: in this process for one job, else from one
+    pool of ``jobs`` workers started once (results come back in order, a chunk of
+    units at a time, as they are done)."""
+    total = len(tasks)
+    if jobs == 1:
+        _init(*init_args)
+        try:
+            for done, out in enumerate(map(task, tasks), 1):
+                yield out
+                if progress is not None:
+                    progress(done, total)
+        finally:
+            _STATE.clear()
+        return
+    ctx = multiprocessing.get_context(_start_method())
+    chunksize = max(1, min(64, total // (jobs * 16)))
+    with ctx.Pool(jobs, initializer=_init, initargs=init_args) as pool:
+        for done, out in enumerate(pool.imap(task, tasks, chunksize=chunksize), 1):
+            yield out
+            if progress is not None:
+                progress(done, total)
+
+
+def _prepare(paths, config, jobs) -> tuple[Any, Any, list, int]:
+    from loganalyzer.readers import discover
+
+    if config is None:
+        from loganalyzer.config import load_config
+
+        config = load_config()
+    disc = discover(paths)
+    tasks = _tasks(disc)
+    return config, disc, tasks, max(1, min(jobs or cpu_count(), len(tasks)))
+
+
 def analyze_paths(
     paths: Iterable[str | os.PathLike],
     *,
@@ -118,39 +160,162 @@ def analyze_paths(
         The same :class:`~loganalyzer.analysis.Analysis` as
         :func:`loganalyzer.analysis.analyze` would give.
     """
-    from loganalyzer.readers import discover
-
-    if config is None:
-        from loganalyzer.config import load_config
-
-        config = load_config()
-    disc = discover(paths)
-    tasks = _tasks(disc)
-    jobs = max(1, min(jobs or cpu_count(), len(tasks)))
+    config, disc, tasks, jobs = _prepare(paths, config, jobs)
     result = Analysis(errors=list(disc.missing), skipped=list(disc.passed))
     late: list[ReadError] = []
-    total = len(tasks)
     init_args = (disc, config, train_loss, val_loss, framework)
-
-    def collect(outputs: Iterable) -> None:
-        for done, (runs, errors, skipped, late_errors) in enumerate(outputs, 1):
-            result.runs.extend(runs)
-            result.errors.extend(errors)
-            result.skipped.extend(skipped)
-            late.extend(late_errors)
-            if progress is not None:
-                progress(done, total)
-
-    if jobs == 1:
-        _init(*init_args)
-        try:
-            collect(map(_task, tasks))
-        finally:
-            _STATE.clear()
-    else:
-        ctx = multiprocessing.get_context(_start_method())
-        chunksize = max(1, min(64, total // (jobs * 16)))
-        with ctx.Pool(jobs, initializer=_init, initargs=init_args) as pool:
-            collect(pool.imap(_task, tasks, chunksize=chunksize))
+    for runs, errors, skipped, late_errors in _outputs(tasks, _task, init_args, jobs, progress):
+        result.runs.extend(runs)
+        result.errors.extend(errors)
+        result.skipped.extend(skipped)
+        late.extend(late_errors)
     result.errors.extend(late)
     return compare_siblings(result, config)
+
+
+# ------------------------------------------------------------------ --format json
+def _rendered(unit: Any) -> tuple[list[tuple[bytes, Any, int]], list, list, list]:
+    """:func:`_task`, with every run as its finished JSON text and what the parent
+    still needs of it: its sweep summary and its worst severity (so the parent keeps a
+    few hundred bytes per run, and never unpickles a run)."""
+    from loganalyzer.detectors.sweep_outlier import sibling
+    from loganalyzer.renderers.json_text import run_item
+
+    results, errors, skipped, late = _task(unit)
+    runs = [(run_item(rr.to_dict()).encode("ascii"), sibling(rr.run), _worst(rr)) for rr in results]
+    return runs, errors, skipped, late
+
+
+def _worst(rr: RunResult) -> int:
+    return max((severity_rank(f.severity) for f in rr.findings), default=-1)
+
+
+@dataclass
+class JsonResult:
+    """The ``--format json`` document of an analysis, ready to :meth:`write`: the runs'
+    texts (kept in order by :class:`_Spool`), the errors and skipped files (printed
+    after the document), the count of runs and the worst severity (for the exit code)."""
+
+    runs: int = 0
+    errors: list[ReadError] = field(default_factory=list)
+    skipped: list[ReadError] = field(default_factory=list)
+    worst: int = -1
+    texts: Any = None
+    redone: dict[int, str] = field(default_factory=dict)
+
+    def write(self, stream: TextIO) -> None:
+        """Write the document (``analyze_paths(...).to_json()`` and a line end)."""
+        from loganalyzer.analysis import SCHEMA
+        from loganalyzer.renderers.json_text import document
+
+        runs = (self.redone.get(i) or t.decode("ascii") for i, t in enumerate(self.texts))
+        errors = [e.to_dict() for e in self.errors]
+        skipped = [e.to_dict() for e in self.skipped]
+        for piece in document(SCHEMA, runs, errors, skipped):
+            stream.write(piece)
+        stream.write("\n")
+        self.texts.close()
+
+    def exit_code(self, fail_on: str = "error") -> int:
+        """As :meth:`loganalyzer.analysis.Analysis.exit_code`."""
+        if self.errors:
+            return 2
+        if fail_on != "never" and self.worst >= severity_rank(fail_on):
+            return 1
+        return 0
+
+
+def analyze_to_json(
+    paths: Iterable[str | os.PathLike],
+    *,
+    config: Any = None,
+    train_loss: str | None = None,
+    val_loss: str | None = None,
+    jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    framework: str | None = None,
+) -> JsonResult:
+    """:func:`analyze_paths` for ``--format json``: its :meth:`JsonResult.write` writes
+    ``analyze_paths(...).to_json()``, the same text, but the runs are never held: each
+    worker renders its runs' JSON, the texts are kept in order (in memory, or in a
+    temporary file for a large sweep), and only the summary the sweep comparison needs
+    stays in memory. A run that comparison flags is analysed again here and rendered
+    with its new finding. Arguments as :func:`analyze_paths`.
+
+    Example:
+        >>> import io
+        >>> out = io.StringIO()
+        >>> analyze_to_json(["no/such/file.csv"], jobs=1).write(out)
+        >>> out.getvalue().count("no such file or directory")
+        1
+    """
+    from loganalyzer.analysis import add_sibling_findings, sweep_findings
+    from loganalyzer.renderers.json_text import run_item
+
+    config, disc, tasks, jobs = _prepare(paths, config, jobs)
+    out = JsonResult(errors=list(disc.missing), skipped=list(disc.passed), texts=_Spool())
+    late: list[ReadError] = []
+    siblings: list = []
+    unit_of, rank_in_unit = array("l"), array("l")
+    init_args = (disc, config, train_loss, val_loss, framework)
+    outputs = _outputs(tasks, _rendered, init_args, jobs, progress)
+    for u, (runs, errors, skipped, late_errors) in enumerate(outputs):
+        for k, (text, summary, worst) in enumerate(runs):
+            out.texts.add(text)
+            siblings.append(summary)
+            unit_of.append(u)
+            rank_in_unit.append(k)
+            out.worst = max(out.worst, worst)
+        out.errors.extend(errors)
+        out.skipped.extend(skipped)
+        late.extend(late_errors)
+    out.errors.extend(late)
+    out.runs = len(siblings)
+    found = sweep_findings(siblings, config)
+    if found:
+        _init(*init_args)
+        try:
+            for i, findings in found.items():
+                rr = _task(tasks[unit_of[i]])[0][rank_in_unit[i]]
+                add_sibling_findings(rr, findings)
+                out.redone[i] = run_item(rr.to_dict())
+                out.worst = max(out.worst, _worst(rr))
+        finally:
+            _STATE.clear()
+    return out
+
+
+class _Spool:
+    """Byte strings kept in order: in memory up to ``limit`` bytes, then in a temporary
+    file (a sweep of 100,000 runs renders about 300 MB of JSON)."""
+
+    def __init__(self, limit: int = 16 << 20):
+        self.limit = limit
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.file = None
+        self.lengths = array("l")
+
+    def add(self, data: bytes) -> None:
+        self.lengths.append(len(data))
+        if self.file is None:
+            self.parts.append(data)
+            self.size += len(data)
+            if self.size > self.limit:
+                self.file = tempfile.TemporaryFile()
+                self.file.write(b"".join(self.parts))
+                self.parts = []
+        else:
+            self.file.write(data)
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self.file is None:
+            yield from self.parts
+            return
+        self.file.seek(0)
+        for n in self.lengths:
+            yield self.file.read(n)
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()

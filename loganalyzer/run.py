@@ -285,12 +285,20 @@ class Run:
         y = self.column(name)
         if y is None:
             return None
-        logged = ~np.isnan(y)
-        if name not in self.unlogged_tail:
-            logged |= _nan_tail(y)
-        if logged.all():
-            return Points(self.index_values, y)
-        return Points(self.index_values[logged], y[logged])
+        key = ("points", name, name in self.unlogged_tail)
+        found = self._memo.get(key)
+        if found is None:
+            logged = ~np.isnan(y)
+            if name not in self.unlogged_tail:
+                logged |= _nan_tail(y)
+            if logged.all():
+                found = Points(self.index_values, y)
+            else:
+                found = Points(self.index_values[logged], y[logged])
+                for arr in found:
+                    arr.flags.writeable = False
+            self._memo[key] = found
+        return found
 
     def counts(self) -> dict[str, int]:
         """Canonical metric name -> number of logged points (for the JSON output)."""

@@ -37,3 +37,18 @@ def test_the_same_text_as_json_dumps(obj):
 def test_non_finite_floats_are_refused_as_json_dumps_refuses_them():
     with pytest.raises(ValueError):
         dumps({"x": float("nan")})
+
+
+def test_a_document_from_run_items_is_the_analysis_json():
+    from pathlib import Path
+
+    from loganalyzer import analyze
+    from loganalyzer.analysis import SCHEMA
+    from loganalyzer.renderers.json_text import document, run_item
+
+    samples = Path(__file__).resolve().parents[1] / "sample_logs"
+    result = analyze([str(samples), str(samples / "no-such.csv")])
+    d = result.to_dict()
+    assert d["runs"] and d["errors"]
+    text = "".join(document(SCHEMA, (run_item(r) for r in d["runs"]), d["errors"], d["skipped"]))
+    assert text == result.to_json() == json.dumps(d, indent=2, allow_nan=False)

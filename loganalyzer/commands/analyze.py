@@ -158,19 +158,22 @@ def run(
         _error(f"configuration: {type(exc).__name__}: {exc}")
         return 2
 
-    from loganalyzer.parallel import analyze_paths
+    from loganalyzer.parallel import analyze_paths, analyze_to_json
 
     kwargs = dict(config=config, train_loss=train_loss, val_loss=val_loss, jobs=n_jobs)
     kwargs["framework"] = framework
+    # JSON: the runs' texts as they come, none of them held; the terminal report
+    # orders runs worst first, so it takes them all at once
+    work = analyze_to_json if format == "json" else analyze_paths
     if sys.stderr.isatty() and _count_inputs(paths) >= PROGRESS_AFTER:
-        result = _with_progress(paths, kwargs, no_color=no_color)
+        result = _with_progress(work, paths, kwargs, no_color=no_color)
     else:
-        result = analyze_paths([str(p) for p in paths], **kwargs)
+        result = work([str(p) for p in paths], **kwargs)
 
     empty = not result.runs and not result.errors
     console = None
     if format == "json":
-        sys.stdout.write(result.to_json() + "\n")
+        result.write(sys.stdout)
     elif not empty:
         console = _print_text(result, quiet=quiet, verbose=verbose, no_color=no_color)
     for err in result.errors:
@@ -208,11 +211,9 @@ def _count_inputs(paths: list[Path]) -> int:
     return n
 
 
-def _with_progress(paths: list[Path], kwargs: dict, *, no_color: bool):
+def _with_progress(work, paths: list[Path], kwargs: dict, *, no_color: bool):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    from loganalyzer.parallel import analyze_paths
 
     console = Console(stderr=True, no_color=no_color or bool(os.environ.get("NO_COLOR")))
     # auto_refresh=False: no refresh thread, so worker processes can be forked safely;
@@ -236,7 +237,7 @@ def _with_progress(paths: list[Path], kwargs: dict, *, no_color: bool):
                 last[0] = now
                 bar.refresh()
 
-        return analyze_paths([str(p) for p in paths], progress=tick, **kwargs)
+        return work([str(p) for p in paths], progress=tick, **kwargs)
 
 
 def _print_text(result, *, quiet: bool, verbose: bool, no_color: bool):

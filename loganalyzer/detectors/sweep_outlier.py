@@ -34,8 +34,11 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import PurePath
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +55,49 @@ DEFAULTS = {"min_runs": 4, "min_ratio": 2.0, "max_depth": 2}
 def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     """A single run has no siblings: see :func:`detect_sweep`."""
     return []
+
+
+@dataclass(frozen=True)
+class Sibling:
+    """What the comparison needs of one run: a few hundred bytes, so a sweep of 100,000
+    runs is compared without keeping the runs (:func:`sibling`).
+
+    Attributes:
+        name: The run's name (listed in its siblings' evidence).
+        key: Which runs can be siblings (format, index kind, monitored loss, file name,
+            the logged points: their count and a digest of their bytes), or ``None``.
+        folder: The run's folder.
+        level: :func:`final_level`.
+        metric: The monitored loss; ``label`` its name in the log.
+        end: The last logged index of the monitored loss.
+    """
+
+    name: str
+    key: tuple | None
+    folder: str | None
+    level: float | None
+    metric: str | None
+    label: str | None
+    end: Any
+
+
+def sibling(run: Run) -> Sibling:
+    """The :class:`Sibling` summary of ``run``."""
+    metric = run.val_loss or run.train_loss
+    s = run.points(metric)
+    end = None
+    if s is not None and len(s.x):
+        end = s.x[-1].item() if hasattr(s.x[-1], "item") else s.x[-1]
+    folder = _folder(run)
+    return Sibling(
+        run.name,
+        _key(run),
+        None if folder is None else str(folder),
+        final_level(run),
+        metric,
+        run.original_names.get(metric, metric),
+        end,
+    )
 
 
 def final_level(run: Run) -> float | None:
@@ -88,16 +134,18 @@ def _key(run: Run) -> tuple | None:
     s = run.points(monitor)
     if s is None or not len(s.y):
         return None
-    points = s.x.astype(float)  # the logged points, compared by their bytes
-    return (run.format, run.index, monitor, name, len(points), points.tobytes())
+    points = s.x.astype(float)  # the logged points, compared by (a digest of) their bytes
+    digest = hashlib.blake2b(points.tobytes(), digest_size=16).digest()
+    return (run.format, run.index, monitor, name, len(points), digest)
 
 
-def groups(runs: list[Run], params: dict | None = None) -> list[list[int]]:
+def groups(runs: list[Run] | list[Sibling], params: dict | None = None) -> list[list[int]]:
     """Indices of ``runs`` that form sweeps (see the module docstring)."""
     p = {**DEFAULTS, **(params or {})}
+    runs = [r if isinstance(r, Sibling) else sibling(r) for r in runs]
     by_key: dict[tuple, list[int]] = {}
     for i, run in enumerate(runs):
-        key = _key(run)
+        key = run.key
         if key is not None:
             by_key.setdefault(key, []).append(i)
     out = []
@@ -108,11 +156,11 @@ def groups(runs: list[Run], params: dict | None = None) -> list[list[int]]:
     return out
 
 
-def _by_folder_depth(runs: list[Run], members: list[int], max_depth: int) -> list[list[int]]:
+def _by_folder_depth(runs: list[Sibling], members: list[int], max_depth: int) -> list[list[int]]:
     """Split ``members`` until every folder is at most ``max_depth`` below the common one."""
     if len(members) < 2:
         return [members]
-    folders = {i: str(_folder(runs[i])) for i in members}
+    folders = {i: str(runs[i].folder) for i in members}
     try:
         common = os.path.commonpath(list(folders.values()))
     except ValueError:  # mixed absolute and relative paths
@@ -133,12 +181,16 @@ def _by_folder_depth(runs: list[Run], members: list[int], max_depth: int) -> lis
     return out
 
 
-def detect_sweep(runs: list[Run], rule: Rule, params: dict) -> dict[int, list[Finding]]:
-    """``{index into runs: [finding]}`` for every run far worse than its siblings."""
+def detect_sweep(
+    runs: list[Run] | list[Sibling], rule: Rule, params: dict
+) -> dict[int, list[Finding]]:
+    """``{index into runs: [finding]}`` for every run far worse than its siblings
+    (``runs`` may be the runs or their :class:`Sibling` summaries)."""
     p = {**DEFAULTS, **params}
+    runs = [r if isinstance(r, Sibling) else sibling(r) for r in runs]
     found: dict[int, list[Finding]] = {}
     for members in groups(runs, p):
-        levels = {i: final_level(runs[i]) for i in members}
+        levels = {i: runs[i].level for i in members}
         levels = {i: v for i, v in levels.items() if v is not None}
         if len(levels) < int(p["min_runs"]):
             continue
@@ -149,26 +201,23 @@ def detect_sweep(runs: list[Run], rule: Rule, params: dict) -> dict[int, list[Fi
             if reference <= 0 or level < float(p["min_ratio"]) * reference:
                 continue
             run = runs[i]
-            name = run.val_loss or run.train_loss
-            orig = run.original_names.get(name, name)
-            s = run.points(name)
             found[i] = [
                 Finding(
                     rule=rule.code,
                     kind=KIND,
                     severity=rule.severity,
-                    metric=name,
+                    metric=run.metric,
                     start=None,
-                    end=s.x[-1].item() if hasattr(s.x[-1], "item") else s.x[-1],
+                    end=run.end,
                     message=(
-                        f"{orig} ends at {level:.4g}, {level / reference:.1f}x what its "
+                        f"{run.label} ends at {level:.4g}, {level / reference:.1f}x what its "
                         f"{len(others)} sibling runs in this sweep reach (the better half "
                         f"ends at {reference:.4g}; all siblings: {others[0]:.4g} to "
                         f"{others[-1]:.4g}): this run is broken even if its own curve "
                         "looks clean; compare its configuration and data with theirs."
                     ),
                     evidence={
-                        "metric": name,
+                        "metric": run.metric,
                         "final_level": level,
                         "reference": reference,
                         "ratio": level / reference,

@@ -85,3 +85,28 @@ def _write(obj, out: list[str], newline: str, step: str) -> None:
         out.append(float.__repr__(obj))
     else:
         raise _Unusual
+
+
+def run_item(run: dict) -> str:
+    """One run of the document's ``"runs"`` list, indented as it stands there (a
+    worker renders its runs; :func:`document` puts them in place)."""
+    return dumps(run).replace("\n", "\n    ")
+
+
+def document(schema: str, runs, errors: list, skipped: list):
+    """The text of ``Analysis.to_dict()`` as :func:`dumps` writes it, in pieces, from
+    the runs' :func:`run_item` texts (an iterable: a sweep's runs are never all held)
+    and the errors' and skipped files' dicts.
+
+    Example:
+        >>> "".join(document("s/1", [run_item({"run": "a"})], [], []))
+        '{\\n  "schema": "s/1",\\n  "runs": [\\n    {\\n      "run": "a"\\n    }\\n  ],\\n  "errors": [],\\n  "skipped": []\\n}'
+    """
+    yield '{\n  "schema": ' + _string(schema) + ',\n  "runs": '
+    first = True
+    for text in runs:
+        yield ("[\n    " if first else ",\n    ") + text
+        first = False
+    yield "[]" if first else "\n  ]"
+    yield ',\n  "errors": ' + dumps(errors).replace("\n", "\n  ")
+    yield ',\n  "skipped": ' + dumps(skipped).replace("\n", "\n  ") + "\n}"
