@@ -549,7 +549,7 @@ def smooth(y: np.ndarray, window: int | None = None) -> np.ndarray:
     if n < 3:
         return y.copy()
     if window is None:
-        window = int(np.clip(round(n * 0.05), 3, 51))
+        window = min(max(round(n * 0.05), 3), 51)
     window = max(1, window | 1)
     half = window // 2
     padded = np.pad(y, half, mode="edge")

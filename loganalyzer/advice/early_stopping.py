@@ -183,7 +183,7 @@ class Choice:
 def window_for(n: int) -> int:
     """How many points after the best a stop still counts as "soon": 10 % of the
     length, at least 3, at most 10."""
-    return int(np.clip(round(0.1 * n), 3, 10))
+    return min(max(round(0.1 * n), 3), 10)
 
 
 def choose(values, mode: str = "min") -> Choice | None:

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-
 from loganalyzer.advice._common import (
     AdviceContext,
     because,
@@ -41,7 +39,7 @@ FACTOR = 0.5
 
 def patience_for(points: int) -> int:
     """ReduceLROnPlateau patience for a plateau of ``points`` logged points."""
-    return int(np.clip(round(points / 3), 2, 10))
+    return min(max(round(points / 3), 2), 10)
 
 
 def applies(ctx: AdviceContext) -> bool:

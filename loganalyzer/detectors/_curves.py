@@ -18,7 +18,9 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,6 +135,36 @@ def _binned(c: Curve, max_points: int, how: str) -> Curve:
     return _frozen(Curve(c.name, values, c.first[starts], c.last[ends - 1], size))
 
 
+def measure(fn):
+    """Remember ``fn(y, *args)`` for each frozen curve array (by identity): a curve's
+    arrays are shared by every detector and cannot change (:func:`curve`), and several
+    detectors ask for the same measure of the same curve (its noise, its scale, its
+    running median). Other arrays are measured every time."""
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def remembered(y, *args):
+        if not isinstance(y, np.ndarray) or y.flags.writeable:
+            return fn(y, *args)
+        key = (name, id(y), args)
+        hit = _MEASURED.get(key)
+        if hit is not None and hit[0]() is y:
+            return hit[1]
+        value = fn(y, *args)
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+        if len(_MEASURED) > 4096:
+            _MEASURED.clear()
+        _MEASURED[key] = (weakref.ref(y), value)
+        return value
+
+    return remembered
+
+
+_MEASURED: dict[tuple, tuple] = {}
+
+
+@measure
 def running_median(y: np.ndarray, window: int) -> np.ndarray:
     """Centred running median whose window shrinks at the ends (no edge padding bias);
     see :func:`loganalyzer.stats.running_median`.
@@ -146,25 +178,28 @@ def running_median(y: np.ndarray, window: int) -> np.ndarray:
 
 def smooth_window(n: int, fraction: float = 0.1, lo: int = 3, hi: int = 31) -> int:
     """An odd smoothing window of about ``fraction`` of the length, clipped."""
-    return int(np.clip(round(n * fraction), lo, hi)) | 1
+    return min(max(round(n * fraction), lo), hi) | 1
 
 
 def edge_count(n: int, fraction: float = 0.1, hi: int = 10) -> int:
     """How many points to take for a robust start or end level."""
-    return int(np.clip(round(n * fraction), 1, hi))
+    return min(max(round(n * fraction), 1), hi)
 
 
+@measure
 def start_level(y: np.ndarray) -> float:
     """Median of the first few points (robust to one bad first epoch)."""
     return float(median(y[: max(edge_count(len(y)), min(3, len(y)))]))
 
 
+@measure
 def end_level(y: np.ndarray) -> float:
     """Median of the last few points."""
     k = max(edge_count(len(y)), min(3, len(y)))
     return float(median(y[-k:]))
 
 
+@measure
 def sigma(y: np.ndarray) -> float:
     """Robust noise of ``y`` with a floor, so that a perfectly smooth curve does not
     make every difference 'infinitely significant'.
@@ -176,6 +211,7 @@ def sigma(y: np.ndarray) -> float:
     return max(s, 1e-6 * scale, 1e-12)
 
 
+@measure
 def scale(y: np.ndarray) -> float:
     """A positive size of the curve for relative statements: the larger of its
     typical magnitude and its range (works for negative and near-zero losses)."""
@@ -321,6 +357,7 @@ def chance_level(run: Run, loss: float, split: str = "train", tol: float = 0.05)
 # friendly: with 5-10 points no test has power, but these still mean something.
 
 
+@measure
 def swing(y: np.ndarray) -> float:
     """The typical point-to-point swing: the median absolute first difference.
 
@@ -332,6 +369,7 @@ def swing(y: np.ndarray) -> float:
     return float(median(np.abs(np.diff(y)))) if len(y) > 1 else 0.0
 
 
+@measure
 def wiggle(y: np.ndarray) -> float:
     """The typical distance of a point from the curve's 5-point running median: the
     noise left once the local trend is removed (a steep, smooth descent has none).
@@ -384,6 +422,7 @@ def window_wiggles(y: np.ndarray, before: int, after: int, count: int | None = N
     return out
 
 
+@measure
 def direction_changes(y: np.ndarray, min_swing: float = 0.05) -> float:
     """Share of the interior points where the curve turns (the sign of the step
     changes) with a visible swing: the new step is at least ``min_swing`` of the
@@ -407,11 +446,13 @@ def direction_changes(y: np.ndarray, min_swing: float = 0.05) -> float:
     return float(np.count_nonzero(turns & visible)) / (n - 2)
 
 
+@measure
 def robust_start(y: np.ndarray, k: int = 3) -> float:
     """Median of the first ``k`` points."""
     return float(median(y[: max(1, min(k, len(y)))]))
 
 
+@measure
 def robust_end(y: np.ndarray, k: int = 3) -> float:
     """Median of the last ``k`` points."""
     return float(median(y[-max(1, min(k, len(y))) :]))
