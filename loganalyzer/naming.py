@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Prefixes (and suffixes, for the `loss/train` style) that say which split a metric is on.
@@ -45,6 +46,7 @@ _SYNONYMS = {
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
+@functools.lru_cache(maxsize=4096)
 def _snake(name: str) -> str:
     """``TrainLoss`` -> ``train_loss``; ``Val Loss`` -> ``val_loss``; keeps ``/``."""
     s = _CAMEL.sub("_", name.strip())
@@ -93,6 +95,7 @@ def split_of(name: str) -> tuple[str, str]:
     return "", _base(s)
 
 
+@functools.lru_cache(maxsize=4096)  # a sweep's logs repeat the same few names
 def canonical_name(name: str) -> str:
     """Map a metric name as written in a log to its canonical name."""
     split, base = split_of(name)

@@ -123,7 +123,7 @@ class Plateaus:
         later = np.triu(np.ones((n, n), dtype=bool), 1)  # [i, k]: k after i
         self.better = _first(later & (y[None, :] < (self.best - self.tol)[:, None]))
         self.gain = _first(later & (y[None, :] < (self.best - self.level_tol * size)[:, None]))
-        self._taus: dict[int, np.ndarray] = {}
+        self._flat_to: dict[int, np.ndarray] = {}
         return self
 
     def _tol(self, ref: float, i: int | None = None) -> float:
@@ -140,20 +140,26 @@ class Plateaus:
         return max(self.level_tol * size, noise)
 
     def _flat(self, i: int, j: int) -> bool:
-        """Not a rise and not a hump (see the module docs)."""
-        ref = self.best[i]
-        seg = self.y[i + 1 : j + 1]
-        size = abs(ref) if ref > 0 else self.scale
-        end = float(median(self.y[max(i, j - 2) : j + 1]))
-        if len(seg) >= 3 and end - ref > self.max_rise * size:
-            # the stretch's rise: Kendall's tau of y[i + 1 : j + 1], from the taus of
-            # every stretch ending at j (computed once per end)
-            if j not in self._taus:
-                self._taus[j] = suffix_taus(self.y[: j + 1])
-            tau = self._taus[j][i + 1]
-            if np.isfinite(tau) and tau >= self.max_rise_tau:
-                return False
-        return float(np.max(self.smooth[i : j + 1])) - ref <= self.max_excursion * size
+        """Is the stretch ``[i, j]`` flat: not a rise and not a hump (see the module
+        docs)? Answered for every start ``i`` of stretches ending at ``j`` at once."""
+        if j not in self._flat_to:
+            self._flat_to[j] = self._flat_starts(j)
+        return bool(self._flat_to[j][i])
+
+    def _flat_starts(self, j: int) -> np.ndarray:
+        y = self.y
+        ref = self.best[: j + 1]
+        size = np.where(ref > 0, np.abs(ref), self.scale)
+        # the end level: the median of the stretch's last (up to) three points
+        end = np.full(j + 1, median(y[max(0, j - 2) : j + 1]))
+        end[max(0, j - 1) :] = [median(y[i : j + 1]) for i in range(max(0, j - 1), j + 1)]
+        starts = np.arange(j + 1)
+        rising = (j - starts >= 3) & (end - ref > self.max_rise * size)
+        # a rise: Kendall's tau of y[i + 1 : j + 1] (every suffix of y[: j + 1] at once)
+        tau = np.r_[suffix_taus(y[: j + 1])[1:], np.nan]
+        rise = rising & np.isfinite(tau) & (tau >= self.max_rise_tau)
+        highest = np.maximum.accumulate(self.smooth[: j + 1][::-1])[::-1]
+        return ~rise & (highest - ref <= self.max_excursion * size)
 
     def predict(self) -> list[Stretch]:
         y, n = self.y, len(self.y)

@@ -132,9 +132,10 @@ def numbers(values) -> np.ndarray:
         ([1.5, 2.0], [nan, nan])
     """
     values = list(values)
-    if all(type(v) is float for v in values):
+    kinds = set(map(type, values))
+    if kinds == {float}:
         return np.array(values, dtype=float)
-    if all(type(v) is str for v in values):
+    if kinds == {str}:
         if "_" not in "".join(values) and max(map(len, values), default=0) <= MAX_NUMBER_CHARS:
             try:
                 return np.array(list(map(float, values)), dtype=float)

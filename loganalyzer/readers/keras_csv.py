@@ -111,16 +111,16 @@ def read(path: Path) -> list[Run]:
             columns = {k: v[first:] for k, v in columns.items()}
             index = list(range(len(index) - first))
     else:
-        epochs = numbers(cells[ep]).tolist()
-        keep = [abs(e) < 2**53 for e in epochs]  # NaN, inf or absurd: not an epoch number
-        if not all(keep):
-            warnings.append(f"{keep.count(False)} row(s) without an epoch number were skipped")
-            mask = np.array(keep, dtype=bool)
-            columns = {k: v[mask] for k, v in columns.items()}
-            epochs = [e for e, k in zip(epochs, keep, strict=True) if k]
-        if not epochs:
+        epochs = numbers(cells[ep])
+        keep = np.abs(epochs) < 2**53  # NaN, inf or absurd: not an epoch number
+        if not keep.all():
+            warnings.append(f"{int((~keep).sum())} row(s) without an epoch number were skipped")
+            columns = {k: v[keep] for k, v in columns.items()}
+            epochs = epochs[keep]
+        if not len(epochs):
             raise LogReadError(source, "CSV log without a single row with an epoch number")
-        whole = all(float(e).is_integer() for e in epochs)
+        whole = bool(np.all(epochs == np.floor(epochs)))
+        epochs = epochs.tolist()
         # Fractional epochs (0, 0.5, 1, ...: evaluations within an epoch) stay as written.
         index, cut, seg_warning = _last_segment([int(e) for e in epochs] if whole else epochs)
         columns = {k: v[cut:] for k, v in columns.items()}
