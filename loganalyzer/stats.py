@@ -317,15 +317,13 @@ def suffix_taus(y: np.ndarray) -> np.ndarray:
     d = y[j] - y[i]
     per_row = np.bincount(i, weights=np.sign(d), minlength=n)
     ties_row = np.bincount(i, weights=(d == 0), minlength=n)
-    s = np.cumsum(per_row[::-1])[::-1].round().astype(np.int64).tolist()
-    ties = np.cumsum(ties_row[::-1])[::-1].round().astype(np.int64).tolist()
-    for a in range(n - 1):
-        m = n - a
-        tot = m * (m - 1) // 2
-        if ties[a] == tot:
-            continue
-        tau = s[a] / math.sqrt(tot) / math.sqrt(tot - ties[a])
-        out[a] = min(1.0, max(-1.0, tau))
+    s = np.cumsum(per_row[::-1])[::-1].round().astype(np.int64)
+    ties = np.cumsum(ties_row[::-1])[::-1].round().astype(np.int64)
+    m = n - np.arange(n)
+    tot = m * (m - 1) // 2
+    ok = ties < tot  # else every pair is tied (or there is one point): no tau
+    tau = s[ok] / np.sqrt(tot[ok]) / np.sqrt(tot[ok] - ties[ok])
+    out[ok] = np.minimum(1.0, np.maximum(-1.0, tau))
     return out
 
 
