@@ -15,10 +15,7 @@ Example:
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import tempfile
-import threading
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -86,6 +83,9 @@ def _start_method() -> str:
     """``fork`` (fast: workers inherit the imported modules) when this process has no
     other thread; otherwise ``forkserver``/``spawn``, since forking a threaded process
     (e.g. after TensorFlow started its pools) can deadlock the child."""
+    import multiprocessing
+    import threading
+
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
         return "fork"
@@ -113,6 +113,8 @@ def _outputs(tasks: list, task: Callable, init_args: tuple, jobs: int, progress)
         finally:
             _STATE.clear()
         return
+    import multiprocessing  # not for one input: its import costs what judging a log does
+
     ctx = multiprocessing.get_context(_start_method())
     chunksize = max(1, min(64, total // (jobs * 16)))
     with ctx.Pool(jobs, initializer=_init, initargs=init_args) as pool:
@@ -258,10 +260,13 @@ def analyze_to_json(
     siblings: list = []
     unit_of, rank_in_unit = array("l"), array("l")
     init_args = (disc, config, train_loss, val_loss, framework)
+    keys: dict = {}  # one copy of each sweep key (a sweep's runs log the same points)
     outputs = _outputs(tasks, _rendered, init_args, jobs, progress)
     for u, (runs, errors, skipped, late_errors) in enumerate(outputs):
         for k, (text, summary, worst) in enumerate(runs):
             out.texts.add(text)
+            if summary.key is not None:
+                object.__setattr__(summary, "key", keys.setdefault(summary.key, summary.key))
             siblings.append(summary)
             unit_of.append(u)
             rank_in_unit.append(k)
@@ -302,6 +307,8 @@ class _Spool:
             self.parts.append(data)
             self.size += len(data)
             if self.size > self.limit:
+                import tempfile
+
                 self.file = tempfile.TemporaryFile()
                 self.file.write(b"".join(self.parts))
                 self.parts = []

@@ -40,14 +40,12 @@ from __future__ import annotations
 
 import math
 import os
-import sqlite3
 import sys
-import tempfile
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    pass
+    import sqlite3
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.readers._text import number
@@ -192,6 +190,8 @@ def sniff(path, head: bytes) -> bool:
 def _connect(path) -> tuple[sqlite3.Connection, str | None]:
     """A read-only connection: the file itself when local, else its bytes in memory
     (``deserialize``, Python 3.11+; a temporary file before that)."""
+    import sqlite3  # here, not at import: every log is sniffed by this module
+
     if isinstance(path, PurePath):
         uri = Path(os.path.abspath(path)).as_uri() + "?mode=ro"
         return sqlite3.connect(uri, uri=True), None
@@ -200,10 +200,18 @@ def _connect(path) -> tuple[sqlite3.Connection, str | None]:
         con = sqlite3.connect(":memory:")
         con.deserialize(data)
         return con, None
-    fd, tmp = tempfile.mkstemp(suffix=".db")  # pragma: no cover - Python 3.10
+    import tempfile  # pragma: no cover - Python 3.10
+
+    fd, tmp = tempfile.mkstemp(suffix=".db")  # pragma: no cover
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     return sqlite3.connect(tmp), tmp
+
+
+def _database_error() -> type[Exception]:
+    import sqlite3
+
+    return sqlite3.DatabaseError
 
 
 def read(path) -> list[Run]:
@@ -235,7 +243,7 @@ def read(path) -> list[Run]:
             ).fetchall()
         finally:
             con.close()
-    except sqlite3.DatabaseError as exc:
+    except _database_error() as exc:
         raise LogReadError(source, f"MLflow database could not be read ({exc})") from None
     finally:
         if tmp:
