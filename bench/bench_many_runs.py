@@ -1,22 +1,40 @@
-"""Scale bar: many CSVLogger runs of 100 epochs in one directory, analysed with every core.
+"""Sweep bar: many CSVLogger runs of 100 epochs in one directory, one command, beside
+the linters users would run instead.
 
 Generates N Keras ``CSVLogger`` files (``epoch,loss,val_loss``; a mix of healthy,
-overfitting and noisy curves) in a temporary directory, then times
-``loganalyzer analyze DIR --format json -j all`` for each N and prints the time per
-run, so linearity shows as a flat per-run time. For the largest N it also runs
-``-j 1`` to show the speed-up from using every core.
+overfitting and noisy curves) and times, as fresh processes on the same files in the
+same bench run, interleaved so machine load hits them alike:
+
+- ``loganalyzer analyze DIR --format json -j all`` (every core),
+- ``runmedic diagnose --json DIR`` and ``losslint check --format json DIR`` when they
+  are installed (``pip install runmedic losslint``; "not installed" otherwise).
+
+For each it prints the median wall time, the CPU time (user + sys of the process and
+its workers), the time per run, the ratio to runmedic, and the peak memory: the
+resident size of the whole process tree (parent and workers), sampled every 20 ms, and
+of the parent alone. The issue's bar (16): 2,000 runs in at most 1.5 s on 2 cores, and
+faster than runmedic on the same files in the same bench run.
+
+``--scale`` times loganalyzer alone on 1,000 / 10,000 / 100,000 runs (``--scale-sizes``):
+linear means a flat time per run; a flat memory curve means the peak memory does not
+grow with N (the runs' JSON texts are spooled to a temporary file, the parent keeps a
+few hundred bytes per run).
+
+Every command runs with a bytecode cache, as an installed tool has one (``pip``
+compiles ``.pyc`` files at install time).
 
 Usage:
-    python bench/bench_many_runs.py                 # N = 1000, 2000, 4000
-    python bench/bench_many_runs.py --sizes 200 400 # quick
-    python bench/bench_many_runs.py --full          # adds N = 10000
+    python bench/bench_many_runs.py                        # N = 2000, 3 runs each
+    python bench/bench_many_runs.py --sizes 200 2000 --repeat 5
+    python bench/bench_many_runs.py --scale                # + 1k/10k/100k, ours only
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,56 +62,147 @@ def write_runs(directory: Path, n: int, epochs: int = 100, seed: int = 0) -> Non
         val = val + rng.normal(0, noise, epochs)
         lines = ["epoch,loss,val_loss"]
         lines += [f"{k},{a:.6f},{b:.6f}" for k, a, b in zip(e, loss, val, strict=True)]
-        (directory / f"run_{i:05d}.csv").write_text("\n".join(lines) + "\n")
+        (directory / f"run_{i:06d}.csv").write_text("\n".join(lines) + "\n")
 
 
-def time_analyze(directory: Path, jobs: str) -> tuple[float, int, int]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "loganalyzer.cli",
-        "analyze",
-        str(directory),
-        "--format",
-        "json",
-        "-j",
-        jobs,
-    ]
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                out += [int(c) for c in fh.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def measure(cmd: list[str], env: dict) -> dict:
+    """Run ``cmd`` (output to /dev/null); wall and CPU seconds, peak RSS in MB of the
+    process tree and of the parent alone (sampled)."""
+    before = os.times()
     t0 = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    dt = time.perf_counter() - t0
-    doc = json.loads(out.stdout)
-    return dt, len(doc["runs"]), len(doc["errors"]) + len(doc["skipped"])
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    tree_peak = parent_peak = 0
+    while proc.poll() is None:
+        parent = _rss_kb(proc.pid)
+        tree = parent + sum(_rss_kb(c) for c in _children(proc.pid))
+        parent_peak, tree_peak = max(parent_peak, parent), max(tree_peak, tree)
+        time.sleep(0.02)
+    wall = time.perf_counter() - t0
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "tree_mb": tree_peak / 1024,
+        "parent_mb": parent_peak / 1024,
+        "code": proc.returncode,
+    }
+
+
+def tool(name: str) -> str | None:
+    here = Path(sys.executable).parent / name
+    return str(here) if here.exists() else shutil.which(name)
+
+
+def commands(directory: Path) -> dict[str, list[str] | None]:
+    runmedic, losslint = tool("runmedic"), tool("losslint")
+    ours = [sys.executable, "-m", "loganalyzer.cli", "analyze", str(directory)]
+    return {
+        "loganalyzer (-j all)": [*ours, "--format", "json", "-j", "all"],
+        "runmedic": [runmedic, "diagnose", "--json", str(directory)] if runmedic else None,
+        "losslint": [losslint, "check", "--format", "json", str(directory)] if losslint else None,
+    }
+
+
+def load() -> str:
+    a, b, c = os.getloadavg()
+    return f"{a:.2f} {b:.2f} {c:.2f}"
+
+
+def compare(base: Path, n: int, repeat: int, env: dict) -> None:
+    d = base / f"n{n}"
+    d.mkdir()
+    write_runs(d, n)
+    cmds = commands(d)
+    present = {k: v for k, v in cmds.items() if v is not None}
+    for cmd in present.values():  # warm the file and bytecode caches
+        measure(cmd, env)
+    results: dict[str, list[dict]] = {k: [] for k in present}
+    for _ in range(repeat):
+        for label, cmd in present.items():
+            results[label].append(measure(cmd, env))
+    print(f"\nN = {n:,} runs of 100 epochs, median of {repeat} (load before/after: see top):")
+    print(
+        f"  {'tool':<22} {'wall':>8} {'cpu':>8} {'per run':>9} {'vs runmedic':>12} "
+        f"{'peak RSS':>9} {'parent':>8}"
+    )
+    ref = statistics.median(r["wall"] for r in results["runmedic"]) if "runmedic" in results else None
+    for label in cmds:
+        if label not in results:
+            print(f"  {label:<22} not installed")
+            continue
+        rs = results[label]
+        wall = statistics.median(r["wall"] for r in rs)
+        cpu = statistics.median(r["cpu"] for r in rs)
+        tree = max(r["tree_mb"] for r in rs)
+        parent = max(r["parent_mb"] for r in rs)
+        ratio = f"{ref / wall:10.2f}x" if ref else f"{'-':>11}"
+        print(
+            f"  {label:<22} {wall:7.2f}s {cpu:7.2f}s {wall / n * 1000:7.3f}ms {ratio:>12} "
+            f"{tree:7.0f}MB {parent:6.0f}MB"
+        )
+    shutil.rmtree(d)
+
+
+def scale(base: Path, sizes: list[int], env: dict) -> None:
+    print("\nloganalyzer alone, growing N (-j all, one run each):")
+    print(f"  {'N':>8} {'wall':>9} {'per run':>9} {'peak RSS':>9} {'parent':>8}")
+    for n in sizes:
+        d = base / f"s{n}"
+        d.mkdir()
+        write_runs(d, n)
+        cmd = commands(d)["loganalyzer (-j all)"]
+        r = measure(cmd, env)
+        print(
+            f"  {n:>8,} {r['wall']:8.2f}s {r['wall'] / n * 1000:7.3f}ms "
+            f"{r['tree_mb']:7.0f}MB {r['parent_mb']:6.0f}MB"
+        )
+        shutil.rmtree(d)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000])
-    ap.add_argument("--full", action="store_true", help="also N = 10000")
-    ap.add_argument("--no-serial", action="store_true", help="skip the -j 1 comparison")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[2000])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--scale", action="store_true", help="also time growing N, ours only")
+    ap.add_argument("--scale-sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     args = ap.parse_args()
-    sizes = sorted(set(args.sizes + ([10000] if args.full else [])))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"cores available: {cores}")
+    print(f"cores available: {cores}; load average before: {load()}")
     with tempfile.TemporaryDirectory() as tmp:
-        last = None
-        for n in sizes:
-            d = Path(tmp) / f"n{n}"
-            d.mkdir()
-            write_runs(d, n)
-            dt, runs, bad = time_analyze(d, "all")
-            print(
-                f"N={n:>6}  -j all: {dt:8.2f} s  {dt / n * 1000:7.2f} ms/run  "
-                f"({runs} runs analysed, {bad} errors/skipped)"
-            )
-            last = (d, n, dt)
-        if last is not None and not args.no_serial:
-            d, n, dt_all = last
-            dt1, runs, _ = time_analyze(d, "1")
-            print(
-                f"N={n:>6}  -j 1  : {dt1:8.2f} s  {dt1 / n * 1000:7.2f} ms/run  "
-                f"-> speed-up with all {cores} cores: {dt1 / dt_all:.2f}x"
-            )
+        env = dict(os.environ)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+        base = Path(tmp)
+        for n in args.sizes:
+            compare(base, n, args.repeat, env)
+        if args.scale:
+            scale(base, args.scale_sizes, env)
+    print(f"\nload average after: {load()}")
     return 0
 
 
