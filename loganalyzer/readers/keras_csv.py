@@ -101,15 +101,25 @@ def read(path: Path) -> list[Run]:
     if ep is None:
         index: list = list(range(len(table.rows)))
         if table.repeated_headers:
-            last_header = table.repeated_headers[-1]
-            first = next((k for k, ln in enumerate(table.lines) if ln > last_header), len(index))
+            # Each repeated header starts a new run; the longest one is the run (the
+            # others are aborted starts), the last of equally long ones.
+            starts = [0] + [
+                next((k for k, ln in enumerate(table.lines) if ln > h), len(index))
+                for h in table.repeated_headers
+            ]
+            bounds = starts + [len(index)]
+            lengths = [bounds[k + 1] - bounds[k] for k in range(len(starts))]
+            pick = max(range(len(starts)), key=lambda k: (lengths[k], k))
+            first, stop = bounds[pick], bounds[pick + 1]
+            line = table.lines[first] if first < len(table.lines) else table.lines[-1]
             warnings.append(
                 f"header repeated {_times(len(table.repeated_headers))} (a new run appended "
-                f"with its own header): {len(table.repeated_headers) + 1} segments; analysing "
-                f"the last one (from line {last_header + 1}, {len(index) - first} rows)"
+                f"with its own header): {len(starts)} segments "
+                f"(lengths {'/'.join(map(str, lengths))}); analysing the longest "
+                f"(from line {line}, {stop - first} rows)"
             )
-            columns = {k: v[first:] for k, v in columns.items()}
-            index = list(range(len(index) - first))
+            columns = {k: v[first:stop] for k, v in columns.items()}
+            index = list(range(stop - first))
     else:
         epochs = numbers(cells[ep])
         keep = np.abs(epochs) < 2**53  # NaN, inf or absurd: not an epoch number
@@ -122,8 +132,8 @@ def read(path: Path) -> list[Run]:
         whole = bool(np.all(epochs == np.floor(epochs)))
         epochs = epochs.tolist()
         # Fractional epochs (0, 0.5, 1, ...: evaluations within an epoch) stay as written.
-        index, cut, seg_warning = _last_segment([int(e) for e in epochs] if whole else epochs)
-        columns = {k: v[cut:] for k, v in columns.items()}
+        index, rows, seg_warning = _last_segment([int(e) for e in epochs] if whole else epochs)
+        columns = {k: v[rows] for k, v in columns.items()}
         if seg_warning:
             warnings.append(seg_warning)
     dropped = {}
@@ -159,13 +169,14 @@ def read(path: Path) -> list[Run]:
     return [run]
 
 
-def _last_segment(epochs: list[float]) -> tuple[list[float], int, str]:
+def _last_segment(epochs: list[float]) -> tuple[list[float], slice, str]:
     """Split at every drop of the epoch column back to the file's first epoch and keep
-    the last segment; a drop to a later epoch continues the run (later rows win).
+    the longest segment (the last of equally long ones); a drop to a later epoch
+    continues the run (later rows win).
     Rows written in decreasing epoch order (a table sorted newest first) are one run.
-    Returns the segment's epochs, the row where it starts, and a warning."""
+    Returns the segment's epochs, the rows it spans (``slice``), and a warning."""
     if len(epochs) > 1 and all(b < a for a, b in zip(epochs, epochs[1:], strict=False)):
-        return epochs, 0, "rows are in decreasing epoch order; read them in epoch order"
+        return epochs, slice(None), "rows are in decreasing epoch order; read them in epoch order"
     start_epoch = epochs[0]
     starts = [0]
     resumed: list[int] = []
@@ -176,23 +187,27 @@ def _last_segment(epochs: list[float]) -> tuple[list[float], int, str]:
             else:
                 resumed.append(epochs[i])
     message = ""
-    cut = 0
+    rows = slice(None)
     if len(starts) > 1:
         bounds = starts + [len(epochs)]
         lengths = [bounds[k + 1] - bounds[k] for k in range(len(starts))]
+        # The longest segment is the run (shorter ones are aborted starts); of equally
+        # long ones the last, as it is the one the file ends with.
+        pick = max(range(len(starts)), key=lambda k: (lengths[k], k))
+        which = "the last segment" if pick == len(starts) - 1 else f"segment {pick + 1}"
         message = (
             f"resumed at epoch {start_epoch} {_times(len(starts) - 1)}: {len(starts)} segments "
             f"(lengths {'/'.join(map(str, lengths))}, as CSVLogger(append=True) writes them); "
-            f"analysing the last segment ({lengths[-1]} rows)"
+            f"analysing {which} ({lengths[pick]} rows), the longest"
         )
-        cut = starts[-1]
-        epochs = epochs[cut:]
+        rows = slice(bounds[pick], bounds[pick + 1])
+        epochs = epochs[rows]
         resumed = [e for e in resumed if e in epochs]
     if resumed:
         note = f"resumed from a checkpoint at epoch {', '.join(map(str, sorted(set(resumed))))}"
         note += "; the re-logged epochs replace the earlier rows"
         message = f"{message}; {note}" if message else note
-    return epochs, cut, message
+    return epochs, rows, message
 
 
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+([eE][+-]?\d+)?\s*$")
