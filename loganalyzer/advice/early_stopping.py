@@ -166,6 +166,12 @@ class Trace:
         return int(waits.max(initial=0)) + 1
 
 
+def _min_patience(values, target: int, min_delta: float, mode: str = "min") -> int:
+    """:meth:`Trace.min_patience` of ``values`` (the least patience that does not stop
+    at or before ``target``)."""
+    return Trace.of(values, min_delta, mode).min_patience(target)
+
+
 @dataclass(frozen=True)
 class Choice:
     """Chosen EarlyStopping setting and what it would have done on this curve."""

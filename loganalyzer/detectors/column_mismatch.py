@@ -38,7 +38,6 @@ Example:
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 import numpy as np
 
@@ -69,6 +68,8 @@ def common_denominator(values: np.ndarray, max_den: int = 1_000_000) -> int | No
         >>> common_denominator(np.linspace(0.1, 0.9, 12) ** 1.37) is None
         True
     """
+    from fractions import Fraction  # only for a column that behaves like a score
+
     v = np.unique(np.asarray(values, dtype=float))
     v = v[np.isfinite(v)]
     if len(v) < 8:
