@@ -223,14 +223,17 @@ def analyze_run(run: Run, config: Any = None, framework: str | None = None) -> R
     from loganalyzer.diagnose import diagnose
     from loganalyzer.framework import guess
 
-    findings = diagnose(run, config)
-    name = framework or guess(run).name
-    try:
-        from loganalyzer.advice import advise
-    except ImportError:  # advice engine not built yet
-        advice: list[Advice] = []
-    else:
-        advice = advise(run, findings, framework=name)
+    # A log's extreme values (1e308) overflow intermediate differences to inf, which
+    # the methods handle; numpy's warnings about it would only be noise on stderr.
+    with np.errstate(all="ignore"):
+        findings = diagnose(run, config)
+        name = framework or guess(run).name
+        try:
+            from loganalyzer.advice import advise
+        except ImportError:  # advice engine not built yet
+            advice: list[Advice] = []
+        else:
+            advice = advise(run, findings, framework=name)
     return RunResult(run=run, findings=findings, advice=advice, framework=name)
 
 
