@@ -150,7 +150,9 @@ def compare(base: Path, n: int, repeat: int, env: dict) -> None:
         f"  {'tool':<22} {'wall':>8} {'cpu':>8} {'per run':>9} {'vs runmedic':>12} "
         f"{'peak RSS':>9} {'parent':>8}"
     )
-    ref = statistics.median(r["wall"] for r in results["runmedic"]) if "runmedic" in results else None
+    ref = (
+        statistics.median(r["wall"] for r in results["runmedic"]) if "runmedic" in results else None
+    )
     for label in cmds:
         if label not in results:
             print(f"  {label:<22} not installed")
