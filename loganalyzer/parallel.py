@@ -260,13 +260,14 @@ def analyze_to_json(
     siblings: list = []
     unit_of, rank_in_unit = array("l"), array("l")
     init_args = (disc, config, train_loss, val_loss, framework)
-    keys: dict = {}  # one copy of each sweep key (a sweep's runs log the same points)
+    shared: dict = {}  # one copy of each sweep key, folder and name (a sweep repeats them)
     outputs = _outputs(tasks, _rendered, init_args, jobs, progress)
     for u, (runs, errors, skipped, late_errors) in enumerate(outputs):
         for k, (text, summary, worst) in enumerate(runs):
             out.texts.add(text)
-            if summary.key is not None:
-                object.__setattr__(summary, "key", keys.setdefault(summary.key, summary.key))
+            for attr in ("key", "folder", "metric", "label"):
+                value = getattr(summary, attr)
+                object.__setattr__(summary, attr, shared.setdefault(value, value))
             siblings.append(summary)
             unit_of.append(u)
             rank_in_unit.append(k)

@@ -56,7 +56,7 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     return []
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sibling:
     """What the comparison needs of one run: a few hundred bytes, so a sweep of 100,000
     runs is compared without keeping the runs (:func:`sibling`).
