@@ -16,35 +16,28 @@ import pytest
 pytest.importorskip("keras", reason="needs the verify extra (keras)")
 pytest.importorskip("ray", reason="needs the ray extra")
 
+from test_verify_cli import TINY  # noqa: E402
+
 pytestmark = pytest.mark.slow
 
-SPEC = """
+# The CLI tests' tiny spec, with a build_model that kills the first Ray worker using it.
+SPEC = (
+    TINY
+    + """
 import os
 from pathlib import Path
 
-import keras
-import numpy as np
-
-FIT = {"epochs": 3, "batch_size": 16}
 MARKER = Path(__file__).with_name("worker-killed")
+_build = build_model
 
 
 def build_model():
     if os.environ.get("RAY_RAYLET_PID") and not MARKER.exists():
         MARKER.write_text("the first Ray worker to build a model died here")
         os._exit(1)  # the worker process dies: Ray must run the task again
-    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="relu"),
-                              keras.layers.Dense(1)])
-    model.compile(optimizer="adam", loss="mse")
-    return model
-
-
-def load_data():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(80, 6)).astype("float32")
-    y = (x[:, :1] + 0.5 * rng.normal(size=(80, 1))).astype("float32")
-    return (x[:60], y[:60]), (x[60:], y[60:])
+    return _build()
 """
+)
 
 
 def test_ray_backend_matches_local_and_retries_a_lost_worker(tmp_path):

@@ -396,22 +396,29 @@ def render_html(result: Any) -> str:
     parts.append("<h2>Statistics</h2>")
     parts.append(_html_table(result))
     for v, (_, alt, png) in zip(result.variants, figs, strict=True):
-        css = {"helped": "", "hurt": " verdict-error"}.get(v.verdict, " verdict-warning")
         parts.append(f"<h2>{esc(v.label)}</h2>")
-        parts.append(f'<div class="verdict{css}"><p class="headline">{esc(headline(v))}</p>')
-        for status in v.findings:
-            parts.append(f"<p>Re-analysis of the fixed runs: {esc(status.text())}</p>")
-        for note in getattr(v, "notes", []):
-            parts.append(f"<p>Note: {esc(note)}</p>")
-        parts.append("</div>")
-        if png:
-            uri = "data:image/png;base64," + base64.b64encode(png).decode()
-            parts.append(
-                f'<figure class="plot plot-compare"><img src="{uri}" alt="{esc(alt)}">'
-                f"<figcaption>{esc(alt)}</figcaption></figure>"
-            )
+        parts.append(_html_variant(v, alt, png))
     parts.append(f'<p class="hint">Run logs (CSV + JSON per run): {esc(result.out_dir)}</p></div>')
     return _page("".join(parts), f"Verification: {result.source}")
+
+
+def _html_variant(v: Any, alt: str, png: bytes) -> str:
+    """One fix: its headline, re-analysis and notes in a verdict box, then its figure."""
+    esc = html.escape
+    css = {"helped": "", "hurt": " verdict-error"}.get(v.verdict, " verdict-warning")
+    parts = [f'<div class="verdict{css}"><p class="headline">{esc(headline(v))}</p>']
+    for status in v.findings:
+        parts.append(f"<p>Re-analysis of the fixed runs: {esc(status.text())}</p>")
+    for note in v.notes:
+        parts.append(f"<p>Note: {esc(note)}</p>")
+    parts.append("</div>")
+    if png:
+        uri = "data:image/png;base64," + base64.b64encode(png).decode()
+        parts.append(
+            f'<figure class="plot plot-compare"><img src="{uri}" alt="{esc(alt)}">'
+            f"<figcaption>{esc(alt)}</figcaption></figure>"
+        )
+    return "".join(parts)
 
 
 def _html_table(result: Any) -> str:
@@ -573,16 +580,8 @@ def to_dict(result: Any) -> dict[str, Any]:
 def write_reports(result: Any, out_dir: Path) -> tuple[Path, Path]:
     """Write ``verification.html``, ``verification.md`` (+ ``verification_files/``) and
     ``verification.json``."""
-    import json
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "verification.json").write_text(
-        json.dumps(to_dict(result), indent=2, allow_nan=False) + "\n", encoding="utf-8"
-    )
-    html_path = out_dir / "verification.html"
-    html_path.write_text(render_html(result), encoding="utf-8")
     text, images = render_markdown(result, "verification_files")
-    return html_path, _write_markdown(out_dir, text, images)
+    return _write_all(out_dir, to_dict(result), render_html(result), text, images)
 
 
 # ---------------------------------------------------------------------------- the loop
@@ -760,19 +759,7 @@ def render_loop_html(result: Any) -> str:
         parts.append(_html_table(ver))
         parts.append("<h3>What helped</h3>")
         for v, (_, alt, png) in zip(ver.variants, figs, strict=True):
-            css = {"helped": "", "hurt": " verdict-error"}.get(v.verdict, " verdict-warning")
-            parts.append(f'<div class="verdict{css}"><p class="headline">{esc(headline(v))}</p>')
-            for status in v.findings:
-                parts.append(f"<p>Re-analysis of the fixed runs: {esc(status.text())}</p>")
-            for note in v.notes:
-                parts.append(f"<p>Note: {esc(note)}</p>")
-            parts.append("</div>")
-            if png:
-                uri = "data:image/png;base64," + base64.b64encode(png).decode()
-                parts.append(
-                    f'<figure class="plot plot-compare"><img src="{uri}" alt="{esc(alt)}">'
-                    f"<figcaption>{esc(alt)}</figcaption></figure>"
-                )
+            parts.append(_html_variant(v, alt, png))
         parts.append(f"<p><strong>{esc(outcome_line(rnd))}</strong></p>")
     parts.append("<h2>What is left</h2><ul>")
     parts += [f"<li>{esc(line)}</li>" for line in left_lines(result)]
@@ -873,23 +860,26 @@ def loop_to_dict(result: Any) -> dict[str, Any]:
 
 def write_loop_reports(result: Any, out_dir: Path) -> tuple[Path, Path]:
     """Write the loop's ``verification.html``, ``.md`` (+ images) and ``.json``."""
+    text, images = render_loop_markdown(result, "verification_files")
+    return _write_all(out_dir, loop_to_dict(result), render_loop_html(result), text, images)
+
+
+def _write_all(
+    out_dir: Path, doc: dict, page: str, text: str, images: dict[str, bytes]
+) -> tuple[Path, Path]:
+    """``verification.json``, ``.html``, ``.md`` and the Markdown's images."""
     import json
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "verification.json").write_text(
-        json.dumps(loop_to_dict(result), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+        json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8"
     )
     html_path = out_dir / "verification.html"
-    html_path.write_text(render_loop_html(result), encoding="utf-8")
-    text, images = render_loop_markdown(result, "verification_files")
-    return html_path, _write_markdown(out_dir, text, images)
-
-
-def _write_markdown(out_dir: Path, text: str, images: dict[str, bytes]) -> Path:
+    html_path.write_text(page, encoding="utf-8")
     files = out_dir / "verification_files"
     files.mkdir(exist_ok=True)
     for name, data in images.items():
         (files / name).write_bytes(data)
     md_path = out_dir / "verification.md"
     md_path.write_text(text, encoding="utf-8")
-    return md_path
+    return html_path, md_path
