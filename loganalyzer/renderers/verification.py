@@ -636,7 +636,7 @@ def outcome_line(rnd: Any) -> str:
     """What helped, by how much, and what the loop kept."""
     ver = rnd.verification
     if ver is None:
-        return "nothing was retrained this round"
+        return "interrupted before the fixes were trained" if rnd.tried else "nothing retrained"
     if rnd.chosen is not None:
         v = rnd.chosen
         c = v.comparisons[v.primary]

@@ -212,34 +212,44 @@ def close_loop(
         result.final = diagnose(original) if original else None
         return result
     common["seeds"] = list(first.seeds)  # the seeds every later model is paired on
-    for number in range(1, rounds + 1):
-        diagnosis = diagnose(baseline)
-        this = Round(number, applied, diagnosis)
-        result.rounds.append(this)
-        if diagnosis.healthy:
-            result.stop = "healthy"
-            break
-        this.tried, this.skipped = choose_fixes(diagnosis, applied, top)
-        if not this.tried:
-            result.stop = "untestable"
-            break
-        progress.round_started(number, rounds, "trying " + ", ".join(r.label for r in this.tried))
-        motivating = {a.request().label: a.rules for a in diagnosis.advice}
-        ver = verify(
-            spec, this.tried, applied=applied, baseline_runs=baseline, motivating=motivating,
-            folder=f"round{number}", **common,
-        )  # fmt: skip
-        this.verification = ver
-        if ver.interrupted:
-            result.stop, result.interrupted = "interrupted", True
-            break
-        this.chosen = best_fix(ver)
-        if this.chosen is None:
-            result.stop = "nothing-helped"
-            break
-        applied = applied + (this.chosen.request,)
-        baseline = ver.runs_of(this.chosen.label)
-        common["seeds"] = list(ver.seeds)
+    try:
+        for number in range(1, rounds + 1):
+            diagnosis = diagnose(baseline)
+            this = Round(number, applied, diagnosis)
+            result.rounds.append(this)
+            if diagnosis.healthy:
+                result.stop = "healthy"
+                break
+            this.tried, this.skipped = choose_fixes(diagnosis, applied, top)
+            if not this.tried:
+                result.stop = "untestable"
+                break
+            progress.round_started(
+                number, rounds, "trying " + ", ".join(r.label for r in this.tried)
+            )
+            motivating = {a.request().label: a.rules for a in diagnosis.advice}
+            ver = verify(
+                spec, this.tried, applied=applied, baseline_runs=baseline, motivating=motivating,
+                folder=f"round{number}", **common,
+            )  # fmt: skip
+            this.verification = ver
+            if ver.interrupted:
+                result.stop, result.interrupted = "interrupted", True
+                break
+            this.chosen = best_fix(ver)
+            if this.chosen is None:
+                result.stop = "nothing-helped"
+                if len(ver.seeds) < 5:
+                    result.notes.append(
+                        f"with {len(ver.seeds)} seeds only a large, consistent effect is significant "
+                        f"(more so after the Holm correction); --seeds 5 narrows the intervals"
+                    )
+                break
+            applied = applied + (this.chosen.request,)
+            baseline = ver.runs_of(this.chosen.label)
+            common["seeds"] = list(ver.seeds)
+    except KeyboardInterrupt:  # outside a training (between runs, in an analysis)
+        result.stop, result.interrupted = "interrupted", True
     result.applied = applied
     result.final = diagnose(baseline)
     if applied:
