@@ -51,6 +51,14 @@ def test_diagnosis_keeps_what_most_seeds_agree_on():
     assert diag.advice[1].request() == FixRequest("dropout", {"rate": 0.25})
     assert not diag.healthy
     assert diagnose([record(1), record(2)]).healthy
+    # a run still improving is clean for `analyze`; its train-longer advice is shown, not tried
+    info = diagnose(
+        [record(s, [("LA107", "undertrained", "info")], [("train-longer", {"extra_epochs": 9})])
+         for s in (1, 2)]
+    )  # fmt: skip
+    assert info.healthy and [a.request().label for a in info.advice] == [
+        "train-longer(extra_epochs=9)"
+    ]
 
 
 def test_fixes_tried_are_the_top_testable_advice_and_skips_say_why():

@@ -603,6 +603,13 @@ def wrong_lines(diagnosis: Any) -> list[str]:
         lines.append(f"{f.kind} ({f.severity}, {f.rule}) in {f.runs}/{n} seeds: {f.message}")
     if not diagnosis.findings:
         lines.append(f"no warning or error in any of the {n} seeds")
+    elif diagnosis.healthy:
+        lines.append("no warning or error in most seeds: nothing to fix")
+    if diagnosis.healthy and diagnosis.advice:
+        lines.append(
+            "advised on info findings only, not tried: "
+            + ", ".join(a.request().label for a in diagnosis.advice)
+        )
     if diagnosis.notes:
         lines.append(
             "also noted (info): " + ", ".join(f"{t.kind} {t.runs}/{n}" for t in diagnosis.notes)
@@ -681,6 +688,11 @@ def left_lines(result: Any) -> list[str]:
             )
         else:
             lines.append(f"no warning or error in most of the {final.n} seeds")
+            if final.advice:
+                lines.append(
+                    "advised on info findings only, not tried: "
+                    + ", ".join(a.request().label for a in final.advice)
+                )
         if final.advice and final.problems:
             lines.append("next advice: " + ", ".join(a.request().label for a in final.advice[:3]))
     lines.append(f"stopped: {result.stop_text}")
