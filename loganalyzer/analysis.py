@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +27,8 @@ class RunResult:
     run: Run
     findings: list[Finding] = field(default_factory=list)
     advice: list[Advice] = field(default_factory=list)
+    #: The framework the advice's snippets speak (see :mod:`loganalyzer.framework`).
+    framework: str = "keras"
 
     @property
     def monitor(self) -> str | None:
@@ -37,7 +38,11 @@ class RunResult:
     @property
     def best(self) -> dict[str, Any] | None:
         """``{"index", "value"}`` of the lowest finite value of :attr:`monitor`."""
-        s = self.run.series(self.monitor)
+        return self.best_of(self.monitor)
+
+    def best_of(self, name: str | None) -> dict[str, Any] | None:
+        """``{"index", "value"}`` of the lowest finite value of the series ``name``."""
+        s = self.run.series(name)
         if s is None:
             return None
         s = s[np.isfinite(s.to_numpy(dtype=float))]
@@ -59,6 +64,7 @@ class RunResult:
                 "run": run.name,
                 "source": run.sources[0] if len(run.sources) == 1 else run.sources,
                 "format": run.format,
+                "framework": self.framework,
                 "index": run.index,
                 "length": run.length,
                 "series": run.counts(),
@@ -156,6 +162,7 @@ def analyze(
     config: Any = None,
     train_loss: str | None = None,
     val_loss: str | None = None,
+    framework: str | None = None,
 ) -> Analysis:
     """Analyse a path (file or directory), a list of paths, a Keras ``History``,
     a dict of lists or a DataFrame.
@@ -166,6 +173,8 @@ def analyze(
             ``None`` loads ``[tool.loganalyzer]`` from the nearest ``pyproject.toml``.
         train_loss: Override the automatic choice of training-loss series.
         val_loss: Override the automatic choice of validation-loss series.
+        framework: ``"keras"``, ``"hf"``, ``"lightning"`` or ``"pytorch"``: the API the
+            advice's snippets use (default: guessed per run from the log).
 
     Returns:
         An :class:`Analysis` with ``.runs``, ``.findings``, ``.advice``, ``.to_json()``.
@@ -188,7 +197,7 @@ def analyze(
         and all(isinstance(p, (str, os.PathLike)) for p in obj)
     ):
         paths = [obj] if isinstance(obj, (str, os.PathLike)) else list(obj)
-        read = read_paths([Path(p) for p in paths])
+        read = read_paths(paths)
         runs, errors, skipped = read.runs, read.errors, read.skipped
     else:
         runs, errors, skipped = [to_run(obj)], [], []
@@ -199,19 +208,53 @@ def analyze(
         except KeyError as exc:
             result.errors.append(ReadError(", ".join(run.sources) or run.name, str(exc.args[0])))
             continue
-        result.runs.append(analyze_run(run, config))
-    return result
+        result.runs.append(analyze_run(run, config, framework))
+    return compare_siblings(result, config)
 
 
-def analyze_run(run: Run, config: Any = None) -> RunResult:
-    """Diagnose one run and advise on it."""
+def analyze_run(run: Run, config: Any = None, framework: str | None = None) -> RunResult:
+    """Diagnose one run and advise on it (in ``framework``'s API, or the guessed one)."""
     from loganalyzer.diagnose import diagnose
+    from loganalyzer.framework import guess
 
     findings = diagnose(run, config)
+    name = framework or guess(run).name
     try:
         from loganalyzer.advice import advise
     except ImportError:  # advice engine not built yet
         advice: list[Advice] = []
     else:
-        advice = advise(run, findings)
-    return RunResult(run=run, findings=findings, advice=advice)
+        advice = advise(run, findings, framework=name)
+    return RunResult(run=run, findings=findings, advice=advice, framework=name)
+
+
+def compare_siblings(result: Analysis, config: Any = None) -> Analysis:
+    """Runs analysed together are compared with their siblings in the same sweep
+    (``sweep-outlier``, :mod:`loganalyzer.detectors.sweep_outlier`); a run that gets a
+    finding is advised again with it."""
+    from loganalyzer.detectors.sweep_outlier import KIND, detect_sweep
+    from loganalyzer.findings import lead_rank
+    from loganalyzer.rulepack import load_rules
+
+    rule = next((r for r in load_rules() if r.kind == KIND), None)
+    if rule is None or len(result.runs) < 2:
+        return result
+    if config is not None and not config.is_selected(rule.code):
+        return result
+    params = dict(rule.params)
+    if config is not None:
+        params.update(config.params_for(rule.code))
+    found = detect_sweep([r.run for r in result.runs], rule, params)
+    for i, findings in found.items():
+        rr = result.runs[i]
+        if any(f.severity == "error" for f in rr.findings):
+            for f in findings:  # the run's own error already explains it
+                f.severity = "info"
+        rr.findings = sorted(
+            rr.findings + findings,
+            key=lambda f: (-severity_rank(f.severity), lead_rank(f.kind), f.rule),
+        )
+        from loganalyzer.advice import advise
+
+        rr.advice = advise(rr.run, rr.findings, framework=rr.framework)
+    return result

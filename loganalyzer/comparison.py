@@ -1,7 +1,13 @@
 """Compare runs: where each one was best, how far apart they are, and how each ended.
 
-The numbers are read off the runs and their results (``RunResult.best``, findings); the
-only arithmetic is the difference of each best to the best of all runs and the final
+Like is compared with like: every run is compared on the same loss (the validation loss
+when at least two runs logged one, else the training loss) on the same kind of index
+(epochs or steps). A run that cannot be compared so is left out, with the reason
+(:attr:`Comparison.left_out`), never silently mixed in: a training loss is not starred
+as the best validation loss, and no difference is taken across two metrics.
+
+The numbers are read off the runs (best and final value of the compared loss, findings);
+the only arithmetic is the difference of each best to the best of all runs and the final
 generalization gap (validation minus training loss at the last index where both were
 logged). Renderers show a :class:`Comparison`; they do not compute it.
 
@@ -29,11 +35,12 @@ import numpy as np
 class CompareRow:
     """One run in a comparison (indices in the run's own numbering)."""
 
+    position: int  # the run's position in the Analysis (``analysis.runs[position]``)
     name: str
     format: str
     index: str
     length: int
-    monitor: str | None
+    monitor: str | None  # the compared series of this run (its ``val_loss`` or ``train_loss``)
     best_value: float | None
     best_index: float | int | None
     delta_best: float | None  # best_value minus the lowest best_value of all runs
@@ -43,8 +50,27 @@ class CompareRow:
 
 
 @dataclass
+class LeftOut:
+    """A run the comparison could not include, and why."""
+
+    position: int
+    name: str
+    reason: str
+
+
+@dataclass
 class Comparison:
     rows: list[CompareRow]
+    left_out: list[LeftOut] = field(default_factory=list)
+    #: ``"validation"`` or ``"training"``: which loss every row compares.
+    role: str = "validation"
+    #: ``"epoch"`` or ``"step"``: the index every row is on.
+    index: str = "epoch"
+
+    @property
+    def what(self) -> str:
+        """``"Validation loss"`` or ``"Training loss"`` (titles)."""
+        return f"{self.role.capitalize()} loss"
 
     @property
     def best(self) -> CompareRow | None:
@@ -104,22 +130,53 @@ def labels(results: list[Any]) -> list[str]:
 
 
 def compare(analysis: Any) -> Comparison:
-    """A :class:`Comparison` of every run in ``analysis``, in the order given."""
-    rows = []
-    for rr, label in zip(analysis.runs, labels(analysis.runs), strict=True):
-        best = rr.best
+    """A :class:`Comparison` of the runs in ``analysis`` that can be compared on one loss
+    and one index, in the order given; the others are in ``left_out`` with the reason.
+
+    Example:
+        >>> from loganalyzer.analysis import Analysis, analyze_run, to_run
+        >>> a = analyze_run(to_run({"loss": [1.0, 0.5], "val_loss": [1.0, 0.6]}, "a"))
+        >>> b = analyze_run(to_run({"loss": [1.0, 0.4], "val_loss": [0.9, 0.7]}, "b"))
+        >>> c = analyze_run(to_run({"loss": [1.0, 0.2]}, "c"))
+        >>> cmp = compare(Analysis(runs=[a, b, c]))
+        >>> cmp.what, [r.name for r in cmp.rows], [(x.name, x.reason) for x in cmp.left_out]
+        ('Validation loss', ['a', 'b'], [('c', 'no validation loss logged')])
+    """
+    results = analysis.runs
+    names = labels(results)
+    has_val = [rr.best_of(rr.run.val_loss) is not None for rr in results]
+    has_train = [rr.best_of(rr.run.train_loss) is not None for rr in results]
+    if sum(has_val) >= 2 or sum(has_val) >= sum(has_train):
+        role, usable, missing = "validation", has_val, "no validation loss logged"
+    else:
+        role, usable, missing = "training", has_train, "no training loss logged"
+    indices = [rr.run.index for rr, ok in zip(results, usable, strict=True) if ok]
+    index = max(sorted(set(indices)), key=indices.count) if indices else "epoch"
+    rows: list[CompareRow] = []
+    left_out: list[LeftOut] = []
+    for i, (rr, label, ok) in enumerate(zip(results, names, usable, strict=True)):
+        run = rr.run
+        if not ok:
+            left_out.append(LeftOut(i, label, missing))
+            continue
+        if run.index != index:
+            left_out.append(LeftOut(i, label, f"logged per {run.index}, the others per {index}"))
+            continue
+        column = run.val_loss if role == "validation" else run.train_loss
+        best = rr.best_of(column)
         rows.append(
             CompareRow(
+                position=i,
                 name=label,
-                format=rr.run.format,
-                index=rr.run.index,
-                length=rr.run.length,
-                monitor=rr.monitor,
+                format=run.format,
+                index=run.index,
+                length=run.length,
+                monitor=column,
                 best_value=best["value"] if best else None,
                 best_index=best["index"] if best else None,
                 delta_best=None,
-                final_value=_final_value(rr.run, rr.monitor),
-                final_gap=_final_gap(rr.run),
+                final_value=_final_value(run, column),
+                final_gap=_final_gap(run),
                 findings=[f"{f.rule} {f.kind}" for f in rr.findings if f.severity != "info"],
             )
         )
@@ -131,4 +188,4 @@ def compare(analysis: Any) -> Comparison:
         for r in rows:
             if r.best_value is not None:
                 r.delta_best = r.best_value - low
-    return Comparison(rows)
+    return Comparison(rows, left_out, role, index)

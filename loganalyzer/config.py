@@ -89,7 +89,7 @@ class Config:
         """
         changes: dict[str, Any] = {}
         if select is not None:
-            changes["select"] = tuple(_check_codes(select, "--select", "command line"))
+            changes["select"] = tuple(_check_selection(select, "--select", "command line"))
         if ignore is not None:
             changes["ignore"] = tuple(_check_codes(ignore, "--ignore", "command line"))
         if fail_on is not None:
@@ -131,6 +131,17 @@ def _check_codes(values: Any, where: str, source: str) -> list[str]:
     return out
 
 
+def _check_selection(values: Any, where: str, source: str) -> list[str]:
+    """``select`` must name at least one rule: an empty selection would run nothing
+    and pass every check (``--select ''`` in a CI script)."""
+    codes = _check_codes(values, where, source)
+    if not codes:
+        raise ConfigError(
+            f"{source}: {where}: selects no rule (give codes or prefixes such as LA1, or ALL)"
+        )
+    return codes
+
+
 def _check_fail_on(value: Any, where: str, source: str) -> str:
     if value not in FAIL_ON:
         raise ConfigError(f"{source}: {where}: must be one of {', '.join(FAIL_ON)}, not {value!r}")
@@ -143,8 +154,9 @@ def _type_name(value: Any) -> str:
     )
 
 
-def _check_param(code: str, name: str, value: Any, default: Any, source: str) -> Any:
+def _check_param(code: str, name: str, value: Any, rule: Any, source: str) -> Any:
     where = f"[rules.{code}] {name}"
+    default = rule.params[name]
     if isinstance(default, bool) or isinstance(value, bool):
         ok = isinstance(default, bool) and isinstance(value, bool)
     elif isinstance(default, (int, float)):
@@ -161,6 +173,9 @@ def _check_param(code: str, name: str, value: Any, default: Any, source: str) ->
             f"{source}: {where}: must be {_type_name(default)} like the default "
             f"{default!r}, not {value!r}"
         )
+    allowed = rule.ranges.get(name)
+    if allowed is not None and isinstance(value, int | float) and value not in allowed:
+        raise ConfigError(f"{source}: rules.{code}.{name}: must be in {allowed}, got {value!r}")
     return value
 
 
@@ -179,7 +194,7 @@ def from_mapping(data: dict[str, Any], source: str = "<config>") -> Config:
             hint = " (did you mean 'fail-on'?)" if key in ("fail_on", "failon") else ""
             raise ConfigError(f"{source}: unknown key {key!r}{hint} (known: {', '.join(KEYS)})")
     select = data.get("select")
-    cfg_select = tuple(_check_codes(select, "select", source)) if select is not None else None
+    cfg_select = tuple(_check_selection(select, "select", source)) if select is not None else None
     ignore = tuple(_check_codes(data.get("ignore", []), "ignore", source))
     fail_on = data.get("fail-on")
     if fail_on is not None:
@@ -208,7 +223,7 @@ def from_mapping(data: dict[str, Any], source: str = "<config>") -> Config:
                     f"{source}: [rules.{code}]: unknown parameter {name!r} for {code} "
                     f"({rule.kind}; parameters: {known})"
                 )
-            checked[name] = _check_param(code, name, value, rule.params[name], source)
+            checked[name] = _check_param(code, name, value, rule, source)
         params[code] = checked
     return Config(select=cfg_select, ignore=ignore, fail_on=fail_on, rules=params, source=source)
 
@@ -253,10 +268,12 @@ def find_config_file(start: str | Path | None = None) -> Path | None:
         py = d / "pyproject.toml"
         if py.is_file():
             try:
-                text = py.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+                data = py.read_bytes()
+            except OSError:
                 continue
-            if "tool.loganalyzer" in text and "loganalyzer" in _read_toml(py).get("tool", {}):
+            # A pyproject.toml with our table that is not UTF-8 is an error, not "no
+            # configuration": the user wrote settings and would see them ignored.
+            if b"tool.loganalyzer" in data and "loganalyzer" in _read_toml(py).get("tool", {}):
                 return py
     return None
 

@@ -23,5 +23,8 @@ def diagnose(run, config: Any = None) -> list[Finding]:
         if config is not None:
             params.update(config.params_for(rule.code))
         findings.extend(detect(run, rule, params))
+    from loganalyzer.detectors.column_mismatch import reconcile
+
+    findings = reconcile(findings)
     findings.sort(key=lambda f: (-severity_rank(f.severity), lead_rank(f.kind), f.rule))
     return findings

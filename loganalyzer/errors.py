@@ -18,12 +18,15 @@ class LogReadError(Exception):
         source: The path as the user gave it (or as discovered below a directory).
         why: A short reason a user can act on ("not a training log: plain text").
         where: Optional position ("line 12", "byte 4096", "record 3").
+        broken: The file is a log of a known format, damaged (a truncated JSON), not
+            some other file: found below a directory it is an error, not a skip.
     """
 
-    def __init__(self, source: str, why: str, where: str | None = None):
+    def __init__(self, source: str, why: str, where: str | None = None, *, broken: bool = False):
         self.source = str(source)
         self.why = why
         self.where = where
+        self.broken = broken
         super().__init__(self.line())
 
     def line(self) -> str:
@@ -37,12 +40,13 @@ class ReadError:
 
     source: str
     error: str
+    broken: bool = False  # a damaged log (reported even below a directory), see LogReadError
 
     @classmethod
     def from_exception(cls, source: str, exc: BaseException) -> ReadError:
         if isinstance(exc, LogReadError):
             where = f" ({exc.where})" if exc.where else ""
-            return cls(exc.source, f"{exc.why}{where}")
+            return cls(exc.source, f"{exc.why}{where}", exc.broken)
         if isinstance(exc, UnicodeDecodeError):
             return cls(str(source), f"not UTF-8 text (byte {exc.start}): not a training log")
         if isinstance(exc, OSError):

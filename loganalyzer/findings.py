@@ -24,8 +24,12 @@ def severity_rank(severity: str) -> int:
 #: first finding is a run's headline, and the actions a cause calls for rank before
 #: those its symptoms call for.
 LEAD_ORDER = (
+    "column-mismatch",
     "divergence",
+    "gradient-norm",
+    "sweep-outlier",
     "overfitting",
+    "generalization-gap",
     "underfitting",
     "noisy",
     "loss-spike",

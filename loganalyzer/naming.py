@@ -108,25 +108,43 @@ def is_loss(name: str) -> bool:
     return name == "loss" or name.endswith("_loss") or name == "val_loss"
 
 
+#: Metric names (after ``val_``) that are a loss when a log has no ``*_loss`` at all.
+LOSS_LIKE = ("ce", "nll", "bce", "xent", "cross_entropy", "crossentropy", "mse", "kl", "elbo")
+
+
 def pick_losses(columns: list[str]) -> tuple[str | None, str | None]:
     """Choose the training and validation loss among canonical column names.
 
     ``loss`` and ``val_loss`` when present; otherwise the only ``*_loss`` of each
     split (``val_squad_loss`` when HF evaluated one named set). With several
-    validation losses and no plain ``val_loss`` the first in column order is taken;
-    ``--val-loss`` overrides.
+    validation losses and no plain ``val_loss`` the first in column order is taken,
+    and when there is no ``*_loss`` at all a loss by another name
+    (:data:`LOSS_LIKE`: ``val_ce``, ``val_nll``, ``val_mse``, ...). The training loss
+    then is the validation loss's own counterpart when it is logged
+    (``val_elbo_loss`` pairs with ``elbo_loss``). ``--train-loss`` / ``--val-loss``
+    override.
+
+    Example:
+        >>> pick_losses(["elbo_loss", "recon_loss", "val_elbo_loss", "val_recon_loss"])
+        ('elbo_loss', 'val_elbo_loss')
+        >>> pick_losses(["nll", "val_nll", "val_accuracy"])
+        ('nll', 'val_nll')
     """
     train = "loss" if "loss" in columns else None
     val = "val_loss" if "val_loss" in columns else None
+    if val is None:
+        cands = [c for c in columns if c.startswith("val_") and c.endswith("_loss")]
+        if not cands:
+            cands = [c for c in columns if c.startswith("val_") and c[4:] in LOSS_LIKE]
+        if cands:
+            val = cands[0]
+    if train is None and val is not None and val[4:] in columns:
+        train = val[4:]
     if train is None:
         cands = [c for c in columns if c.endswith("_loss") and not c.startswith("val_")]
         cands = [c for c in cands if not c.startswith(("test_", "batch_"))]
         if len(cands) == 1:
             train = cands[0]
-    if val is None:
-        cands = [c for c in columns if c.startswith("val_") and c.endswith("_loss")]
-        if cands:
-            val = cands[0]
     return train, val
 
 

@@ -17,10 +17,9 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
-from loganalyzer.analysis import Analysis, RunResult, analyze_run
+from loganalyzer.analysis import Analysis, RunResult, analyze_run, compare_siblings
 from loganalyzer.errors import ReadError
 
 # Worker state, set once per process by _init (the discovery and the options).
@@ -35,12 +34,20 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _init(disc: Any, config: Any, train_loss: str | None, val_loss: str | None) -> None:
-    _STATE.update(disc=disc, config=config, train_loss=train_loss, val_loss=val_loss)
+def _init(
+    disc: Any,
+    config: Any,
+    train_loss: str | None,
+    val_loss: str | None,
+    framework: str | None = None,
+) -> None:
+    _STATE.update(
+        disc=disc, config=config, train_loss=train_loss, val_loss=val_loss, framework=framework
+    )
 
 
-def _task(task: tuple) -> tuple[list[RunResult], list[ReadError], list[ReadError], list]:
-    """Read one input (a file, or a TensorBoard run folder) and analyse its runs.
+def _task(unit: Any) -> tuple[list[RunResult], list[ReadError], list[ReadError], list]:
+    """Read one input (a file, or a run folder) and analyse its runs.
 
     Returns ``(results, read_errors, skipped, override_errors)``, exactly what
     :func:`loganalyzer.analysis.analyze` would collect for this input.
@@ -48,29 +55,23 @@ def _task(task: tuple) -> tuple[list[RunResult], list[ReadError], list[ReadError
     from loganalyzer import readers
 
     disc = _STATE["disc"]
-    kind = task[0]
-    one = readers.Discovery(explicit=disc.explicit, roots=disc.roots)
-    if kind == "file":
-        one.files.append(task[1])
-    else:
-        one.tb_files.extend(task[2])
     results: list[RunResult] = []
     errors: list[ReadError] = []
     skipped: list[ReadError] = []
     late: list[ReadError] = []
-    for source, runs, error, explicit in readers.iter_read(one):
+    for source, runs, error, is_error in readers.iter_read(disc, [unit]):
         if error is None:
             for run in runs or []:
-                run.name = readers.display_name(Path(source), run.name, disc)
+                run.name = readers.display_name(source, run.name, disc)
                 try:
                     run.override_losses(_STATE["train_loss"], _STATE["val_loss"])
                 except KeyError as exc:
                     late.append(ReadError(", ".join(run.sources) or run.name, str(exc.args[0])))
                     continue
-                results.append(analyze_run(run, _STATE["config"]))
-        elif explicit:
+                results.append(analyze_run(run, _STATE["config"], _STATE.get("framework")))
+        elif is_error:  # named, unreadable, or a damaged log: an error wherever it is
             errors.append(error)
-        elif Path(source).suffix.lower() in readers._LOGLIKE_SUFFIXES or "not UTF-8" in error.error:
+        elif readers.is_skippable(source, error):
             skipped.append(error)
     return results, errors, skipped, late
 
@@ -85,14 +86,10 @@ def _start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
-def _tasks(disc: Any) -> list[tuple]:
-    tasks: list[tuple] = [("file", f) for f in disc.files]
-    if disc.tb_files:
-        from loganalyzer.readers import tensorboard
+def _tasks(disc: Any) -> list:
+    from loganalyzer.readers import units
 
-        for run_dir, files in tensorboard.group(disc.tb_files):
-            tasks.append(("tb", run_dir, list(files)))
-    return tasks
+    return units(disc)
 
 
 def analyze_paths(
@@ -103,6 +100,7 @@ def analyze_paths(
     val_loss: str | None = None,
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    framework: str | None = None,
 ) -> Analysis:
     """Analyse every log below ``paths`` using ``jobs`` worker processes.
 
@@ -114,6 +112,7 @@ def analyze_paths(
         jobs: Worker processes (``None``: every core). One input, or ``jobs=1``,
             runs in this process.
         progress: Called as ``progress(done, total)`` after each input.
+        framework: The API of the advice's snippets (default: guessed per run).
 
     Returns:
         The same :class:`~loganalyzer.analysis.Analysis` as
@@ -128,10 +127,10 @@ def analyze_paths(
     disc = discover(paths)
     tasks = _tasks(disc)
     jobs = max(1, min(jobs or cpu_count(), len(tasks)))
-    result = Analysis(errors=list(disc.missing))
+    result = Analysis(errors=list(disc.missing), skipped=list(disc.passed))
     late: list[ReadError] = []
     total = len(tasks)
-    init_args = (disc, config, train_loss, val_loss)
+    init_args = (disc, config, train_loss, val_loss, framework)
 
     def collect(outputs: Iterable) -> None:
         for done, (runs, errors, skipped, late_errors) in enumerate(outputs, 1):
@@ -154,4 +153,4 @@ def analyze_paths(
         with ctx.Pool(jobs, initializer=_init, initargs=init_args) as pool:
             collect(pool.imap(_task, tasks, chunksize=chunksize))
     result.errors.extend(late)
-    return result
+    return compare_siblings(result, config)

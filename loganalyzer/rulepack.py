@@ -20,6 +20,9 @@ A rule file looks like this (``rules/LA101.toml``)::
     action = "early-stopping"
     priority = 1
 
+    [ranges]                        # the values each parameter accepts (every one)
+    min_rise_sigma = "[0, inf)"     # an interval: [ ] closed, ( ) open, inf allowed
+
 Rules are data: adding one is adding a file (plus, for a new kind, a detector).
 """
 
@@ -50,6 +53,11 @@ ADVICE_ACTIONS = (
     "clip-gradients",
     "train-longer",
     "check-data",
+    "larger-batch",
+    "normalize-inputs",
+    "terminate-on-nan",
+    "raise-lr",
+    "fix-lr",
 )
 
 
@@ -64,6 +72,51 @@ class AdviceLink:
 
 
 @dataclass(frozen=True)
+class Range:
+    """The values a parameter accepts: an interval such as ``(0, 1)`` or ``[0, inf)``.
+
+    NaN is never inside; an infinite value only when the interval is closed there.
+
+    Example:
+        >>> r = Range.parse("(0, 1]")
+        >>> 1.0 in r, 0.0 in r, float("nan") in r, str(r)
+        (True, False, False, '(0, 1]')
+    """
+
+    lo: float
+    hi: float
+    lo_closed: bool
+    hi_closed: bool
+
+    @classmethod
+    def parse(cls, text: str) -> Range:
+        """Raises ValueError for anything but ``[lo, hi]`` with ``(``/``)`` for open ends."""
+        t = str(text).strip()
+        if len(t) < 5 or t[0] not in "[(" or t[-1] not in "])" or t.count(",") != 1:
+            raise ValueError(f"not an interval such as '[0, 1)': {text!r}")
+        lo, hi = (float(x) for x in t[1:-1].split(","))
+        if not lo <= hi:
+            raise ValueError(f"empty interval {text!r}")
+        return cls(lo, hi, t[0] == "[", t[-1] == "]")
+
+    def __contains__(self, value: float) -> bool:
+        try:
+            v = float(value)
+        except OverflowError:  # an integer beyond any float
+            v = float("inf") if value > 0 else float("-inf")
+        above = v >= self.lo if self.lo_closed else v > self.lo
+        below = v <= self.hi if self.hi_closed else v < self.hi
+        return above and below
+
+    def __str__(self) -> str:
+        return f"{'(['[self.lo_closed]}{_num(self.lo)}, {_num(self.hi)}{')]'[self.hi_closed]}"
+
+
+def _num(x: float) -> str:
+    return "inf" if x == float("inf") else "-inf" if x == float("-inf") else f"{x:g}"
+
+
+@dataclass(frozen=True)
 class Rule:
     code: str
     kind: str
@@ -73,6 +126,7 @@ class Rule:
     docs: dict[str, str] = field(default_factory=dict)
     advice: tuple[AdviceLink, ...] = ()
     path: str = ""
+    ranges: dict[str, Range] = field(default_factory=dict)
 
 
 def rules_dir() -> Path:
@@ -104,9 +158,20 @@ def _parse(path: Path) -> Rule:
             docs={k: str(v) for k, v in data.get("docs", {}).items()},
             advice=links,
             path=str(path),
+            ranges={k: Range.parse(v) for k, v in data.get("ranges", {}).items()},
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise RulePackError(f"{path}: missing or bad field {exc}") from None
+    for name, default in rule.params.items():
+        if name not in rule.ranges:
+            raise RulePackError(f"{path}: [ranges] has no range for parameter {name!r}")
+        if default not in rule.ranges[name]:
+            raise RulePackError(
+                f"{path}: default {name} = {default!r} is outside its range {rule.ranges[name]}"
+            )
+    for name in rule.ranges:
+        if name not in rule.params:
+            raise RulePackError(f"{path}: [ranges] names {name!r}, which is not a parameter")
     for link in rule.advice:
         if link.action not in ADVICE_ACTIONS:
             raise RulePackError(f"{path}: unknown advice action {link.action!r}")

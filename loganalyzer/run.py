@@ -53,6 +53,10 @@ class Run:
             TensorBoard ``batch_*`` tags on the batch step); name -> Series.
         warnings: Reader warnings a user should see ("resumed at epoch 0 twice;
             analysing the last segment", "last record truncated at byte 1234").
+        unlogged_tail: Columns whose NaN after their last value were *not logged*
+            (a validation not run at the last epoch, a row or record cut while the file
+            was written), as the reader knows; :meth:`series` never reads them as a
+            loss that turned non-finite.
     """
 
     name: str
@@ -67,6 +71,7 @@ class Run:
     dropped: dict[str, str] = field(default_factory=dict)
     side_series: dict[str, pd.Series] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    unlogged_tail: set[str] = field(default_factory=set)
 
     # ------------------------------------------------------------------ builders
     @classmethod
@@ -148,6 +153,8 @@ class Run:
         if name is None or name not in self.metrics.columns:
             return None
         s = self.metrics[name]
+        if name in self.unlogged_tail:
+            return s[s.notna()]
         return s[s.notna() | _nan_tail(s)]
 
     def counts(self) -> dict[str, int]:
@@ -183,17 +190,19 @@ def _kept_columns(metrics: pd.DataFrame) -> list[str]:
 
     An empty column is "not logged" and goes. But a training loss that was NaN from
     the first epoch (SGD with a learning rate of 5) is the most diverged run there
-    is: when another column has a value on every row, each row was really logged, so
-    its NaN loss was logged too and stays, for ``divergence`` to report. (An empty
-    validation loss still goes: it may simply never have been computed.)
+    is, and a validation loss that is NaN at every epoch is a broken validation
+    pipeline: when another column has a value on every row, each row was really
+    logged, so its NaN losses were logged too and stay, for ``divergence`` to report.
+    (Readers drop columns that were never logged at all, such as a CSV column that
+    is empty or ``NA`` everywhere, before they get here.)
     """
     empty = [c for c in metrics.columns if metrics[c].isna().all()]
     if not empty or not len(metrics):
         return list(metrics.columns)
     filled = metrics.drop(columns=empty)
     dense = bool(len(filled.columns)) and bool(filled.notna().all(axis=0).any())
-    train = pick_losses(list(metrics.columns))[0] if dense else None
-    return [c for c in metrics.columns if c not in empty or c == train]
+    losses = set(pick_losses(list(metrics.columns))) if dense else set()
+    return [c for c in metrics.columns if c not in empty or c in losses]
 
 
 def _nan_tail(s: pd.Series) -> np.ndarray:

@@ -4,6 +4,22 @@ Run by hand (not in CI), from the repository root, with the ``verify`` extra ins
 
     .venv/bin/python sample_logs/make_samples.py            # all scenarios
     .venv/bin/python sample_logs/make_samples.py overfit    # just one
+    .venv/bin/python sample_logs/make_samples.py console    # the console-output examples
+
+``console`` captures what training *prints* (stdout and stderr of a child process, as a
+Slurm ``.out`` file holds them) next to the structured log the same run wrote, into
+``sample_logs/console/<name>/``:
+
+- ``keras-verbose1/``, ``keras-verbose2/``: two ``fit`` calls (the seed over-fitting
+  model for 25 epochs, then a fine-tuning ``fit`` of 5 epochs at a lower learning
+  rate), printed with ``verbose=1`` (``\r``/backspace progress bars) or ``verbose=2``,
+  with a ``print`` and a Python warning from a callback in between; ``history_fit1.json``
+  and ``history_fit2.json`` are the two ``History`` objects;
+- ``hf-trainer/``: a Hugging Face ``Trainer`` run (a 1-layer BERT built from a config,
+  no download, on synthetic tokens; needs ``torch`` and ``transformers``): the printed
+  log dicts and tqdm bars, and the ``trainer_state.json`` of the same run;
+- ``lightning/``: a Lightning ``fit`` with ``TQDMProgressBar`` (needs ``lightning``):
+  the printed epoch bars, and the ``CSVLogger`` ``metrics.csv`` of the same run.
 
 Each scenario trains a small Keras 3 model (TensorFlow CPU backend) on synthetic data
 generated here (no downloads), seeded with ``keras.utils.set_random_seed``, and writes
@@ -24,7 +40,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -177,11 +195,173 @@ def _show(name: str, hist: dict[str, list[float]]) -> None:
         print(f"   {i:3d}  loss {a:12.5g}  val_loss {b:12.5g}{lr_s}")
 
 
+# ---------------------------------------------------------------------------- console
+CONSOLE = ("keras-verbose1", "keras-verbose2", "hf-trainer", "lightning")
+
+
+class _Chatter(keras.callbacks.Callback):
+    """Prints and warns between epochs, as real training scripts do."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 3:
+            print(f"saved checkpoint ckpt-{epoch:03d}.keras", flush=True)
+        if epoch == 6:
+            warnings.warn("val_loss did not improve; consider a lower learning rate", stacklevel=1)
+
+
+def _child_keras(out: Path, verbose: int) -> None:
+    keras.utils.set_random_seed(42)
+    model, fit = overfit()
+    fit["epochs"] = 25
+    h1 = model.fit(**fit, callbacks=[_Chatter()], verbose=verbose)
+    print("fine-tuning with a lower learning rate", flush=True)
+    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse", metrics=["mae"])
+    fit["epochs"] = 5
+    h2 = model.fit(**fit, verbose=verbose)
+    for k, h in ((1, h1), (2, h2)):
+        hist = {m: [float(v) for v in vals] for m, vals in h.history.items()}
+        (out / f"history_fit{k}.json").write_text(json.dumps(hist))
+
+
+def _child_hf(out: Path) -> None:
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=64,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=16,
+        num_labels=2,
+    )
+
+    class Tokens(torch.utils.data.Dataset):
+        """Label 1 when the first token is in the upper half of the vocabulary, with
+        20 % of the labels flipped (so the validation loss has a floor)."""
+
+        def __init__(self, n: int, seed: int):
+            g = torch.Generator().manual_seed(seed)
+            self.x = torch.randint(0, 64, (n, 12), generator=g)
+            flip = torch.rand(n, generator=g) < 0.2
+            self.y = ((self.x[:, 0] >= 32) ^ flip).long()
+
+        def __len__(self):
+            return len(self.x)
+
+        def __getitem__(self, i):
+            return {"input_ids": self.x[i], "labels": self.y[i]}
+
+    args = TrainingArguments(
+        output_dir=str(out / "tmp"),
+        num_train_epochs=6,
+        per_device_train_batch_size=16,
+        learning_rate=1e-3,
+        logging_steps=10,
+        eval_strategy="epoch",
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        seed=0,
+    )
+    trainer = Trainer(
+        model=BertForSequenceClassification(config),
+        args=args,
+        train_dataset=Tokens(480, 1),
+        eval_dataset=Tokens(160, 2),
+    )
+    trainer.train()
+    trainer.state.save_to_json(str(out / "trainer_state.json"))
+    shutil.rmtree(out / "tmp", ignore_errors=True)
+
+
+def _child_lightning(out: Path) -> None:
+    import lightning as L
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(0)
+    x, y = _data(1200, 20, noise=0.2, seed=11)
+    xv, yv = _data(400, 20, noise=0.2, seed=12)
+
+    class MLP(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Sequential(
+                torch.nn.Linear(20, 32), torch.nn.ReLU(), torch.nn.Linear(32, 1)
+            )
+
+        def training_step(self, batch, _):
+            loss = torch.nn.functional.mse_loss(self.net(batch[0]), batch[1])
+            self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
+            return loss
+
+        def validation_step(self, batch, _):
+            loss = torch.nn.functional.mse_loss(self.net(batch[0]), batch[1])
+            self.log("val_loss", loss, prog_bar=True)
+
+        def configure_optimizers(self):
+            return torch.optim.Adam(self.parameters(), lr=3e-3)
+
+    def loader(a, b, shuffle):
+        return DataLoader(TensorDataset(torch.tensor(a), torch.tensor(b)), 64, shuffle=shuffle)
+
+    trainer = L.Trainer(
+        max_epochs=12,
+        logger=L.pytorch.loggers.CSVLogger(str(out), name="", version=""),
+        callbacks=[L.pytorch.callbacks.TQDMProgressBar()],
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        log_every_n_steps=5,
+    )
+    trainer.fit(MLP(), loader(x, y, True), loader(xv, yv, False))
+
+
+def make_console(name: str) -> None:
+    """Run the ``name`` training in a child process, its stdout and stderr going to
+    ``train.out`` as a batch job's do; the child writes the structured log beside it."""
+    out = HERE / "console" / name
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    with open(out / "train.out", "wb") as fh:
+        subprocess.run(
+            [sys.executable, "-u", __file__, "--child", name, str(out)],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
+    for extra in ("hparams.yaml",):
+        (out / extra).unlink(missing_ok=True)
+    print(f"== console/{name}: {sorted(p.name for p in out.iterdir())}")
+
+
+def _child(name: str, out: Path) -> None:
+    if name.startswith("keras-verbose"):
+        _child_keras(out, int(name[-1]))
+    elif name == "hf-trainer":
+        _child_hf(out)
+    elif name == "lightning":
+        _child_lightning(out)
+
+
 def main(argv: list[str]) -> None:
-    names = argv or list(SCENARIOS)
+    if argv[:1] == ["--child"]:
+        _child(argv[1], Path(argv[2]))
+        return
+    names = argv or list(SCENARIOS) + ["console"]
     for name in names:
+        if name == "console":
+            for c in CONSOLE:
+                make_console(c)
+            continue
+        if name in CONSOLE:
+            make_console(name)
+            continue
         if name not in SCENARIOS:
-            raise SystemExit(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+            raise SystemExit(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}, console")
         _show(name, make(name))
 
 

@@ -201,7 +201,8 @@ def test_clipnorm_from_logged_gradient_norm():
     spike = Finding("LA103", "loss-spike", "warning", "loss", 10, 10, "spike", {})
     by = {a.action: a for a in advise(run, [spike], rules=PACK.get)}
     assert by["clip-gradients"].params == {"clipnorm": 2.0}
-    assert "clipnorm=2.0" in by["clip-gradients"].code
+    code = by["clip-gradients"].code
+    assert "clipnorm" in code and 2.0 in numbers_in(code)
 
 
 def test_train_longer_from_the_slowing_slope():

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from loganalyzer.advice import advise
+from loganalyzer.advice import AdviceContext, advise, applies
 from loganalyzer.analysis import analyze, to_run
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import load_rules
@@ -51,12 +51,17 @@ def test_each_rule_yields_its_linked_actions(rule):
     advice = advise(run, [f])
     by = {a.action: a for a in advice}
     for link in rule.advice:
+        if not applies(AdviceContext(run, link.action, [f], [f])):
+            # the run's context rules it out (fix-lr needs a rate of 0, terminate-on-nan a
+            # non-finite value, raise-lr a far too slow fall): test_advice_cases covers them
+            assert link.action not in by
+            continue
         assert link.action in by, f"{rule.code} links {link.action} but no advice came out"
         assert rule.code in by[link.action].rules
         compile(by[link.action].code, link.action, "exec")
     # priorities are respected: a lower number never ranks after a higher one
     prio = {link.action: link.priority for link in rule.advice}
-    ranked = [prio[a.action] for a in advice]
+    ranked = [prio[a.action] for a in advice if a.action in prio]
     assert ranked == sorted(ranked)
 
 
@@ -75,11 +80,16 @@ def test_overfit_run_end_to_end():
 
 
 def converged_run() -> dict:
-    """40 epochs that converge by epoch ~15 and then only wiggle: nothing to fix."""
+    """40 epochs that converge by epoch ~15 and then only wiggle: nothing to fix.
+
+    The wiggle is 0.001 on a level of 0.25 (0.4 %): with 0.004 (1.6 %) this draw's
+    last point sat 4 % below epoch 31's, which the real-log rubric calls still
+    improving (best in the last 10 %, 2 % or more below the start of the last fifth).
+    """
     rng = np.random.default_rng(3)
     t = np.arange(40)
-    loss = 0.2 + np.exp(-t / 3) + rng.normal(0, 0.004, 40)
-    return {"loss": loss, "val_loss": loss + 0.05 + rng.normal(0, 0.004, 40)}
+    loss = 0.2 + np.exp(-t / 3) + rng.normal(0, 0.001, 40)
+    return {"loss": loss, "val_loss": loss + 0.05 + rng.normal(0, 0.001, 40)}
 
 
 def test_healthy_run_end_to_end_has_no_advice():

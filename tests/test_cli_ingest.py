@@ -134,7 +134,8 @@ with contextlib.redirect_stdout(buf):
         app(["analyze", {str(SAMPLES)!r}, {str(logs)!r}, "--format", "json"], prog_name="loganalyzer")
     except SystemExit as exc:
         exit_code = exc.code
-heavy = [m for m in ("tensorflow", "keras", "matplotlib", "torch") if m in sys.modules]
+heavy = [m for m in ("tensorflow", "keras", "matplotlib", "torch", "mlflow", "wandb", "fsspec")
+         if m in sys.modules]
 print(json.dumps({{"exit": exit_code, "heavy": heavy, "doc": json.loads(buf.getvalue())}}))
 """
     proc = subprocess.run(
@@ -145,8 +146,15 @@ print(json.dumps({{"exit": exit_code, "heavy": heavy, "doc": json.loads(buf.getv
     assert out["heavy"] == []
     assert out["exit"] in (0, 1)
     formats = {r["format"] for r in out["doc"]["runs"]}
-    assert formats == {"keras-json", "keras-csv", "tensorboard", "hf-trainer", "lightning-csv"}
-    assert len(out["doc"]["runs"]) == 15 + 5
+    assert formats == {
+        "keras-json",
+        "keras-csv",
+        "tensorboard",
+        "hf-trainer",
+        "lightning-csv",
+        "console",  # sample_logs/console/
+    }
+    assert len(out["doc"]["runs"]) == 15 + 12 + 5
 
 
 def test_non_logs_are_one_clear_line_each(logs):

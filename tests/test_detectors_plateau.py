@@ -104,12 +104,12 @@ CREEP = (
 
 @pytest.mark.skipif(not CREEP.is_file(), reason="real logs not found beside the repo")
 def test_a_slow_creep_is_one_stretch_not_back_to_back_stalls():
-    # This real run's losses creep down ~3 % every 25-30 epochs from epoch 6 to about
-    # 65, then learn: one slow stretch per curve, not "stalled, then improved again
-    # on its own" twice in a row.
+    # This real run's validation loss creeps from 0.697 at epoch 6 to 0.684 at 56 (under
+    # 1 % per 25 epochs, at ln 2) and then learns: one slow stretch of the monitored
+    # curve, not "stalled, then improved again on its own" twice in a row.
     (run,) = analyze(str(CREEP)).runs
     found = [f for f in run.findings if f.kind == "plateau"]
-    for metric in ("loss", "val_loss"):
-        spans = sorted((f.start, f.end) for f in found if f.metric == metric)
-        assert len(spans) == 1, (metric, spans)
-        assert spans[0][0] <= 6 and spans[0][1] >= 63
+    assert {f.metric for f in found} == {"val_loss"}  # the monitored loss only
+    spans = sorted((f.start, f.end) for f in found)
+    assert len(spans) == 1, spans
+    assert spans[0][0] <= 6 and spans[0][1] >= 50

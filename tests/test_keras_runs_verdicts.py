@@ -10,6 +10,10 @@ tool to the curve labels:
 - nothing else is, beyond co-findings a careful reader accepts (``ALSO_OK``) and the
   info-by-design ``val-below-train`` (dropout makes validation lower).
 
+Since real logs became the measure (issue 10), a run's label follows the written
+rubric of the real-log corpus (``shared/real_logs_labeled/RUBRIC.md``); where it
+changed a label, the comment beside it gives the numbers.
+
 Runs the tool still gets wrong are listed in ``KNOWN_WRONG`` with the reason; they
 are strict xfails, so fixing one shows up.
 """
@@ -28,7 +32,7 @@ TRUTH = json.loads((RUNS / "truth.json").read_text())
 
 #: run -> kinds its curves show (from ``curve_label``).
 SHOWS: dict[str, set[str]] = {
-    "d_adam_lr1_reg_unnorm": {"noisy"},
+    "d_adam_lr1_reg_unnorm": {"noisy"},  # val turns at 57 % of its points by 16 % of its range
     "d_sgd_b4_blobs": {"divergence", "noisy"},
     "d_sgd_lr5_blobs": {"divergence"},
     "d_sgd_nan_reg": {"divergence"},
@@ -36,17 +40,22 @@ SHOWS: dict[str, set[str]] = {
     "h_blobs_b256": {"overfitting"},
     "h_blobs_hard_dropout": set(),
     "h_conv8x8": {"overfitting"},
-    "h_conv_dropout_b128": set(),
+    # best 0.0985 at epoch 20 of 25, last two average 0.1051: GL 7 %, 3.6x the wiggle
+    "h_conv_dropout_b128": {"overfitting"},
     "h_earlystop": set(),
     "h_reducelr": set(),
-    "h_regression_b128": set(),
+    # best at its last epoch, 2.9 % below the value at epoch 39: still improving
+    "h_regression_b128": {"undertrained"},
     "h_regression_mse": set(),
-    "h_spirals_dropout_b64": set(),
+    "h_spirals_dropout_b64": {"undertrained"},  # best at 57 of 60, 13.5 % below epoch 47
     "h_spirals_sgd_momentum": {"overfitting"},
     "h_xor_b16": set(),
-    "n_sgd_b2_xor": {"noisy", "underfitting"},
+    # ... and its best val_loss (0.514, epoch 28) is 12.9 % below epoch 23's
+    "n_sgd_b2_xor": {"noisy", "underfitting", "undertrained"},
     "n_sgd_b4_reg": set(),
-    "n_spirals_adam_lr01": {"noisy"},
+    # val turns at only 33 % of its points (not noisy by the rubric); it jumps 1.8x at
+    # epoch 4 and 2.5x at 15-16, back each time, and ends 72 % below epoch 15
+    "n_spirals_adam_lr01": {"loss-spike", "undertrained"},
     "o_blobs_tiny_big": {"overfitting"},
     "o_conv_tiny": {"overfitting"},
     "o_regression_tiny": {"overfitting"},
@@ -61,22 +70,26 @@ SHOWS: dict[str, set[str]] = {
 
 #: Co-findings that are true of the curve though not its label.
 ALSO_OK: dict[str, set[str]] = {
-    "h_spirals_sgd_momentum": {"noisy"},  # its validation loss does swing
+    "d_adam_lr1_reg_unnorm": {"loss-spike"},  # loss jumps +69 % at epoch 19 and is back
+    "d_sgd_b4_blobs": {"loss-spike"},  # loss 0.455 -> 0.962 -> back at epoch 12, in the climb
+    "h_spirals_sgd_momentum": {"noisy", "loss-spike"},  # val swings; +42 % at epoch 13
     "o_conv_tiny": {"metric-disagreement"},  # val accuracy holds while val loss climbs
     "o_regression_tiny": {"loss-spike"},  # one training-loss jump at epoch 43
     "u_random_labels": {"plateau"},  # the flat loss of a model that learns nothing
 }
 
 KNOWN_WRONG: dict[str, str] = {
-    "d_adam_lr1_reg_unnorm": "val_loss swings 1.5e5-6.7e5 in regimes; the robust (MAD) "
-    "noise reads them as trend, so no noisy finding (a loss-spike only)",
     "h_xor_b16": "loss 0.37 = val 0.37 from epoch 2 on noisy XOR is the data's noise floor; "
     "from the log alone it looks like a model too small (underfitting)",
-    "n_spirals_adam_lr01": "val_loss spikes 3x at epochs 15-18 are info (validation-only "
-    "spikes); its noise is under the noisy thresholds",
-    "u_one_unit": "a 1-unit model still creeping down 0.001 per epoch reads as undertrained "
-    "(info), not underfitting",
+    "u_one_unit": "a 1-unit model creeping from 0.74 to 0.637 (0.001 per epoch) beside its "
+    "val_loss near ln 2, with no accuracy logged: neither flat nor a confirmed chance level",
 }
+
+#: A generalization gap is the same stretch read from both curves (the rubric: it can
+#: come with overfitting).
+for _name, _kinds in SHOWS.items():
+    if "overfitting" in _kinds:
+        ALSO_OK.setdefault(_name, set()).add("generalization-gap")
 
 INFO_KINDS = {"undertrained", "val-below-train"}
 

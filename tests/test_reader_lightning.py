@@ -57,16 +57,29 @@ def test_post_fit_validate_and_test_rows_are_dropped_with_a_warning(tmp_path):
     assert "test_loss" in run.dropped and "test_loss" not in run.metrics.columns
 
 
-def test_step_only_logging_is_indexed_by_step(tmp_path):
+def test_per_step_logging_is_indexed_by_fractional_epochs(tmp_path):
+    # Lightning users read epochs (progress bar, checkpoints, the real-log labels): a
+    # metric logged once per epoch sits on the epoch, a per-step loss logged twice in
+    # an epoch at epoch + 0 and epoch + 1/2, so nothing is lost.
     p = tmp_path / "metrics.csv"
     p.write_text(
         "epoch,step,train_loss,val_loss\n0,9,1.0,\n0,19,0.9,\n0,19,,1.1\n1,29,0.7,\n1,39,0.6,\n1,39,,0.95\n"
     )
     (run,) = read_file(p)
-    assert run.index == "step"
-    assert run.series("loss").index.tolist() == [9, 19, 29, 39]
+    assert run.index == "epoch"
+    assert run.series("loss").index.tolist() == [0, 0.5, 1, 1.5]
+    assert run.series("loss").tolist() == [1.0, 0.9, 0.7, 0.6]
+    assert run.series("val_loss").index.tolist() == [0, 1]
     assert run.series("val_loss").tolist() == [1.1, 0.95]
     assert run.warnings == []
+
+
+def test_rows_without_an_epoch_are_indexed_by_step(tmp_path):
+    p = tmp_path / "metrics.csv"
+    p.write_text("epoch,step,train_loss,val_loss\n,9,1.0,\n,19,0.9,\n,19,,1.1\n,29,0.7,\n")
+    (run,) = read_file(p)
+    assert run.index == "step"
+    assert run.series("loss").index.tolist() == [9, 19, 29]
 
 
 def test_keras_csv_with_epoch_only_is_not_lightning(tmp_path):

@@ -527,3 +527,56 @@ def test_long_records_are_crc_checked_too(tmp_path):
     sc = read_scalars(f)
     assert sc.triples() == [("loss", 1, 0.5)]
     assert "1 record(s) failed the data CRC check" in sc.warnings[0]
+
+
+def _curves(i: int) -> tuple[float, float]:
+    train = 1.0 * 0.9**i
+    val = 1.1 * 0.9 ** min(i, 8) * (1 + 0.03 * max(0, i - 8))
+    return train, val
+
+
+def test_add_scalars_nested_folders_are_one_run(tmp_path):
+    # tensorboardX's SummaryWriter.add_scalars("loss", {"training": .., "validation": ..})
+    # writes RUN/loss/training and RUN/loss/validation beside RUN's own event file.
+    from tensorboardX import SummaryWriter
+
+    w = SummaryWriter(str(tmp_path / "run"))
+    for i in range(20):
+        train, val = _curves(i)
+        w.add_scalars("loss", {"training": train, "validation": val}, i)
+        w.add_scalar("lr", 0.01, i)
+    w.close()
+    read = read_paths([tmp_path / "run"])
+    assert read.errors == []
+    (run,) = read.runs
+    assert (run.train_loss, run.val_loss) == ("loss", "val_loss")
+    assert run.series("val_loss").iloc[-1] == pytest.approx(_curves(19)[1], rel=1e-6)
+    assert run.learning_rate == "learning_rate"
+
+
+def test_add_scalars_sibling_folders_pair_like_keras(tmp_path):
+    # PyTorch's torch.utils.tensorboard writes the same call to RUN/loss_training and
+    # RUN/loss_validation, each holding the main tag "loss" (written here with the
+    # tensorboardX writer at those paths, as PyTorch's FileWriter does).
+    from tensorboardX import SummaryWriter
+
+    writers = {
+        k: SummaryWriter(str(tmp_path / "run" / f"loss_{k}")) for k in ("training", "validation")
+    }
+    for i in range(20):
+        train, val = _curves(i)
+        writers["training"].add_scalar("loss", train, i)
+        writers["validation"].add_scalar("loss", val, i)
+    for w in writers.values():
+        w.close()
+    (run,) = read_paths([tmp_path / "run"]).runs
+    assert run.name == "run"
+    assert (run.train_loss, run.val_loss) == ("loss", "val_loss")
+    assert run.series("loss").iloc[3] == pytest.approx(_curves(3)[0], rel=1e-6)
+    # a lone "<tag>_val" folder without its sibling is a run of its own, not a split
+    lone = SummaryWriter(str(tmp_path / "solo" / "acc_val"))
+    lone.add_scalar("loss", 1.0, 0)
+    lone.add_scalar("loss", 0.5, 1)
+    lone.close()
+    (solo,) = read_paths([tmp_path / "solo"]).runs
+    assert solo.train_loss == "loss" and solo.val_loss is None

@@ -52,7 +52,7 @@ def test_gallery_overfit_runs_are_flagged_with_onset_at_the_best_eval(seed):
     result = analyze(str(path))
     # The onset is where the evaluation loss was lowest (what restore_best_weights keeps).
     assert f.start == result.runs[0].best["index"]
-    assert f.evidence["rise_pct"] > 5 and f.evidence["trend_p"] < 0.05
+    assert f.evidence["gl"] > 5 and f.evidence["rise_wiggles"] > 1
 
 
 @pytest.mark.parametrize("case", ["lr_hot", "fp16_nan"])
@@ -77,7 +77,10 @@ def test_lightning_fish_run_flagged_overfit_as_its_source_did():
         "events.out.tfevents.*"
     )
     found = problems(event)
-    assert set(found) == {"overfitting"}
+    # Its per-step training loss also turns at 64 % of its 41 points by 5 % or more of
+    # its level (7.9, 8.5, 7.1, 8.4, 6.0 ...): noisy by the real-log rubric.
+    assert set(found) == {"overfitting", "noisy"}
+    assert {f.metric for f in found["noisy"]} == {"loss"}
 
 
 # DeepDiagnosis "normal" runs. Two of the logs filed as normal are in fact stuck: the
@@ -87,6 +90,14 @@ def test_lightning_fish_run_flagged_overfit_as_its_source_did():
 STUCK = {
     "MNIST_Normal/double_random_99fe3625-3c58-4766-968e-7d40401237fe",
     "difference threshold/Blob_normal/config_random_22eb8478-2f48-45e5-8657-c29d7a9a9765",
+}
+
+# Two "normal" Blob runs have isolated validation spikes that a careful engineer names
+# (the rubric's loss spike): val_loss 0.48 -> 1.03 -> 0.50 at epoch 359 (+125 %, with
+# the training loss +44 % at 360), and 0.465 -> 0.79 -> back at epoch 170 (+70 %).
+SPIKY = {
+    "difference threshold/Blob_normal/double_random_54f7ba3b-6a1a-4dff-b1ed-491cc3dc87b4",
+    "difference threshold/Blob_normal/double_random_a4d82733-46cc-45b1-815d-b33ca2111281",
 }
 
 
@@ -107,6 +118,8 @@ def test_deepdiagnosis_normal_runs_are_free_of_warnings(run):
     if run in STUCK:
         assert "plateau" in found or "underfitting" in found
         assert "overfitting" not in found
+    elif run in SPIKY:
+        assert set(found) == {"loss-spike"}
     else:
         assert found == {}, {k: [f.message for f in v] for k, v in found.items()}
 

@@ -12,6 +12,7 @@ from report_fixtures import (
     SAMPLES,
     SCENARIOS,
     diverging_result,
+    healthy_result,
     negative_result,
     overfit_result,
     synthetic_analysis,
@@ -139,11 +140,16 @@ def test_nonfinite_and_negative_losses_are_drawn():
 
 def test_many_runs_summary_table_then_sections():
     analysis = synthetic_analysis()
-    page = Page(html.render(analysis))
+    text = html.render(analysis)
+    page = Page(text)
     tables = page.all("table", "summary")
     assert len(tables) == 1
-    sections = page.all("section", "run")
-    assert [s["id"] for s in sections] == ["run-1", "run-2", "run-3", "run-4"]
+    # Each run's section is collapsed below the summary, worst runs first.
+    details = page.all("details", "run-details")
+    assert [d["id"] for d in details] == ["run-1", "run-2", "run-3", "run-4"]
+    assert all("open" not in d for d in details)
+    assert text.index('class="sortable summary"') < text.index('class="run-details"')
+    assert len(page.all("section", "run")) == 4
     # Summary rows link to the sections.
     links = [a["href"] for a in page.all("a")]
     assert links[:4] == ["#run-1", "#run-2", "#run-3", "#run-4"]
@@ -157,8 +163,8 @@ def test_many_runs_summary_table_then_sections():
         _svg(img)
     figs = page.all("figure", "plot-loss")
     assert len(figs) == 4
-    assert "onset" in figs[0]["data-annotations"].split()
-    assert "diverged" in figs[2]["data-annotations"].split()
+    assert "onset" in figs[0]["data-annotations"].split()  # overfit (error)
+    assert "diverged" in figs[1]["data-annotations"].split()  # diverging (error)
 
 
 def test_page_is_self_contained_with_strict_csp():
@@ -274,3 +280,93 @@ def test_awkward_runs_render(columns):
     for img in page.all("img"):
         _svg(img)
     assert "whole run" in page.plain
+
+
+# ------------------------------------------------------------------ a sweep that scans
+def _sweep_with_everything() -> Analysis:
+    from loganalyzer.errors import ReadError
+    from loganalyzer.findings import Finding
+
+    healthy = healthy_result("healthy/history.json")
+    healthy.findings.append(
+        Finding("LA104", "plateau", "info", "loss", 20, 29, "loss settled", {"metric": "loss"})
+    )
+    train_only = healthy_result("train-only/metrics.csv")
+    train_only.run.val_loss = None
+    over = overfit_result()
+    over.advice[1].summary += " Why: LA101 overfitting at epoch 18–39."
+    return Analysis(
+        runs=[healthy, over, train_only, diverging_result()],
+        errors=[ReadError("broken.csv", "truncated (line 3)")],
+        skipped=[ReadError(f"notes{i}.txt", "not a training log") for i in range(18)],
+    )
+
+
+def test_sweep_report_summary_first_worst_first_details_and_skipped_collapsed():
+    text = html.render(_sweep_with_everything(), with_plots=False)
+    page = Page(text)
+    order = [
+        text.index('class="sortable summary"'),
+        text.index("Could not be read"),
+        text.index('class="run-details"'),
+        text.index('class="skipped"'),
+    ]
+    assert order == sorted(order)
+    rows = re.findall(r"<tr><td class=\"num\" data-sort=\"\d+\">.*?</tr>", text)
+    names = [re.search(r'title="([^"]*)"', row).group(1) for row in rows]
+    assert names == [
+        "overfit/history.json",
+        "diverging/training.csv",
+        "healthy/history.json",
+        "train-only/metrics.csv",
+    ]
+    # One short line per cell: a word or a number, the sentences are in the sections.
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", rows[0])]
+    assert cells == [
+        "1", "overfit/history.json", "error", "0.1891", "18", "LA101 Overfitting @ 18",
+        "early-stopping (stop at 22)",
+    ]  # fmt: skip
+    assert all(
+        len(re.sub(r"<[^>]+>", "", c)) <= 48
+        for r in rows
+        for c in re.findall(r"<td[^>]*>(.*?)</td>", r)
+    )
+    # Skipped files: last, collapsed, one summary line.
+    skipped = page.all("details", "skipped")
+    assert len(skipped) == 1 and "open" not in skipped[0]
+    assert "18 files skipped (not training logs)" in page.plain
+    assert "18 files skipped" in page.plain.split("Summary")[0]  # counted in the header
+
+
+def test_one_verdict_word_and_best_val_loss_only_for_a_validation_loss():
+    text = html.render(_sweep_with_everything(), with_plots=False)
+    rows = re.findall(r"<tr><td class=\"num\" data-sort=\"\d+\">.*?</tr>", text)
+    healthy = next(r for r in rows if "healthy/history.json" in r)
+    assert ">ok</span>" in healthy and "info" not in healthy
+    box = text[text.index('id="run-3"') :]
+    box = box[box.index('class="verdict') : box.index("</div>", box.index('class="verdict'))]
+    assert ">OK</span>" in box  # the same word in the summary and in the box
+    train_only = next(r for r in rows if "train-only/metrics.csv" in r)
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", train_only)]
+    assert cells[3:5] == ["–", "–"]  # no training loss under "Best val loss"
+
+
+def test_evidence_is_collapsed_and_advice_says_why_once():
+    text = html.render(Analysis(runs=[_sweep_with_everything().runs[1]]), with_plots=False)
+    page = Page(text)
+    assert len(page.all("details", "evidence")) == 3
+    assert "trend_p" in text and "Why:" not in text
+    assert "What to do, in order for LA101 overfitting, epoch 18–39" in page.plain
+
+
+def test_markdown_sweep_has_the_same_order_and_words():
+    from loganalyzer.renderers import markdown
+
+    report = markdown.render(_sweep_with_everything(), files_dir="f")
+    text = report.text  # with its figures: their file names keep the run name's end
+    assert text.index("## Summary") < text.index("## Could not be read") < text.index("## 1. ")
+    assert text.index("## 4. ") < text.index("### Skipped (not training logs)")
+    assert "| 3 | healthy/history.json | **OK** | " in text
+    assert "| 4 | train-only/metrics.csv | **OK** | – | – |" in text
+    assert "Why:" not in text and "trend\\_p" not in text
+    assert "f/01-overfit-history-json-loss.png" in report.images

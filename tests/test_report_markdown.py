@@ -70,9 +70,13 @@ def test_markdown_report_structure(tmp_path):
     toks = check_structure(out, 4)
     assert sum(t.type == "table_open" for t in toks) >= 1 + 4  # summary + facts per run
     text = out.read_text()
-    # Summary table row for the overfit run, with its verdict and advice.
+    # Summary table row for the overfit run (worst first), one short cell each.
     row = next(line for line in text.splitlines() if line.startswith("| 1 |"))
-    assert "Overfitting from epoch 18" in row and "EarlyStopping" in row
+    assert row == (
+        "| 1 | overfit/history.json | **ERROR** | 0.1891 | 18 | LA101 Overfitting @ 18 "
+        "| early-stopping (stop at 22) |"
+    )
+    assert text.index("## Summary") < text.index("## 1. overfit/history.json")
     # The advice snippet is a fenced python block inside the list item.
     fences = [t for t in toks if t.type == "fence"]
     assert any("EarlyStopping(" in f.content and f.info == "python" for f in fences)

@@ -3,6 +3,9 @@ reports never overwrite a file without --force."""
 
 from __future__ import annotations
 
+import os
+import stat
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,6 +25,7 @@ ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "script", "body", "div", "header", "h1", "h2",
     "h3", "p", "span", "strong", "section", "dl", "dt", "dd", "figure", "img", "figcaption",
     "table", "thead", "tbody", "tr", "th", "td", "button", "ul", "ol", "li", "code", "pre", "a",
+    "details", "summary",
 }  # fmt: skip
 
 EVIL_TAG = '<img src=x onerror="alert(1)">'
@@ -112,13 +116,14 @@ def test_markdown_shows_hostile_names_only_as_text():
     assert links == []  # the report makes no links at all
     images = [t.attrGet("src") for t in toks if t.type == "image"]
     assert images and all(src.startswith("r_files/") for src in images), images
-    # No heading, list or table got broken by a name: the evil run is section 1.
+    # No heading, list or table got broken by a name: the evil run (a warning) is
+    # section 2, after the overfit run (an error): worst first.
     h2 = [
         "".join(c.content for c in toks[i + 1].children if c.type in ("text", "code_inline"))
         for i, t in enumerate(toks)
         if t.type == "heading_open"
     ]
-    assert any(EVIL in h and h.startswith("1. ") for h in h2)
+    assert any(EVIL in h and h.startswith("2. ") for h in h2)
     rendered = md.render(report.text)
     assert "<script>" not in rendered and "<b>" not in rendered and "<img src=x" not in rendered
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
@@ -239,3 +244,55 @@ def test_hostile_csv_headers_and_file_names_end_to_end(tmp_path):
     flat = [t for tok in toks for t in [tok, *(tok.children or [])]]
     assert not [t for t in flat if t.type in ("html_block", "html_inline", "link_open")]
     assert EVIL_LINK in md_out.read_text().replace("\\", "")
+
+
+# ------------------------------------------------------------------ how files are written
+@pytest.fixture
+def umask_027():
+    old = os.umask(0o027)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_reports_are_written_with_the_users_umask(tmp_path, csv_log, umask_027):
+    html_out, md_out = tmp_path / "r.html", tmp_path / "r.md"
+    for out in (html_out, md_out):
+        assert _run(["report", str(csv_log), "-o", str(out), "-j", "1"]).exit_code == 0
+    # The images are written the --force way (temporary file, rename): never mkstemp's 0600.
+    files = [html_out, md_out, *sorted((tmp_path / "r_files").iterdir())]
+    assert len(files) >= 3
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640, path
+    html_out.chmod(0o604)  # a mode the user chose survives --force
+    _run(["report", str(csv_log), "-o", str(html_out), "--force", "-j", "1"])
+    assert stat.S_IMODE(html_out.stat().st_mode) == 0o604
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_force_writes_through_a_symlink(tmp_path, csv_log):
+    published = tmp_path / "www" / "latest.html"
+    published.parent.mkdir()
+    published.write_text("old report")
+    link = tmp_path / "report.html"
+    link.symlink_to(published)
+    res = _run(["report", str(csv_log), "-o", str(link), "--force", "-j", "1"])
+    assert res.exit_code == 0, res.output
+    assert link.is_symlink() and os.readlink(link) == str(published)
+    assert published.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_extreme_values_still_make_a_report(tmp_path):
+    log = tmp_path / "extreme.csv"
+    rows = ["epoch,loss,val_loss,lr"]
+    for i in range(12):
+        loss = 1e308 if i == 3 else 1 / (i + 1)
+        val = -1.7976931348623157e308 if i == 5 else 1.2 / (i + 1)
+        rows.append(f"{i},{loss!r},{val!r},{1e308 if i < 2 else 0.001}")
+    log.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "extreme.html"
+    res = _run(["report", str(log), "-o", str(out), "-j", "1"])
+    assert res.exit_code == 0, res.output
+    text = out.read_text()
+    assert "could not be drawn" not in text and text.count("<figure") >= 2

@@ -57,4 +57,18 @@ def test_unknown_code_is_one_clear_line_and_exit_2():
     assert res.stdout == ""
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("error: unknown rule code 'LA999'") and "LA100" in lines[0]
+    assert lines[0].startswith("error: unknown rule 'LA999'") and "LA100" in lines[0]
+    # The line names the kinds too: that is what every output shows.
+    assert all(rule.kind in lines[0] for rule in load_rules())
+
+
+def test_rule_lookup_by_kind_as_shown_everywhere():
+    pack = load_rules()
+    for kind in sorted({r.kind for r in pack}):
+        codes = [r.code for r in pack if r.kind == kind]
+        for query in (kind, kind.upper(), kind.replace("-", " "), kind.replace("-", "_")):
+            res = runner.invoke(app, ["rules", query])
+            assert res.exit_code == 0, (query, res.stderr)
+            heads = [line.split()[0] for line in res.stdout.splitlines() if line[:2] == "LA"]
+            assert [h for h in heads if h in codes] == codes, query
+            assert f"kind: {kind}" in res.stdout

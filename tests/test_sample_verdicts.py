@@ -55,7 +55,15 @@ def test_underfitting_sample(name):
 
 
 @pytest.mark.parametrize("name", FILES)
-def test_noisy_sample_names_the_validation_curve(name):
+def test_noisy_sample_is_judged_by_the_rubric(name):
+    # The "noisy" sample's val_loss swings by 5-15 % around 0.53 but turns with a
+    # visible step at only 21 % of its 40 points (the rubric asks for about half) and
+    # its typical step is 10 % of its range (the rubric asks for a quarter): by the
+    # real-log rubric it is not noisy. What it does show is a late best (0.422 at
+    # epoch 33) and a last-four average 10 % above it while training stays flat: a
+    # likely (not clear) overfit. The same verdict from all three of its logs.
     rr, kinds = _problems(SAMPLES / "noisy" / name)
-    assert kinds == {"noisy"}
-    assert {f.metric for f in rr.findings if f.kind == "noisy"} == {"val_loss"}
+    assert kinds == {"overfitting"}
+    (f,) = [f for f in rr.findings if f.kind == "overfitting"]
+    assert f.evidence["grade"] == "likely" and f.start == 33
+    assert 8 < f.evidence["gl"] < 12

@@ -1,9 +1,14 @@
-"""Advice: from a run's findings to a ranked list of actions with Keras 3 snippets.
+"""Advice: from a run's findings to a ranked list of actions, in the user's framework.
 
 Which actions a finding calls for, and how urgent each is, is data in the rule pack
 (``[[advice]] action/priority`` in ``rules/LAxxx.toml``); how each action is sized
 from this run's numbers lives in one module per action (``early_stopping.py``,
-``regularize.py``, ...). This module only collects, dedupes and ranks.
+``regularize.py``, ...), with one snippet template per framework (Keras, Hugging Face
+Trainer, Lightning, plain PyTorch) beside it. This module reads the whole run once
+(:class:`~loganalyzer.advice.context.RunContext`: schedule, gradient norms, optimizer,
+chance level, framework), asks each action whether it ``applies`` to such a run (no
+"lower the rate" at a rate of 0, no "train longer" at chance level), then collects,
+dedupes and ranks.
 
 A healthy run gets **no advice**: :func:`advise` returns an empty list when no
 finding reaches ``warning`` (info notes such as ``too-short`` or a benign
@@ -25,6 +30,7 @@ from collections.abc import Callable, Iterable
 from importlib import import_module
 
 from loganalyzer.advice._common import AdviceContext
+from loganalyzer.advice.context import RunContext
 from loganalyzer.findings import Advice, Finding, lead_rank, severity_rank
 from loganalyzer.rulepack import ADVICE_ACTIONS, Rule, RulePackError, rule_by_code
 from loganalyzer.run import Run
@@ -33,7 +39,7 @@ from loganalyzer.run import Run
 #: not a defect (so it does not fail CI), but "train longer" is the advice it needs.
 ADVISE_ON_INFO = frozenset({"undertrained"})
 
-__all__ = ["AdviceContext", "advise", "build_action"]
+__all__ = ["AdviceContext", "RunContext", "advise", "applies", "build_action"]
 
 #: action -> module below ``loganalyzer.advice`` that builds it.
 _MODULES = {
@@ -50,6 +56,11 @@ _MODULES = {
     "clip-gradients": "clip_gradients",
     "train-longer": "train_longer",
     "check-data": "check_data",
+    "larger-batch": "larger_batch",
+    "normalize-inputs": "normalize_inputs",
+    "terminate-on-nan": "terminate_on_nan",
+    "raise-lr": "raise_lr",
+    "fix-lr": "fix_lr",
 }
 
 
@@ -60,11 +71,22 @@ def build_action(ctx: AdviceContext) -> Advice | None:
     return module.build(ctx)
 
 
+def applies(ctx: AdviceContext) -> bool:
+    """Does the action fit this run at all? Each action module may define
+    ``applies(ctx)``: the run's context can rule an action out whatever finding calls
+    for it (``lower-lr`` at a learning rate of 0, ``batch-norm`` for a Trainer model)."""
+    module = import_module(f"loganalyzer.advice.{_MODULES[ctx.action]}")
+    check = getattr(module, "applies", None)
+    return True if check is None else bool(check(ctx))
+
+
 def advise(
     run: Run,
     findings: Iterable[Finding],
     *,
     rules: Callable[[str], Rule] | None = None,
+    framework: str | None = None,
+    context: RunContext | None = None,
 ) -> list[Advice]:
     """Ranked advice for ``run`` from its ``findings``.
 
@@ -80,6 +102,9 @@ def advise(
         findings: Its findings, as :func:`loganalyzer.diagnose.diagnose` returns them.
         rules: Rule lookup by code (default: the installed rule pack). Findings whose
             rule is unknown contribute no advice.
+        framework: ``"keras"``, ``"hf"``, ``"lightning"`` or ``"pytorch"``: the API the
+            snippets use (default: guessed from the log, see :mod:`loganalyzer.framework`).
+        context: The run's context, when the caller already built it.
 
     Returns:
         Advice with ``rank`` 1, 2, ... ; an empty list when there is nothing to fix.
@@ -97,6 +122,8 @@ def advise(
     """
     lookup = rules or _pack_rule
     all_findings = list(findings)
+    if context is None:
+        context = RunContext.of(run, all_findings, framework)
     wanted: dict[str, list[tuple[Finding, int]]] = {}
     for f in all_findings:
         if severity_rank(f.severity) < severity_rank("warning") and f.kind not in ADVISE_ON_INFO:
@@ -117,14 +144,25 @@ def advise(
         priority = min(p for _, p in calls)
         # the finding that gives the action its priority: a cause before a symptom
         lead = min(lead_rank(f.kind) for f, p in calls if p == priority)
-        ctx = AdviceContext(run, action, triggering, all_findings, priority)
+        ctx = AdviceContext(run, action, triggering, all_findings, priority, context)
+        if not applies(ctx):
+            continue
         advice = build_action(ctx)
         if advice is None:
             continue
+        if ctx.priority < priority:  # the builder promoted it (the run's context)
+            priority, lead = ctx.priority, -1
         worst = max(severity_rank(f.severity) for f in triggering)
         key = (-worst, priority, lead, -len(triggering), ADVICE_ACTIONS.index(action))
         built.append((key, advice))
     built.sort(key=lambda kv: kv[0])
+    names = {a.action for _, a in built}
+    if {"grow", "shrink"} <= names:
+        # A run both over- and under-fitting (validation rising after its best while
+        # the training loss sits high, or the accuracy never moves) is not a question
+        # of capacity: the two size changes cancel out, and the data, schedule and
+        # regularisation advice remains.
+        built = [(k, a) for k, a in built if a.action not in ("grow", "shrink")]
     out = []
     for rank, (_, advice) in enumerate(built, start=1):
         advice.rank = rank

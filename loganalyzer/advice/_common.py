@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from loganalyzer.advice.context import RunContext
 from loganalyzer.findings import Finding, as_index, severity_rank  # noqa: F401
+from loganalyzer.framework import LABELS
 from loganalyzer.naming import direction
 from loganalyzer.run import Run
 
@@ -33,7 +35,11 @@ class AdviceContext:
             severe first.
         all_findings: Every finding of the run (any severity), for cross-references
             such as the monitor a ``metric-disagreement`` finding suggests.
-        priority: The best (lowest) priority the rule pack gives this action.
+        priority: The best (lowest) priority the rule pack gives this action. A
+            builder may lower it when the run's context makes the action the first
+            thing to do (``check-data`` for a loss stuck at chance level).
+        context: What the engine read about the whole run (schedule, gradient norms,
+            optimizer, chance level, framework); built from the run when not given.
     """
 
     run: Run
@@ -41,6 +47,42 @@ class AdviceContext:
     findings: list[Finding]
     all_findings: list[Finding] = field(default_factory=list)
     priority: int = 5
+    context: RunContext | None = None
+
+    def __post_init__(self) -> None:
+        if self.context is None:
+            self.context = RunContext.of(self.run, self.all_findings or self.findings)
+
+    @property
+    def framework(self) -> str:
+        """``"keras"``, ``"hf"``, ``"lightning"`` or ``"pytorch"``: the snippets' API."""
+        return self.context.framework
+
+    @property
+    def label(self) -> str:
+        """The framework's name in prose (``"Hugging Face Trainer"``)."""
+        return LABELS[self.framework]
+
+    def has(self, kind: str, min_severity: str = "warning") -> bool:
+        """Does the run have a finding of ``kind`` at ``min_severity`` or worse?"""
+        rank = severity_rank(min_severity)
+        return any(f.kind == kind and severity_rank(f.severity) >= rank for f in self.all_findings)
+
+    def log_name(self, metric: str | None) -> str | None:
+        """``metric`` as the user's code names it: the log's own name (``eval_loss`` for
+        the Trainer, ``val/loss`` for a Lightning ``self.log("val/loss")``), or the Keras
+        key for Keras (a Keras TensorBoard tag ``validation/epoch_loss`` is ``val_loss``)."""
+        if metric is None:
+            return None
+        orig = self.run.original_names.get(metric, metric)
+        fw = self.framework
+        if fw == "keras":
+            return metric if self.run.format == "tensorboard" else orig
+        if fw == "hf":
+            if self.run.format == "tensorboard":
+                return orig.replace("eval/", "eval_").replace("train/", "")
+            return orig
+        return orig
 
     def first(self, kind: str) -> Finding | None:
         """The first finding of ``kind`` among *all* findings (warning/error first)."""
@@ -168,3 +210,34 @@ def because(ctx: AdviceContext) -> str:
 def fit_epochs_text(run: Run) -> str:
     """``epochs=N`` for a ``model.fit`` call in a snippet (the log's own length)."""
     return f"epochs={run.length}" if run.index == "epoch" else "epochs=EPOCHS"
+
+
+def eval_spacing(run: Run, metric: str | None) -> int | None:
+    """How many index units (steps) lie between two logged points of ``metric``: the
+    log's evaluation interval (median spacing), or ``None`` with fewer than 2 points."""
+    idx, _ = finite_series(run, metric)
+    if len(idx) < 2:
+        return None
+    step = float(np.median(np.diff(idx.astype(float))))
+    return max(1, int(round(step)))
+
+
+def nice_up(x: float, digits: int = 2) -> float:
+    """``x`` rounded *up* to ``digits`` significant digits (a ceiling that never cuts
+    the value it was computed from).
+
+    Example:
+        >>> nice_up(2.3412), nice_up(0.0123), nice_up(1.0)
+        (2.4, 0.013, 1.0)
+    """
+    if x <= 0 or not math.isfinite(x):
+        return float(x)
+    e = math.floor(math.log10(abs(x))) - digits + 1
+    return float(f"{math.ceil(round(x / 10**e, 9)) * 10**e:.{digits}g}")
+
+
+def pick(ctx: AdviceContext, templates: dict, params: dict) -> str:
+    """The snippet for the run's framework: ``templates[framework](ctx, params)``, falling
+    back to the Keras template for a framework without one."""
+    make = templates.get(ctx.framework) or templates["keras"]
+    return make(ctx, params)

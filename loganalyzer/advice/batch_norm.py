@@ -1,7 +1,9 @@
 """``batch-norm``: BatchNormalization between each hidden layer and its activation.
 
 It steadies the scale of activations, which lets a run train at a rate that made it
-noisy or unstable, and often speeds up a slow start.
+noisy or unstable, and often speeds up a slow start. It does not apply to a Hugging
+Face Trainer model: a pretrained transformer already normalises every block
+(LayerNorm), and its architecture is not the user's to change.
 
 Example:
     >>> "BatchNormalization" in SNIPPET
@@ -10,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from loganalyzer.advice._common import AdviceContext, because
+from loganalyzer.advice._common import AdviceContext, because, pick
 from loganalyzer.findings import Advice
 
 ACTION = "batch-norm"
@@ -23,9 +25,27 @@ SNIPPET = (
 )
 
 
+def applies(ctx: AdviceContext) -> bool:
+    return ctx.framework != "hf"
+
+
 def build(ctx: AdviceContext) -> Advice:
     summary = (
-        "Put BatchNormalization between each hidden Dense/Conv layer and its activation "
+        "Put batch normalization between each hidden Dense/Conv layer and its activation "
         "to steady training. " + because(ctx)
     )
-    return Advice(ACTION, 0, ctx.rules, summary, SNIPPET, {})
+    return Advice(ACTION, 0, ctx.rules, summary, pick(ctx, TEMPLATES, {}), {})
+
+
+def _torch(ctx: AdviceContext, p: dict) -> str:
+    return (
+        "from torch import nn\n\n"
+        "block = nn.Sequential(\n"
+        "    nn.Linear(in_features, 256, bias=False),  # the norm's shift replaces the bias\n"
+        "    nn.BatchNorm1d(256),\n"
+        "    nn.ReLU(),\n"
+        ")\n"
+    )
+
+
+TEMPLATES = {"keras": lambda ctx, p: SNIPPET, "lightning": _torch, "pytorch": _torch}

@@ -17,7 +17,12 @@ How ``patience`` and ``min_delta`` are chosen:
    smallest patience that does not stop at or before the best point is one more than
    the longest wait before it; one epoch of margin is added (a rerun is as noisy as
    this run), with a floor of 2.
-4. The first ``(patience, min_delta)`` that stops within a few points after the best
+4. The patience must also survive a rerun: the curve's residuals around its running
+   median are resampled 200 times (seeded) onto the smooth trend, and the advice's
+   patience grows until at least 90 % of those reruns do not stop before the trend's
+   best (:func:`robust_patience`). On a clean curve nothing changes; a patience fitted
+   exactly to one noisy curve would stop the next run early.
+5. The first ``(patience, min_delta)`` that stops within a few points after the best
    (``clip(round(10 % of the length), 3, 10)``) and restores the best point itself is
    chosen; without margin next; otherwise the run gets the noise-sized setting and
    the advice says it would not have stopped within the log (``would_stop_at`` is
@@ -44,14 +49,17 @@ from loganalyzer.advice._common import (
     AdviceContext,
     as_index,
     because,
+    eval_spacing,
     fit_epochs_text,
     fmt,
     literal,
     mode_for,
     nice,
+    pick,
 )
+from loganalyzer.advice._frameworks import comment, hf_args, hf_eval_fields, value
 from loganalyzer.findings import Advice
-from loganalyzer.stats import noise_sigma
+from loganalyzer.stats import noise_sigma, smooth
 
 ACTION = "early-stopping"
 
@@ -183,6 +191,64 @@ def choose(values, mode: str = "min") -> Choice | None:
     return Choice(patience, 0.0, sigma, target, sim.stop_pos, sim.restored_pos, window)
 
 
+def _stops(curves: np.ndarray, patience: int, min_delta: float, mode: str) -> np.ndarray:
+    """:func:`simulate` on many curves at once (rows): the stop position of each, or the
+    curve length when it runs out."""
+    reps, n = curves.shape
+    best = curves[:, 0].copy()
+    wait = np.zeros(reps, dtype=int)
+    stop = np.full(reps, n)
+    alive = np.ones(reps, dtype=bool)
+    for e in range(1, n):
+        cur = curves[:, e]
+        better = cur + min_delta < best if mode == "min" else cur - min_delta > best
+        best = np.where(better, cur, best)
+        wait = np.where(better, 0, wait + 1)
+        hit = alive & ~better & (wait >= patience)
+        stop[hit] = e
+        alive &= ~hit
+    return stop
+
+
+def robust_patience(
+    values, mode: str, min_delta: float, start: int, reps: int = 200, level: float = 0.9
+) -> tuple[int, float]:
+    """The smallest patience >= ``start`` with which at least ``level`` of reruns of this
+    noisy curve do not stop before the best of its trend, and that share.
+
+    A rerun is the curve's trend (a running median over 5 points) plus its residuals,
+    resampled with a fixed seed. ``start`` is kept when the trend's best is in the last
+    few points (nothing to protect) or when no patience up to ``start + 24`` reaches
+    ``level``.
+
+    Example:
+        >>> rng = np.random.default_rng(1)
+        >>> t = np.arange(40.0)
+        >>> y = 0.5 + np.exp(-t / 12) + 0.01 * np.maximum(t - 25, 0) + rng.normal(0, 0.04, 40)
+        >>> p, share = robust_patience(y, "min", 0.0, 2)
+        >>> p > 2, share >= 0.9
+        (True, True)
+    """
+    y = np.asarray(values, dtype=float)
+    y = y[np.isfinite(y)]
+    if len(y) < 6:
+        return start, 1.0
+    trend = smooth(y, 5)
+    resid = y - trend
+    target = int(np.argmin(trend) if mode == "min" else np.argmax(trend))
+    if target >= len(y) - window_for(len(y)):
+        return start, 1.0  # the trend is still improving at the end: nothing to protect
+    rng = np.random.default_rng(0)
+    curves = trend + rng.choice(resid, size=(reps, len(y)))
+    first = None
+    for patience in range(start, start + 25):
+        share = float(np.mean(_stops(curves, patience, min_delta, mode) > target))
+        first = share if first is None else first
+        if share >= level:
+            return patience, share
+    return start, first  # no patience within reach protects it: keep the fitted one
+
+
 def _monitor(ctx: AdviceContext) -> str | None:
     run = ctx.run
     dis = ctx.first("metric-disagreement")
@@ -204,6 +270,26 @@ def build(ctx: AdviceContext) -> Advice | None:
     choice = choose(series.to_numpy(dtype=float), mode)
     if choice is None:
         return None
+    noisy_note = ""
+    fitted = choice.patience
+    robust, share = robust_patience(series.to_numpy(dtype=float), mode, choice.min_delta, fitted)
+    if robust > fitted:
+        sim = simulate(series.to_numpy(dtype=float), robust, choice.min_delta, mode)
+        choice = Choice(
+            robust,
+            choice.min_delta,
+            choice.sigma,
+            choice.best_pos,
+            sim.stop_pos,
+            sim.restored_pos,
+            choice.window,
+            choice.noise_multiple,
+        )
+        noisy_note = (
+            f" The curve is noisy: patience {fitted} fits this one curve exactly, but a "
+            f"rerun with the same noise would often stop before its best; with patience "
+            f"{robust}, {share:.0%} of 200 resampled reruns reach it."
+        )
     index = series.index
     best_index = as_index(index[choice.best_pos])
     last_index = as_index(index[-1])
@@ -228,17 +314,16 @@ def build(ctx: AdviceContext) -> Advice | None:
         else "min_delta is 0 (any improvement counts on this curve)"
     )
     head = f"{monitor} was best at {unit} {fmt(best_index)} ({fmt(best_value)})"
+    setting = _setting(ctx, choice.patience, choice.min_delta)
     if stop_index is not None:
         what = (
-            f"; EarlyStopping(patience={choice.patience}, min_delta={fmt(choice.min_delta)}) "
-            f"would have stopped at {unit} {fmt(stop_index)} and restored {unit} "
+            f"; {setting} would have stopped at {unit} {fmt(stop_index)} and restored {unit} "
             f"{fmt(best_index)}, saving {fmt(saved)} {unit}s of training "
             f"(the log ends at {fmt(last_index)})."
         )
     else:
         what = (
-            f"; on this log EarlyStopping(patience={choice.patience}, "
-            f"min_delta={fmt(choice.min_delta)}) would not have stopped before the end "
+            f"; on this log {setting} would not have stopped before the end "
             f"({unit} {fmt(last_index)}): keep it as a guard for longer runs."
         )
     how = (
@@ -247,30 +332,124 @@ def build(ctx: AdviceContext) -> Advice | None:
     )
     if choice.stop_pos is not None and choice.stop_pos > choice.best_pos + choice.window:
         how += (
-            f" It cannot stop sooner: the curve went {choice.patience - 1} evaluations "
+            f" It cannot stop sooner: the curve went {fitted - 1} evaluations "
             "without improving before it reached its best, and a shorter patience would "
             "have stopped there."
         )
+    how += noisy_note
     if unit != "epoch":
-        how += " Patience counts evaluations (logged points), not steps."
-    summary = head + what + how + (" " + because(ctx) if ctx.findings else "")
-    code = (
+        every = eval_spacing(run, monitor)
+        per = f" (one every {every} {unit}s here)" if every else ""
+        how += f" Patience counts evaluations{per}, not {unit}s."
+    name = ctx.log_name(monitor)
+    params["monitor"] = name
+    summary = head.replace(monitor, name, 1) + what + how
+    summary += " " + because(ctx) if ctx.findings else ""
+    code = pick(ctx, TEMPLATES, {**params, "every": eval_spacing(run, monitor)})
+    if not math.isfinite(best_value):  # pragma: no cover - best is finite by construction
+        return None
+    return Advice(ACTION, 0, ctx.rules, summary, code, params)
+
+
+def _setting(ctx: AdviceContext, patience: int, min_delta: float) -> str:
+    """The chosen setting in the framework's own words."""
+    if ctx.framework == "hf":
+        return (
+            f"EarlyStoppingCallback(early_stopping_patience={patience}, "
+            f"early_stopping_threshold={fmt(min_delta)})"
+        )
+    if ctx.framework == "pytorch":
+        return f"early stopping with a patience of {patience} and min_delta {fmt(min_delta)}"
+    return f"EarlyStopping(patience={patience}, min_delta={fmt(min_delta)})"
+
+
+def _keras(ctx: AdviceContext, p: dict) -> str:
+    return (
         "import keras\n\n"
         "early_stopping = keras.callbacks.EarlyStopping(\n"
-        f"    monitor={json.dumps(monitor)},\n"
-        f'    mode="{mode}",\n'
-        f"    patience={choice.patience},\n"
-        f"    min_delta={literal(choice.min_delta)},\n"
+        f"    monitor={json.dumps(p['monitor'])},\n"
+        f'    mode="{p["mode"]}",\n'
+        f"    patience={p['patience']},\n"
+        f"    min_delta={literal(p['min_delta'])},\n"
         "    restore_best_weights=True,\n"
         ")\n"
         "model.fit(\n"
         "    x_train,\n"
         "    y_train,\n"
         "    validation_data=(x_val, y_val),\n"
-        f"    {fit_epochs_text(run)},\n"
+        f"    {fit_epochs_text(ctx.run)},\n"
         "    callbacks=[early_stopping],\n"
         ")\n"
     )
-    if not math.isfinite(best_value):  # pragma: no cover - best is finite by construction
-        return None
-    return Advice(ACTION, 0, ctx.rules, summary, code, params)
+
+
+def _hf(ctx: AdviceContext, p: dict) -> str:
+    metric = p["monitor"] if p["monitor"].startswith("eval_") else f"eval_{p['monitor']}"
+    fields = {
+        **hf_eval_fields(ctx, p["every"]),
+        "load_best_model_at_end": True,
+        "metric_for_best_model": metric,
+        "greater_is_better": p["mode"] == "max",
+    }
+    return (
+        "from transformers import EarlyStoppingCallback, Trainer, TrainingArguments\n\n"
+        + hf_args(fields, {"eval_steps": "as in this log"} if "eval_steps" in fields else {})
+        + "trainer = Trainer(\n"
+        "    model=model,\n"
+        "    args=args,\n"
+        "    train_dataset=train_dataset,\n"
+        "    eval_dataset=eval_dataset,\n"
+        "    callbacks=[\n"
+        "        EarlyStoppingCallback(\n"
+        f"            early_stopping_patience={p['patience']},  # evaluations\n"
+        f"            early_stopping_threshold={literal(p['min_delta'])},\n"
+        "        )\n"
+        "    ],\n"
+        ")\n"
+        "trainer.train()\n"
+    )
+
+
+def _lightning(ctx: AdviceContext, p: dict) -> str:
+    m, mode = value(p["monitor"]), value(p["mode"])
+    return (
+        "import lightning as L\n"
+        "from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint\n\n"
+        "early_stopping = EarlyStopping(\n"
+        f"    monitor={m},\n"
+        f"    mode={mode},\n"
+        f"    patience={p['patience']},  # validation checks\n"
+        f"    min_delta={literal(p['min_delta'])},\n"
+        ")\n"
+        f"checkpoint = ModelCheckpoint(monitor={m}, mode={mode}, save_top_k=1)\n"
+        "trainer = L.Trainer(callbacks=[early_stopping, checkpoint])\n"
+        "trainer.fit(model, datamodule=datamodule)\n"
+        "model = type(model).load_from_checkpoint(checkpoint.best_model_path)  # the best\n"
+    )
+
+
+def _pytorch(ctx: AdviceContext, p: dict) -> str:
+    better = (
+        f"value < best - {literal(p['min_delta'])}"
+        if p["mode"] == "min"
+        else f"value > best + {literal(p['min_delta'])}"
+    )
+    start = 'float("inf")' if p["mode"] == "min" else 'float("-inf")'
+    return (
+        "import torch\n\n"
+        f"best, wait, patience = {start}, 0, {p['patience']}  # patience in evaluations\n"
+        "for epoch in range(EPOCHS):\n"
+        "    train_one_epoch(model, optimizer)\n"
+        f"    value = evaluate(model)  # {comment(p['monitor'])} in this log\n"
+        f"    if {better}:\n"
+        "        best, wait = value, 0\n"
+        '        torch.save(model.state_dict(), "best.pt")\n'
+        "    else:\n"
+        "        wait += 1\n"
+        "        if wait >= patience:\n"
+        "            break\n"
+        'model.load_state_dict(torch.load("best.pt"))\n'
+    )
+
+
+TEMPLATES = {"keras": _keras, "hf": _hf, "lightning": _lightning, "pytorch": _pytorch}

@@ -1,4 +1,4 @@
-"""``grow``: more units or filters per hidden layer, for a model that under-fits.
+"""``grow``: more capacity, for a model that under-fits.
 
 The mirror of ``shrink``. How far the training loss fell before it flattened says
 how much capacity is missing: a loss that lost at least half of its starting level
@@ -6,6 +6,9 @@ learned the easy part and needs a wider model (``factor`` 2, the usual first ste
 of a capacity search); one that lost less than half captures little of the target
 (``factor`` 4). A loss stuck at a chance level ln(k) learned nothing from its
 inputs: capacity is not the cause, so no ``grow`` advice (``check-data`` is).
+
+For a Hugging Face Trainer fine-tune the capacity that can grow is the adapter's: the
+LoRA rank times the same factor, on all linear layers.
 
 Example:
     >>> grow_factor(start=1.67, final=0.32), grow_factor(start=1.0, final=0.8)
@@ -20,7 +23,9 @@ from loganalyzer.advice._common import (
     finite_series,
     fmt,
     literal,
+    pick,
 )
+from loganalyzer.advice._frameworks import lora
 from loganalyzer.findings import Advice
 
 ACTION = "grow"
@@ -31,6 +36,11 @@ def grow_factor(start: float, final: float) -> float:
     if start > 0 and final <= 0.5 * start:
         return 2.0
     return 4.0
+
+
+def applies(ctx: AdviceContext) -> bool:
+    """Not at a chance level: a model that learned nothing is not too small."""
+    return ctx.context.chance is None and not ctx.context.lr_zero
 
 
 def build(ctx: AdviceContext) -> Advice | None:
@@ -45,13 +55,29 @@ def build(ctx: AdviceContext) -> Advice | None:
         final = float(y[-1]) if len(y) else 0.0
     factor = grow_factor(start, float(final))
     began = f" (it began at {fmt(start)})" if start > 0 else ""
-    summary = (
-        f"Grow the model: {factor:g}x the units/filters in each hidden layer (e.g. Dense "
-        f"64 → {round(64 * factor)}, Conv2D 32 → {round(32 * factor)}), or add a hidden "
-        f"layer, and weaken any L2 or dropout: the training loss flattened at "
-        f"{fmt(final)}{began}, so the model cannot fit its own training data. " + because(ctx)
+    why = (
+        f"the training loss flattened at {fmt(final)}{began}, so the model cannot fit its "
+        "own training data. "
     )
-    code = (
+    if ctx.framework == "hf":
+        summary = (
+            f"Give the fine-tune more capacity: a LoRA rank {factor:g}x yours (r 16 → "
+            f"{round(16 * factor)}) on all linear layers, or a larger checkpoint: " + why
+        )
+    else:
+        layer = "Linear" if ctx.framework in ("lightning", "pytorch") else "Dense"
+        summary = (
+            f"Grow the model: {factor:g}x the units/filters in each hidden layer (e.g. "
+            f"{layer} 64 → {round(64 * factor)}, Conv2D 32 → {round(32 * factor)}), or add a "
+            "hidden layer, and weaken any L2 or dropout: " + why
+        )
+    code = pick(ctx, TEMPLATES, {"factor": factor})
+    return Advice(ACTION, 0, ctx.rules, summary + because(ctx), code, {"factor": factor})
+
+
+def _keras(ctx: AdviceContext, p: dict) -> str:
+    factor = p["factor"]
+    return (
         "import keras\n\n"
         f"grow = {literal(factor)}  # units/filters per hidden layer, times\n"
         f'dense = keras.layers.Dense(round(64 * grow), activation="relu")'
@@ -59,4 +85,26 @@ def build(ctx: AdviceContext) -> Advice | None:
         f'conv = keras.layers.Conv2D(round(32 * grow), 3, activation="relu")'
         f"  # 32 -> {round(32 * factor)}\n"
     )
-    return Advice(ACTION, 0, ctx.rules, summary, code, {"factor": factor})
+
+
+def _hf(ctx: AdviceContext, p: dict) -> str:
+    r = round(16 * p["factor"])
+    return lora(r, f"rank 16 -> {r}")
+
+
+def _torch(ctx: AdviceContext, p: dict) -> str:
+    factor = p["factor"]
+    return (
+        "from torch import nn\n\n"
+        f"hidden = round(64 * {literal(factor)})  # 64 -> {round(64 * factor)}\n"
+        "model = nn.Sequential(\n"
+        "    nn.Linear(in_features, hidden),\n"
+        "    nn.ReLU(),\n"
+        "    nn.Linear(hidden, hidden),\n"
+        "    nn.ReLU(),\n"
+        "    nn.Linear(hidden, num_outputs),\n"
+        ")\n"
+    )
+
+
+TEMPLATES = {"keras": _keras, "hf": _hf, "lightning": _torch, "pytorch": _torch}

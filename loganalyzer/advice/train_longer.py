@@ -12,6 +12,10 @@ if the curve flattens sooner. An under-fitting run without an ``undertrained``
 finding gets this advice only while the curve's last third still improves
 significantly (:func:`still_improving`).
 
+It does not apply where more of the same cannot help or contradicts another finding: a
+learning rate of 0, a loss stuck at chance level, a run that diverged or over-fits, a
+suspect loss column, or a sweep sibling far better than this run.
+
 Example:
     >>> import numpy as np
     >>> t = np.arange(20.0)
@@ -29,12 +33,15 @@ import numpy as np
 from loganalyzer.advice._common import (
     AdviceContext,
     because,
+    eval_spacing,
     finite_series,
     fmt,
     mode_for,
+    pick,
 )
+from loganalyzer.advice._frameworks import comment, hf_args, value
 from loganalyzer.advice.early_stopping import choose
-from loganalyzer.findings import Advice
+from loganalyzer.findings import Advice, as_index
 from loganalyzer.stats import mann_kendall, theil_sen
 
 ACTION = "train-longer"
@@ -73,6 +80,22 @@ def still_improving(y: np.ndarray, mode: str = "min", alpha: float = 0.05) -> bo
     return bool(trend.z < 0 and trend.p / 2 < alpha)
 
 
+_CONTRADICTED_BY = (
+    "divergence",
+    "overfitting",
+    "column-mismatch",
+    "sweep-outlier",
+    "gradient-norm",
+)
+
+
+def applies(ctx: AdviceContext) -> bool:
+    c = ctx.context
+    if c.lr_zero or c.chance is not None:
+        return False
+    return not any(ctx.has(k) for k in _CONTRADICTED_BY)
+
+
 def build(ctx: AdviceContext) -> Advice | None:
     run = ctx.run
     f = next((f for f in ctx.findings if f.kind == "undertrained"), None)
@@ -92,23 +115,39 @@ def build(ctx: AdviceContext) -> Advice | None:
     unit = ctx.index
     slope = f.evidence.get("slope") if f else None
     rate = f" (slope {fmt(slope)} per {unit})" if isinstance(slope, (int, float)) else ""
+    name = ctx.log_name(metric)
     summary = (
-        f"Train about {extra} more {unit}s: {metric} was still improving when the log "
+        f"Train about {extra} more {unit}s: {name} was still improving when the log "
         f"ended at {unit} {fmt(x[-1])}{rate}; by an exponential fit to the slowing slope, "
         f"{extra} more {unit}s collect about 95% of the remaining gain. "
-        f"Keep EarlyStopping(patience={patience}) as a guard. " + because(ctx)
+        f"Keep an early-stopping guard (patience {patience} evaluations). " + because(ctx)
     )
-    if unit == "epoch":
-        done = run.length
-        fit = f"    initial_epoch={done},\n    epochs={done + extra},\n"
+    p = {
+        "monitor": name,
+        "mode": mode,
+        "patience": patience,
+        "extra": extra,
+        "done": as_index(x[-1]),
+        "length": run.length,
+        "every": eval_spacing(run, metric),
+    }
+    p["total"] = int(p["done"]) + extra if isinstance(p["done"], (int, float)) else extra
+    code = pick(ctx, TEMPLATES, p)
+    return Advice(ACTION, 0, ctx.rules, summary, code, {"extra_epochs": extra})
+
+
+def _keras(ctx: AdviceContext, p: dict) -> str:
+    if ctx.index == "epoch":
+        done = p["length"]
+        fit = f"    initial_epoch={done},\n    epochs={done + p['extra']},\n"
     else:
-        fit = f"    epochs=EPOCHS,  # about {extra} more steps than this run\n"
-    code = (
+        fit = f"    epochs=EPOCHS,  # about {p['extra']} more steps than this run\n"
+    return (
         "import keras\n\n"
         "guard = keras.callbacks.EarlyStopping(\n"
-        f"    monitor={json.dumps(metric)},\n"
-        f'    mode="{mode}",\n'
-        f"    patience={patience},\n"
+        f"    monitor={json.dumps(p['monitor'])},\n"
+        f'    mode="{p["mode"]}",\n'
+        f"    patience={p['patience']},\n"
         "    restore_best_weights=True,\n"
         ")\n"
         "model.fit(\n"
@@ -119,4 +158,55 @@ def build(ctx: AdviceContext) -> Advice | None:
         "    callbacks=[guard],\n"
         ")\n"
     )
-    return Advice(ACTION, 0, ctx.rules, summary, code, {"extra_epochs": extra})
+
+
+def _hf(ctx: AdviceContext, p: dict) -> str:
+    total = p["total"]
+    key = "max_steps" if ctx.index == "step" else "num_train_epochs"
+    metric = p["monitor"] if p["monitor"].startswith("eval_") else "eval_loss"
+    fields = {key: total}
+    if ctx.run.val_loss is not None:
+        fields.update(
+            {
+                "eval_strategy": "steps" if ctx.index == "step" else "epoch",
+                "load_best_model_at_end": True,
+                "metric_for_best_model": metric,
+            }
+        )
+    return (
+        "from transformers import EarlyStoppingCallback, Trainer, TrainingArguments\n\n"
+        + hf_args(fields, {key: f"this run ended at {p['done']}"})
+        + "trainer = Trainer(\n"
+        "    model=model,\n"
+        "    args=args,\n"
+        "    train_dataset=train_dataset,\n"
+        "    eval_dataset=eval_dataset,\n"
+        f"    callbacks=[EarlyStoppingCallback(early_stopping_patience={p['patience']})],\n"
+        ")\n"
+        "trainer.train(resume_from_checkpoint=True)  # continue from the last checkpoint\n"
+    )
+
+
+def _lightning(ctx: AdviceContext, p: dict) -> str:
+    total = p["total"]
+    key = "max_steps" if ctx.index == "step" else "max_epochs"
+    return (
+        "import lightning as L\n"
+        "from lightning.pytorch.callbacks import EarlyStopping\n\n"
+        f"guard = EarlyStopping(monitor={value(p['monitor'])}, mode={value(p['mode'])}, "
+        f"patience={p['patience']})\n"
+        f"trainer = L.Trainer({key}={total}, callbacks=[guard])  # this run ended at {p['done']}\n"
+        'trainer.fit(model, datamodule=datamodule, ckpt_path="last")  # resume\n'
+    )
+
+
+def _pytorch(ctx: AdviceContext, p: dict) -> str:
+    return (
+        f"# resume from your last checkpoint and train about {p['extra']} more {ctx.index}s,\n"
+        f"# stopping when {comment(p['monitor'])} has not improved for {p['patience']} evaluations\n"
+        f"for epoch in range(start_epoch, start_epoch + {p['extra']}):\n"
+        "    train_one_epoch(model, optimizer)\n"
+    )
+
+
+TEMPLATES = {"keras": _keras, "hf": _hf, "lightning": _lightning, "pytorch": _pytorch}

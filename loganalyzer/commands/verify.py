@@ -339,6 +339,16 @@ def requests_from_log(log: Path, top: int) -> tuple[list[Any], dict[str, list[st
     if not result.runs:
         raise _fail(f"{log}: no training run found")
     notes: list[str] = []
+    framework = getattr(result.runs[0], "framework", "keras")
+    if framework != "keras":
+        from loganalyzer.framework import LABELS
+
+        label = LABELS.get(framework, framework)
+        notes.append(
+            f"{log} comes from a {label} run; verify retrains Keras models only, so "
+            "verification needs a Keras spec (build_model/load_data): the advice's numbers "
+            f"are tried on the Keras model in the spec, not on the {label} run itself"
+        )
     advice = sorted(result.runs[0].advice, key=lambda a: a.rank)
     testable = [a for a in advice if a.action in DEFAULTS]
     for a in advice:
@@ -359,8 +369,20 @@ def requests_from_log(log: Path, top: int) -> tuple[list[Any], dict[str, list[st
         )
         return [FixRequest("early-stopping"), FixRequest("regularize")], {}, notes
     requests, motivating = [], {}
+    if framework != "keras":  # e.g. a LoRA rank or weight_decay has no Keras twin
+        mappable = [
+            a
+            for a in testable
+            if not a.params or (set(a.params) - {"kind"}) & set(DEFAULTS[a.action])
+        ]
+        skipped = [a.action for a in testable if a not in mappable]
+        if skipped:
+            notes.append(f"advice with no Keras equivalent was skipped: {', '.join(skipped)}")
+        testable = mappable
     for a in testable[:top]:
         params = {k: v for k, v in a.params.items() if k in DEFAULTS[a.action] and v is not None}
+        if framework != "keras":
+            params.pop("monitor", None)  # the log's name (eval_loss); Keras logs val_loss
         req = FixRequest(a.action, params)
         requests.append(req)
         motivating[req.label] = list(a.rules)

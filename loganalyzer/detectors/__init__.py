@@ -21,6 +21,7 @@ Detector = Callable[[Run, Rule, dict], list[Finding]]
 _MODULES: dict[str, str] = {
     "too-short": "too_short",
     "overfitting": "overfitting",
+    "generalization-gap": "generalization_gap",
     "divergence": "divergence",
     "loss-spike": "loss_spike",
     "plateau": "plateau",
@@ -29,6 +30,9 @@ _MODULES: dict[str, str] = {
     "undertrained": "undertrained",
     "val-below-train": "val_below_train",
     "metric-disagreement": "metric_disagreement",
+    "gradient-norm": "gradient_norm",
+    "column-mismatch": "column_mismatch",
+    "sweep-outlier": "sweep_outlier",
 }
 
 

@@ -287,3 +287,88 @@ def chance_level(run: Run, loss: float, split: str = "train", tol: float = 0.05)
         if 0.7 / k <= a <= 1.3 / k:
             return {"k": k, "chance_level": level, "accuracy": a}
     return None
+
+
+# ------------------------------------------------------------------ how an engineer reads a curve
+# The measures below are the ones a careful engineer applies to a real learning curve
+# (and the ones the labelling rubric of the real-log corpus names): the typical
+# point-to-point swing, how often the curve changes direction with a visible swing,
+# robust end levels, Prechelt's generalization loss. They are plain and short-log
+# friendly: with 5-10 points no test has power, but these still mean something.
+
+
+def swing(y: np.ndarray) -> float:
+    """The typical point-to-point swing: the median absolute first difference.
+
+    Example:
+        >>> swing(np.array([1.0, 1.2, 1.0, 1.3, 1.0]))
+        0.25
+    """
+    y = np.asarray(y, dtype=float)
+    return float(np.median(np.abs(np.diff(y)))) if len(y) > 1 else 0.0
+
+
+def wiggle(y: np.ndarray) -> float:
+    """The typical distance of a point from the curve's 5-point running median: the
+    noise left once the local trend is removed (a steep, smooth descent has none).
+
+    Example:
+        >>> wiggle(np.linspace(2.0, 1.0, 20))
+        0.0
+    """
+    y = np.asarray(y, dtype=float)
+    if len(y) < 3:
+        return 0.0
+    return float(np.median(np.abs(y - running_median(y, 5))))
+
+
+def direction_changes(y: np.ndarray, min_swing: float = 0.05) -> float:
+    """Share of the interior points where the curve turns (the sign of the step
+    changes) with a visible swing: the new step is at least ``min_swing`` of the
+    curve's local level (its 5-point running median). About 2/3 for white noise far
+    above that size, 0 for a smooth curve.
+
+    Example:
+        >>> direction_changes(np.array([1.0, 1.3, 1.0, 1.3, 1.0, 1.3]))
+        1.0
+        >>> direction_changes(np.array([1.0, 1.01, 1.0, 1.01, 1.0, 1.01]))
+        0.0
+    """
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    if n < 3:
+        return 0.0
+    d = np.diff(y)
+    level = np.abs(running_median(y, 5))
+    turns = (np.sign(d[1:]) != np.sign(d[:-1])) & (d[1:] != 0) & (d[:-1] != 0)
+    visible = np.abs(d[1:]) >= min_swing * level[1:-1]
+    return float(np.count_nonzero(turns & visible)) / (n - 2)
+
+
+def robust_start(y: np.ndarray, k: int = 3) -> float:
+    """Median of the first ``k`` points."""
+    return float(np.median(y[: max(1, min(k, len(y)))]))
+
+
+def robust_end(y: np.ndarray, k: int = 3) -> float:
+    """Median of the last ``k`` points."""
+    return float(np.median(y[-max(1, min(k, len(y))) :]))
+
+
+def tail_size(n: int) -> int:
+    """Points in "the end of the log": the last max(2, 10 %) points (Prechelt)."""
+    return int(min(n, max(2, round(0.1 * n))))
+
+
+def generalization_loss(y: np.ndarray, best: int) -> float | None:
+    """Prechelt's GL in percent: the mean of the last :func:`tail_size` points against
+    the value at ``best`` (``None`` for a loss at or below zero).
+
+    Example:
+        >>> round(generalization_loss(np.array([1.0, 0.5, 0.6, 0.7, 0.8]), 1), 1)
+        50.0
+    """
+    b = float(y[best])
+    if b <= 0:
+        return None
+    return 100.0 * (float(np.mean(y[-tail_size(len(y)) :])) / b - 1.0)

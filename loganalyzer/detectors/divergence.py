@@ -13,7 +13,10 @@ Two kinds of evidence:
 - a drift: through noise too large for a clean jump, the training loss trends up
   over the run (one-sided Mann-Kendall p < ``drift_alpha``) and ends at least
   ``drift_factor`` times its best (a positive loss) (SGD with too high a rate on
-  small batches).
+  small batches);
+- a climb that stays: after its best level (3-point running median) the loss ends at
+  ``drift_factor`` times it and most later points stay above 1.5 times it, however
+  erratic (a broken run that jumped from 133 to 187-2732 and ended at 957).
 
 Example:
     >>> from loganalyzer.analysis import to_run
@@ -141,6 +144,44 @@ def drift(y: np.ndarray, factor: float = 2.0, alpha: float = 0.05) -> int | None
     return None
 
 
+def stays_up(y: np.ndarray, factor: float = 2.0, share: float = 0.8) -> int | None:
+    """Position of the best level when a positive loss climbs back to ``factor`` x it
+    and stays there: the median of the last points is at least ``factor`` x the best
+    (3-point running median, so one lucky batch is not the best) and ``share`` of the
+    points after it stay above 1.5 x, giving back at least a quarter of the progress
+    made. A loss that settles at 7x its best after an erratic blow-up has diverged
+    however noisy it is.
+
+    Example:
+        >>> y = [3.7e6, 133.4, 2005, 187.2, 2732, 646.7, 1574, 963.8, 601.7, 2422, 659.4, 1360, 1040]
+        >>> stays_up(np.array(y))
+        2
+    """
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    if n < 5 or np.any(y <= 0):
+        return None
+    smooth = C.running_median(y, 3)
+    best = int(np.argmin(smooth))
+    after = y[best + 1 :]
+    if len(after) < 3:
+        return None
+    level = float(smooth[best])
+    end = C.robust_end(y, 3)
+    # ... and it gives back a quarter of the progress made (from the median of the first
+    # points): a loss memorised down to its last logged digit (0.0001 -> 0.0002) is not
+    # "2x its best" in any sense that matters.
+    lost = (end - level) >= 0.25 * (C.robust_start(y, 3) - level)
+    if end >= factor * level and lost and float(np.mean(after > 1.5 * level)) >= share:
+        return best
+    return None
+
+
+def _times(value: float, best: float) -> str:
+    """``"3.1x, "``; nothing when the best raw point is exactly 0 (a block mean above it)."""
+    return f"{value / best:.1f}x, " if best > 0 else ""
+
+
 def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     """A ``divergence`` finding for a non-finite, exploding or drifting loss."""
     p = {**DEFAULTS, **params}
@@ -169,6 +210,8 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
             metric = run.train_loss
         elif nf_index is None:
             pos = drift(t.y, p["drift_factor"], p["drift_alpha"])
+            if pos is None:
+                pos = stays_up(t.y, p["drift_factor"])
             if pos is not None:
                 drift_index = float(t.first[pos])
     if nf_index is None and explosion_index is None and drift_index is None:
@@ -181,11 +224,15 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         after = train.y[train.x >= drift_index]
         value_before, value_at = float(np.min(after)), C.end_level(after)
         trend = mann_kendall(t.y)
+        how = [_times(value_at, value_before).rstrip(", ")]
+        if trend.z > 0 and trend.p / 2 < p["drift_alpha"]:
+            how.append(f"Mann-Kendall {C.fmt_p(trend.p / 2)} one-sided")
+        how_txt = ", ".join(h for h in how if h)
         message = (
-            f"{run.train_loss} drifted up from its best {C.fmt(value_before)} at "
-            f"{C.where(run, drift_index)}{lr_txt} to {C.fmt(value_at)} at the end "
-            f"({value_at / value_before:.1f}x, Mann-Kendall {C.fmt_p(trend.p / 2)}, "
-            "one-sided): training is diverging."
+            f"{run.train_loss} climbed back up from its best {C.fmt(value_before)} at "
+            f"{C.where(run, drift_index)}{lr_txt} to {C.fmt(value_at)} at the end"
+            + (f" ({how_txt})" if how_txt else "")
+            + " and stayed there: training is diverging."
         )
     else:
         parts = []
@@ -200,7 +247,16 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
             lr_txt = ""
         if nf_index is not None:
             tail = "and recovered afterwards" if recovered else "and stayed non-finite"
-            if nf_before is None:  # NaN from the very first point
+            broken = nf_before is None and not recovered and metric == run.val_loss
+            if broken:
+                n_val = len(run.series(metric))
+                parts.append(
+                    f"{metric} is NaN or infinite at all {n_val} of its logged points while "
+                    f"{run.train_loss or 'the training loss'} is finite: the validation "
+                    "pipeline is broken (an empty validation set, a NaN or infinite value in "
+                    "the validation data, or a loss computed on zero samples)"
+                )
+            elif nf_before is None:  # NaN from the very first point
                 parts.append(f"{metric} was non-finite from the first logged point{lr_txt} {tail}")
             else:
                 parts.append(
@@ -208,12 +264,17 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
                     f"(last finite value {C.fmt(nf_before)}) {tail}"
                 )
         message = "; ".join(parts) + ": training diverged."
+        if parts and "validation pipeline is broken" in parts[-1] and explosion_index is None:
+            message = parts[-1] + "."
         if explosion_index is None and recovered:
             message = parts[0] + ": a numerical failure the run survived."
             severity = "warning"
         if explosion_index is None:
             value_before, value_at = nf_before, None
     evidence = {
+        "broken_validation": bool(
+            nf_index is not None and nf_before is None and metric == run.val_loss
+        ),
         "first_nonfinite_index": C.num(nf_index),
         "explosion_index": C.num(explosion_index),
         "drift_index": C.num(drift_index),

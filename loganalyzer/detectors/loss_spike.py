@@ -1,15 +1,28 @@
-"""``loss-spike``: an isolated jump far above the local level that recovers.
+"""``loss-spike``: an isolated jump far above the local level that comes back.
 
-The local level is a running median (robust to the spike itself); a point is a spike
-candidate when it stands ``min_height_sigma`` noise units *and* ``min_rel_height`` of
-the curve's size above that level. Neighbouring candidates form one spike, which must
-be narrow (at most ``max_width`` points) and must come back down to within half its
-height soon after (``recovery`` points, scaled with the length). The first point is
-never a spike (a huge first-epoch loss is where training starts), and a jump at the
-very end cannot be judged yet. A jump that never recovers is a ``divergence``.
+Read as an engineer reads a plot: a point jumps up from the level just before it (the
+median of the previous ``lookback`` points, or the previous point when those fall steadily, so a
+steady descent over those points is its own level), by at least ``min_rel_height`` (25 %) of that level
+and ``min_height_noise`` times the curve's typical point-to-point swing (without the
+jump itself on a short curve), and within ``max_width`` points the curve comes
+back to within a third of the jump. Three more rules keep it to what matters:
 
-Long step logs are max-pooled to a few thousand points first, so a one-step spike in
-100 000 steps stays visible while batch-to-batch wiggles do not multiply.
+- the warm-up has its own level: no spike in the first ``warmup_fraction`` of the log
+  (at least its first two points);
+- *isolated* means rare: a curve with more than max(``max_count``, ``max_rate`` x its
+  points) jumps is noisy (``noisy`` reports it), not hit by a few bad updates;
+- a sparse validation curve (evaluated every few hundred steps) may jump within its
+  own swing: the jump still counts when the training loss jumps at the same moment
+  and both come back (see :func:`_joint`);
+- a training loss logged per minibatch jumps by a third now and then: there a spike
+  must at least double the loss; on a curve that ``noisy`` flags, a spike must stand
+  ``noisy_factor`` times further out of its swing.
+
+A jump that never comes back is a ``divergence``. For a loss at or below zero
+(SI-SNR) a relative height means nothing: the jump must reach a tenth of the curve's
+range and is graded in noise units (``warn_height_sigma``). Long step logs are
+max-pooled to a few thousand points first, so a one-step spike in 100 000 steps stays
+visible while batch-to-batch wiggles do not multiply.
 
 Example:
     >>> from loganalyzer.analysis import to_run
@@ -22,6 +35,8 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from loganalyzer.detectors import _curves as C
@@ -32,28 +47,42 @@ from loganalyzer.run import Run
 KIND = "loss-spike"
 
 DEFAULTS = {
-    "min_height_sigma": 6.0,
-    "min_rel_height": 0.1,
+    "min_height_noise": 3.0,
+    "min_rel_height": 0.25,
     "max_width": 3,
-    "warn_rel_height": 0.5,
-    "warn_count": 3,
+    "lookback": 3,
     "warn_height_sigma": 20.0,
+    "min_points": 5,
+    "warmup_fraction": 0.1,
+    "max_count": 4,
+    "max_rate": 0.02,
+    "minibatch_rel_height": 1.0,
+    "noisy_factor": 2.0,
 }
 
 #: Spikes are looked for on at most this many (max-pooled) points.
 MAX_SPIKE_POINTS = 4000
 
 
+@dataclass
+class Spike:
+    """One spike: its peak position, value, the level it jumped from, height in noise units."""
+
+    peak: int
+    value: float
+    level: float
+    height_noise: float
+
+
 class Spikes:
-    """Finds narrow upward excursions that recover.
+    """Finds narrow upward jumps that come back.
 
     Args:
-        min_height_sigma: Height above the local level in noise units.
-        min_rel_height: Height as a fraction of the curve's size
-            (``max(|local level|, 1 % of the range)``): a loss memorised down to a
-            few thousandths that jumps 4x is a spike, however small against the
-            run's first epochs.
-        max_width: Widest spike in points.
+        min_height_noise: Height above the level before the jump, in wiggles.
+        min_rel_height: Height as a fraction of that level (of the curve's scale
+            for a loss at or below zero, where 0.1 is used).
+        max_width: The curve must come back within this many points.
+        lookback: Points before the jump whose median is its level.
 
     Example:
         >>> y = np.array([1.0, 0.9, 0.8, 0.75, 4.0, 0.7, 0.68, 0.66, 0.65])
@@ -61,81 +90,108 @@ class Spikes:
         [4]
     """
 
-    def __init__(self, min_height_sigma: float = 6.0, min_rel_height: float = 0.1, max_width=3):
-        self.min_height_sigma = min_height_sigma
+    def __init__(self, min_height_noise=3.0, min_rel_height=0.25, max_width=3, lookback=3):
+        self.min_height_noise = min_height_noise
         self.min_rel_height = min_rel_height
         self.max_width = int(max_width)
+        self.lookback = int(lookback)
 
     def fit(self, y: np.ndarray) -> Spikes:
         y = np.asarray(y, dtype=float)
-        n = len(y)
         self.y = y
-        self.level = C.running_median(y, C.smooth_window(n, 0.08, 2 * self.max_width + 1, 15))
-        # The noise is measured after the initial descent: there the running median
-        # lags the steep fall, which on a 12-epoch log would read as large noise
-        # (a curve of under 11 points keeps all its points: too few to drop any).
-        k = min(max(C.edge_count(n), 3), n // 3)
-        resid = (y - self.level)[k:]
-        mad = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
-        if n >= 20:
-            self.sigma = max(C.sigma(y[k:] if n - k >= 8 else y), mad)
-        else:
-            # Under 20 points the second differences of a loss halving every epoch
-            # are curvature, not noise (a 5x jump read as 3 "noise units"); a
-            # centred running median follows such a fall exactly, so the spread of
-            # the residuals around it is the noise (x1.25: the median of a few
-            # points partly follows the noise too).
-            self.sigma = max(1.25 * mad, 1e-3 * C.sigma(y), 1e-12)
-        rng = float(np.max(self.level) - np.min(self.level))
-        self.size = np.maximum(np.abs(self.level), 0.01 * rng)
-        self.size = np.maximum(self.size, 1e-12)
+        self.floor = max(1e-6 * float(np.max(np.abs(y))) if len(y) else 0.0, 1e-12)
+        self.noise = max(C.swing(y), self.floor)
+        self.scale = C.scale(y)
         return self
 
-    def predict(self) -> list[_Spike]:
-        y, level, sigma = self.y, self.level, self.sigma
-        n = len(y)
-        height = y - level
-        cand = (height > self.min_height_sigma * sigma) & (height > self.min_rel_height * self.size)
-        cand[0] = False
-        spikes = []
-        recovery = max(2, int(np.ceil(0.05 * n)))
-        i = 1
-        while i < n:
-            if not cand[i]:
-                i += 1
-                continue
-            j = i
-            while j + 1 < n and cand[j + 1]:
-                j += 1
-            width = j - i + 1
-            peak = i + int(np.argmax(y[i : j + 1]))
-            h = float(height[peak])
-            after = y[j + 1 : j + 1 + recovery]
-            back = level[peak] + 0.5 * h
-            # A spike jumps up from the point before it: on a steep early descent the
-            # running median lags behind, which is no spike at all.
-            jump = float(y[peak] - y[i - 1])
-            rose = jump > self.min_height_sigma * sigma and jump > self.min_rel_height * float(
-                self.size[peak]
-            )
-            if width <= self.max_width and rose and len(after) and np.any(after <= back):
-                spikes.append(_Spike(peak, float(y[peak]), float(level[peak]), h / sigma))
-            i = j + 1
-        return spikes
+    def _noise(self, i: int) -> float:
+        """The typical point-to-point swing, without point ``i`` on a short curve (where
+        the jump itself would be a good part of the median)."""
+        if len(self.y) >= 20:
+            return self.noise
+        return max(C.swing(np.delete(self.y, i)), self.floor)
+
+    def predict(self, start: int = 1) -> list[Spike]:
+        y, n = self.y, len(self.y)
+        out: list[Spike] = []
+        i = max(1, start)
+        while i < n - 1:
+            before = y[max(0, i - self.lookback) : i]
+            level = float(np.median(before))
+            if len(before) >= 2 and np.all(np.diff(before) < 0):
+                level = float(y[i - 1])  # a steady descent is its own level
+            h = float(y[i] - level)
+            size = level if level > 0 else self.scale
+            rel = self.min_rel_height if level > 0 else 0.1
+            if h >= rel * size and h >= self.min_height_noise * self._noise(i):
+                back = np.nonzero(y[i + 1 : i + 1 + self.max_width] <= level + h / 3)[0]
+                if len(back):
+                    m = i + 1 + int(back[0])
+                    peak = i + int(np.argmax(y[i:m]))
+                    h_noise = (y[peak] - level) / self._noise(i)
+                    out.append(Spike(peak, float(y[peak]), level, h_noise))
+                    i = m
+                    continue
+            i += 1
+        return out
 
 
-class _Spike:
-    __slots__ = ("peak", "value", "level", "height_sigma")
+def _joint(run: Run, c: C.Curve, p: dict) -> list[Spike]:
+    """Jumps of a sparse validation curve that the training loss makes too.
 
-    def __init__(self, peak: int, value: float, level: float, height_sigma: float):
-        self.peak, self.value, self.level, self.height_sigma = peak, value, level, height_sigma
-
-
-def _spikes_on(c: C.Curve, p: dict) -> list[dict]:
-    pooled = C.binned(c, MAX_SPIKE_POINTS, how="max")
-    found = Spikes(p["min_height_sigma"], p["min_rel_height"], p["max_width"]).fit(pooled.y)
+    A validation loss evaluated every few hundred steps has few points; one jump of
+    it can be within that curve's swing (inflated by its first evaluations) and still
+    be plain when the training loss jumps at the same moment and both come back: an
+    update that threw the model off and recovered. Both must rise by
+    ``min_rel_height`` of their level and come back within ``max_width`` points.
+    """
+    train = C.curve(run, run.train_loss)
+    if c.name != run.val_loss or train is None or train.n < 2 * c.n or c.n < 4:
+        return []
+    y, x = c.y, c.x
     out = []
-    for s in found.predict():
+    for i in range(max(2, int(np.ceil(p["warmup_fraction"] * c.n))), c.n - 1):
+        level = float(np.median(y[max(0, i - int(p["lookback"])) : i]))
+        h = float(y[i] - level)
+        if level <= 0 or h < p["min_rel_height"] * level:
+            continue
+        back = np.nonzero(y[i + 1 : i + 1 + int(p["max_width"])] <= level + h / 3)[0]
+        if not len(back):
+            continue
+        end = x[i + 1 + int(back[0])]
+        before = train.y[(train.x > x[i - 1] - (x[i] - x[i - 1])) & (train.x <= x[i - 1])]
+        during = train.y[(train.x > x[i - 1]) & (train.x <= x[i])]
+        after = train.y[(train.x > x[i]) & (train.x <= end)]
+        if not len(before) or not len(during) or not len(after):
+            continue
+        t_level = float(np.median(before))
+        t_h = float(np.max(during)) - t_level
+        if t_level > 0 and t_h >= p["min_rel_height"] * t_level and after[-1] <= t_level + t_h / 3:
+            out.append(Spike(i, float(y[i]), level, h / max(C.swing(y), 1e-12)))
+    return out
+
+
+def _spikes_on(c: C.Curve, p: dict, run: Run | None = None) -> tuple[list[dict], int]:
+    """The spikes of ``c`` and how many jumps it makes at the base height (the count
+    that says whether they are rare enough to be isolated)."""
+    from loganalyzer.detectors.noisy import turns_and_ratio
+
+    pooled = C.binned(c, MAX_SPIKE_POINTS, how="max")
+    warm = max(2, int(np.ceil(p["warmup_fraction"] * pooled.n)))
+    args = (p["min_rel_height"], p["max_width"], p["lookback"])
+    base = Spikes(p["min_height_noise"], *args).fit(pooled.y).predict(start=warm)
+    if run is not None and not pooled.binned:
+        seen = {b.peak for b in base}
+        base = sorted(
+            base + [j for j in _joint(run, c, p) if j.peak not in seen], key=lambda s: s.peak
+        )
+    found = base
+    if turns_and_ratio(pooled.y)[2]:
+        # on a noisy curve a spike must stand further out of the noise
+        need = p["min_height_noise"] * p["noisy_factor"]
+        found = Spikes(need, *args).fit(pooled.y).predict(start=warm)
+    out = []
+    for s in found:
         if pooled.binned:  # the raw point that made the block's maximum
             lo = int(np.searchsorted(c.x, pooled.first[s.peak]))
             hi = int(np.searchsorted(c.x, pooled.last[s.peak], side="right"))
@@ -147,42 +203,51 @@ def _spikes_on(c: C.Curve, p: dict) -> list[dict]:
                 "index": C.num(index),
                 "value": s.value,
                 "local_level": s.level,
-                "height_sigma": round(s.height_sigma, 2),
+                "height_noise": round(s.height_noise, 2),
             }
         )
-    return out
+    return out, len(base)
 
 
 def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
-    """One ``loss-spike`` finding per loss curve that has spikes."""
+    """One ``loss-spike`` finding per loss curve that has isolated spikes."""
     p = {**DEFAULTS, **params}
     findings = []
     for c in C.loss_curves(run):
-        if c.n < C.min_points(params):
+        if c.n < int(p["min_points"]):
             continue
-        spikes = _spikes_on(c, p)
-        if not spikes:
+        spikes, jumps = _spikes_on(c, p, run)
+        # Isolated means rare: a curve that jumps at every few points is noisy
+        # (``noisy`` reports it), not a run hit by a few bad updates.
+        if not spikes or jumps > max(p["max_count"], p["max_rate"] * c.n):
             continue
+        minibatch = _minibatch(run, c)
+        for s in spikes:
+            level = s["local_level"]
+            s["rel_height"] = round((s["value"] - level) / abs(level), 3) if level > 0 else None
+        if minibatch:
+            # One minibatch's loss jumps by a third now and then; a spike of a loss
+            # logged per step has to at least double it.
+            need = p["minibatch_rel_height"]
+            spikes = [s for s in spikes if s["rel_height"] is None or s["rel_height"] >= need]
+            if not spikes:
+                continue
         top = max(spikes, key=lambda s: s["value"] - s["local_level"])
         count = f"{len(spikes)} time{'s' if len(spikes) > 1 else ''}"
+        rel = top["rel_height"]
+        if rel is None:
+            # A loss at or below zero (SI-SNR) has no meaningful relative height:
+            # there the jump counts in noise units alone.
+            big = top["height_noise"] >= p["warn_height_sigma"]
+            size = f"{top['height_noise']:.0f}x its typical step"
+        else:
+            big = True
+            size = f"+{100 * rel:.0f}%, {top['height_noise']:.0f}x its typical step"
         message = (
             f"{c.name} spiked {count} and recovered; the largest at "
             f"{C.where(run, top['index'])}: {C.fmt(top['value'])} against a local level of "
-            f"{C.fmt(top['local_level'])} ({top['height_sigma']:.0f}x its noise)."
+            f"{C.fmt(top['local_level'])} just before it ({size})."
         )
-        # One small spike on a curve that keeps improving is worth knowing, not a
-        # problem: a warning needs a jump of at least half the local level, or a habit.
-        rel = (top["value"] - top["local_level"]) / max(abs(top["local_level"]), 1e-12)
-        if top["local_level"] <= 0:
-            # A loss at or below zero (SI-SNR) has no meaningful relative height:
-            # there the jump counts in noise units alone.
-            rel = top["height_sigma"] / p["warn_height_sigma"] * p["warn_rel_height"]
-        habit = max(p["warn_count"], 0.02 * c.n)  # a long run may wobble now and then
-        big = rel >= p["warn_rel_height"] or len(spikes) >= habit
-        if c.name != run.train_loss:
-            # A validation jump the training loss does not share is evaluation noise (a
-            # small validation set, batch-norm statistics), not an unstable optimiser.
-            big = False
         findings.append(
             Finding(
                 rule=rule.code,
@@ -192,7 +257,13 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
                 start=spikes[0]["index"],
                 end=spikes[-1]["index"],
                 message=message,
-                evidence={"spikes": spikes},
+                evidence={"spikes": spikes, "minibatch": minibatch},
             )
         )
     return findings
+
+
+def _minibatch(run: Run, c: C.Curve) -> bool:
+    from loganalyzer.detectors.noisy import minibatch
+
+    return minibatch(run, c)

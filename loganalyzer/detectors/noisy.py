@@ -1,20 +1,24 @@
-"""``noisy``: epoch-to-epoch swings comparable to the curve's whole trend.
+"""``noisy``: a loss curve whose swings hide its trend.
 
-Three numbers, all reported as evidence:
+A careful engineer calls a curve noisy when it keeps changing direction by visible
+amounts, or when its typical swing is a large part of the whole range it covers.
+Measured on each loss curve at the resolution it was logged:
 
-- ``noise_sigma``: the robust spread of the residuals around a running-median trend
-  (after the initial descent);
-- ``trend_amplitude``: the range of that trend;
-- ``sign_change_rate``: how often consecutive differences change sign (about 2/3 for
-  white noise, near 0 for a smooth curve).
+- ``direction_changes``: the share of interior points where the curve turns with a
+  step of at least ``min_swing`` (5 %) of its local level (its 5-point running
+  median); about 2/3 for white noise well above that size, 0 for a smooth curve;
+- ``swing_to_range``: the median absolute step against the curve's range.
 
-A curve is noisy when ``noise_sigma / trend_amplitude`` reaches ``max_noise_to_trend``,
-its differences flip sign often (``min_sign_change_rate``), and the noise is not
-negligible against the loss itself (``min_relative_noise``). A training loss logged
-per step averages only a few batches, so its minibatch noise is expected: it has to
-be ``step_factor`` times noisier before it is flagged. A run whose learning rate is
-logged as zero is not flagged: its wandering is sampling noise, not instability
-(``plateau`` and ``underfitting`` report that run).
+A curve is noisy when ``direction_changes`` reaches ``min_direction_changes`` (0.45:
+about half its points; white noise turns at 2/3),
+or when ``swing_to_range`` reaches ``min_swing_to_range`` (0.25) and it turns at
+``min_turns_with_large_swing`` of its points (a short monotone curve has a large
+step-to-range ratio and no noise at all). It needs ``min_points`` points. A
+training loss logged per minibatch (at least twice as many training points as
+validation points, or a step log without validation) always jitters: its noise must also reach
+``minibatch_relative_noise`` of its level (robust spread of the residuals around a
+running-median trend) before it is flagged. A run whose learning rate is logged as
+zero is not flagged: its wandering is sampling noise, not instability.
 
 Example:
     >>> import numpy as np
@@ -43,12 +47,24 @@ KIND = "noisy"
 MAX_POINTS = 5000
 
 DEFAULTS = {
-    "min_points": 10,
-    "max_noise_to_trend": 0.2,
-    "min_sign_change_rate": 0.4,
-    "min_relative_noise": 0.03,
-    "step_factor": 4.0,
+    "min_points": 8,
+    "min_swing": 0.05,
+    "min_direction_changes": 0.45,
+    "min_swing_to_range": 0.25,
+    "min_turns_with_large_swing": 0.3,
+    "minibatch_relative_noise": 0.2,
 }
+
+
+def minibatch(run: Run, c: C.Curve) -> bool:
+    """Is ``c`` a training loss logged per minibatch: at least twice as many points as
+    the validation loss (several per evaluation), or, with no validation, a step log?"""
+    if c.name != run.train_loss:
+        return False
+    val = C.curve(run, run.val_loss)
+    if val is None or val.n == 0:
+        return run.index == "step"
+    return c.n >= 2 * val.n
 
 
 def measure(y: np.ndarray) -> dict:
@@ -88,8 +104,22 @@ def measure(y: np.ndarray) -> dict:
     }
 
 
+def turns_and_ratio(y: np.ndarray, p: dict | None = None) -> tuple[float, float, bool]:
+    """(direction changes, swing-to-range ratio, noisy?) of ``y`` under ``p`` (the
+    rule's defaults when ``None``)."""
+    p = {**DEFAULTS, **(p or {})}
+    turns = C.direction_changes(y, p["min_swing"])
+    rng = float(np.max(y) - np.min(y)) if len(y) else 0.0
+    ratio = C.swing(y) / rng if rng > 0 else 0.0
+    noisy = len(y) >= int(p["min_points"]) and (
+        turns >= p["min_direction_changes"]
+        or (ratio >= p["min_swing_to_range"] and turns >= p["min_turns_with_large_swing"])
+    )
+    return turns, ratio, noisy
+
+
 def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
-    """One ``noisy`` finding per loss curve whose swings rival its trend."""
+    """One ``noisy`` finding per loss curve whose swings hide its trend."""
     p = {**DEFAULTS, **params}
     if C.lr_is_zero(run):
         return []
@@ -98,27 +128,21 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         if c.n < int(p["min_points"]):
             continue
         y = C.binned(c, MAX_POINTS).y
-        m = measure(y)
-        limit = p["max_noise_to_trend"]
-        per_step = run.index == "step" and c.name == run.train_loss
-        if per_step:
-            limit *= p["step_factor"]
-        if not (
-            m["noise_to_trend"] >= limit
-            and m["sign_change_rate"] >= p["min_sign_change_rate"]
-            and m["relative_noise"] >= p["min_relative_noise"]
-        ):
+        turns, ratio, noisy = turns_and_ratio(y, p)
+        rng = float(np.max(y) - np.min(y))
+        if not noisy:
             continue
+        m = measure(y)
+        if minibatch(run, c) and m["relative_noise"] < p["minibatch_relative_noise"]:
+            continue  # ordinary minibatch jitter
         lr = C.learning_rate(run)
         lr_value = float(np.median(lr.y)) if lr is not None and lr.n else None
         lr_txt = f" under a learning rate of {C.fmt(lr_value)}" if lr_value is not None else ""
-        ratio = m["noise_to_trend"]
-        ratio_txt = "no trend at all" if not np.isfinite(ratio) else f"{ratio:.2f}x its trend"
         message = (
-            f"{c.name} swings by {C.fmt(m['noise_sigma'])} ({100 * m['relative_noise']:.0f}% "
-            f"of its level) from point to point{lr_txt}: noise {ratio_txt} "
-            f"(range {C.fmt(m['trend_amplitude'])}), with {100 * m['sign_change_rate']:.0f}% "
-            "of steps changing direction."
+            f"{c.name} changes direction at {100 * turns:.0f}% of its {c.n} points with steps "
+            f"of at least {100 * p['min_swing']:.0f}% of its level{lr_txt}; its typical step "
+            f"({C.fmt(C.swing(y))}) is {100 * ratio:.0f}% of its range ({C.fmt(rng)}), and "
+            f"its noise around the trend is {100 * m['relative_noise']:.0f}% of its level."
         )
         findings.append(
             Finding(
@@ -131,10 +155,12 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
                 message=message,
                 evidence={
                     "metric": c.name,
+                    "direction_changes": round(turns, 3),
+                    "swing": C.swing(y),
+                    "swing_to_range": round(ratio, 4),
                     "noise_sigma": m["noise_sigma"],
-                    "trend_amplitude": m["trend_amplitude"],
-                    "noise_to_trend": ratio if np.isfinite(ratio) else None,
-                    "sign_change_rate": round(m["sign_change_rate"], 3),
+                    "relative_noise": round(m["relative_noise"], 4),
+                    "minibatch": minibatch(run, c),
                     "learning_rate": lr_value,
                 },
             )

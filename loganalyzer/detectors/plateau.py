@@ -1,19 +1,25 @@
-"""``plateau``: a stretch where a loss curve makes no significant progress.
+"""``plateau``: a stretch where the monitored loss stops improving.
 
-A stretch is flat when its smoothed level neither improves nor rises by more than a
-tolerance, the largest of: ``tol_sigma`` noise units; ``rel_tol`` of the curve's whole
-range; and ``level_tol`` of the loss itself (a 0.05 % change of a 0.69 loss is not
-progress, however smooth the curve). Stretches shorter than ``min_fraction`` of the
-log (and than the minimum number of points) are not plateaus. Each plateau is
-classified:
+The monitored loss is the validation loss when it is logged, else the training loss
+(a training loss that flattens under a validation loss is a gap, which
+``generalization-gap`` reads). A stretch is a plateau when it covers at least
+``min_fraction`` of the log (and ``min_points``) and the loss improves on its best so
+far by more than ``level_tol`` (1 %) of its level anywhere inside it (or by
+``noise_tol`` times the curve's wiggle, up to ``max_noise_tol`` of the level, when
+the curve is that noisy: a new low inside the noise is luck, not progress). A stretch that
+*rises* instead (a Kendall tau of at least ``max_rise_tau`` and a smoothed end at
+least ``max_rise`` above the best) is part of an overfit or a divergence, and a
+stretch whose smoothed level climbs more than ``max_excursion`` above the best is a
+hump (a spike or an instability that came back): neither is flat. Each curve is cut
+into such stretches once, and every plateau is classified:
 
 - **no learning** (warning): the curve starts on the plateau and never leaves it, or
   it ends at a chance level (a loss of ``ln k`` with accuracy near ``1/k``);
 - **ended by a learning-rate drop** (info, ``lr_drop_index`` in the evidence);
-- **a stall that ended** on its own (info): training was stuck, then learned;
+- **a stall that ended** on its own (warning after real learning, else info);
 - **a converged tail** (info): the curve learned and then settled;
-- **flat above an earlier best** (info): the curve got worse first (overfitting or
-  divergence report that) and then stopped moving.
+- **stalled since its best** (info): the curve ends above the best it reached
+  before the stretch (``overfitting`` says whether that is a rise).
 
 Example:
     >>> from loganalyzer.analysis import to_run
@@ -39,75 +45,138 @@ KIND = "plateau"
 
 DEFAULTS = {
     "min_fraction": 0.2,
-    "tol_sigma": 3.0,
-    "rel_tol": 0.05,
+    "min_points": 5,
     "level_tol": 0.01,
+    "noise_tol": 2.0,
+    "max_noise_tol": 0.03,
+    "max_rise_tau": 0.5,
+    "max_rise": 0.05,
+    "max_excursion": 0.5,
     "lr_drop_factor": 0.5,
-    "max_improvement": 0.1,
     "alpha": 0.05,
 }
 
 
 @dataclass
 class Stretch:
-    """A flat stretch of the judged curve, positions ``[i, j]`` inclusive."""
+    """A stretch of the judged curve without improvement, positions ``[i, j]`` inclusive."""
 
     i: int
     j: int
-    level: float
-    improvement: float  # level at i minus the lowest smoothed level inside
+    best: float  # the best so far when the stretch starts
+    level: float  # median of the stretch
+    improvement: float  # how much the stretch beat ``best`` (below level_tol of it)
 
 
 class Plateaus:
-    """Finds maximal flat stretches of a curve (greedy, earliest start first).
+    """Cuts a curve into maximal stretches that do not improve on the best so far.
+
+    A stretch starts at a point and runs while no later point beats the best value
+    seen up to its start by ``level_tol`` of that value's size (of the curve's scale
+    for a loss at or below zero). Greedy, earliest start first; stretches shorter than
+    ``min_len`` are dropped, as are rising stretches and humps (see the module docs).
 
     Args:
-        tol_sigma, rel_tol, level_tol: The three tolerances (see module docs).
+        level_tol: Improvement that ends a stretch, as a fraction of the level.
         min_len: Shortest plateau in points.
+        max_rise_tau, max_rise, max_excursion: What makes a stretch a rise or a hump.
 
     Example:
         >>> y = np.r_[np.linspace(2, 1, 10), np.full(20, 1.0), np.linspace(1, 0.5, 10)]
         >>> [(s.i, s.j) for s in Plateaus(min_len=8).fit(y).predict()]
-        [(9, 31)]
+        [(9, 30)]
     """
 
-    def __init__(self, tol_sigma=3.0, rel_tol=0.05, level_tol=0.01, min_len=5):
-        self.tol_sigma = tol_sigma
-        self.rel_tol = rel_tol
+    def __init__(
+        self,
+        level_tol=0.01,
+        min_len=5,
+        max_rise_tau=0.5,
+        max_rise=0.05,
+        max_excursion=0.5,
+        noise_tol=2.0,
+        max_noise_tol=0.03,
+    ):
         self.level_tol = level_tol
+        self.noise_tol = noise_tol
+        self.max_noise_tol = max_noise_tol
         self.min_len = int(min_len)
+        self.max_rise_tau = max_rise_tau
+        self.max_rise = max_rise
+        self.max_excursion = max_excursion
 
     def fit(self, y: np.ndarray) -> Plateaus:
         y = np.asarray(y, dtype=float)
         self.y = y
-        self.smooth = C.running_median(y, C.smooth_window(len(y), 0.08, 3, 21))
-        self.sigma = C.sigma(y)
-        rng = float(np.max(self.smooth) - np.min(self.smooth))
-        self.tol = max(self.tol_sigma * self.sigma, self.rel_tol * rng)
+        self.best = np.minimum.accumulate(y)
+        self.smooth = C.running_median(y, 3)
+        self.scale = C.scale(y)
         return self
 
-    def _tol_at(self, level: float) -> float:
-        return max(self.tol, self.level_tol * abs(level))
+    def _tol(self, ref: float, i: int | None = None) -> float:
+        """Improvement that ends a stretch starting at ``i``: ``level_tol`` of the
+        level, or ``noise_tol`` wiggles of the curve where the stretch starts when it
+        is noisier than that (a new low inside the noise is luck, not progress)."""
+        size = abs(ref) if ref > 0 else self.scale
+        if i is None:
+            return self.level_tol * size
+        local = self.y[max(0, i - 2) : i + self.min_len + 2]
+        noise = min(self.noise_tol * C.wiggle(local), self.max_noise_tol * size)
+        return max(self.level_tol * size, noise)
+
+    def _flat(self, i: int, j: int) -> bool:
+        """Not a rise and not a hump (see the module docs)."""
+        ref = self.best[i]
+        seg = self.y[i + 1 : j + 1]
+        size = abs(ref) if ref > 0 else self.scale
+        end = float(np.median(self.y[max(i, j - 2) : j + 1]))
+        if len(seg) >= 3 and end - ref > self.max_rise * size:
+            from scipy.stats import kendalltau
+
+            tau = kendalltau(np.arange(len(seg)), seg).statistic
+            if np.isfinite(tau) and tau >= self.max_rise_tau:
+                return False
+        return float(np.max(self.smooth[i : j + 1])) - ref <= self.max_excursion * size
 
     def predict(self) -> list[Stretch]:
-        s = self.smooth
-        n = len(s)
-        out = []
+        y, n = self.y, len(self.y)
+        out: list[Stretch] = []
         i = 0
         while i <= n - self.min_len:
-            tol = self._tol_at(s[i])
-            seg = s[i:]
-            down = s[i] - np.minimum.accumulate(seg)
-            up = np.maximum.accumulate(seg) - s[i]
-            broken = np.nonzero((down > tol) | (up > tol))[0]
-            length = int(broken[0]) if len(broken) else len(seg)
-            if length >= self.min_len:
-                j = i + length - 1
-                inside = s[i : j + 1]
-                out.append(Stretch(i, j, float(np.median(inside)), float(s[i] - inside.min())))
+            ref = float(self.best[i])
+            better = np.nonzero(y[i + 1 :] < ref - self._tol(ref, i))[0]
+            j = i + int(better[0]) if len(better) else n - 1
+            if j == n - 1:
+                # The noise tolerance may carry a stretch to the end past a new low
+                # that beats the best by level_tol: from there the curve improved
+                # (what ``undertrained`` reports), so the stretch ends before it.
+                size = abs(ref) if ref > 0 else self.scale
+                gain = np.nonzero(y[i + 1 :] < ref - self.level_tol * size)[0]
+                if len(gain) and i + 1 + int(gain[0]) >= n - max(1, int(np.ceil(0.1 * n))):
+                    j = i + int(gain[0])
+            if j - i + 1 >= self.min_len and self._flat(i, j):
+                inside = y[i : j + 1]
+                out.append(Stretch(i, j, ref, float(np.median(inside)), ref - float(inside.min())))
                 i = j + 1
             else:
                 i += 1
+        return self._joined(out)
+
+    def _joined(self, stretches: list[Stretch]) -> list[Stretch]:
+        """Back-to-back stretches as one when together they still improve by less than
+        ``max_noise_tol`` of the level: a loss creeping down 1 % every 25 epochs is one
+        slow stretch, not a stall that "improved again" and at once stalled anew."""
+        out: list[Stretch] = []
+        for st in stretches:
+            prev = out[-1] if out else None
+            if prev and st.i == prev.j + 1:
+                inside = self.y[prev.i : st.j + 1]
+                gain = prev.best - float(inside.min())
+                size = abs(prev.best) if prev.best > 0 else self.scale
+                if gain < self.max_noise_tol * size:
+                    out[-1] = Stretch(prev.i, st.j, prev.best, float(np.median(inside)), gain)
+                    continue
+            out.append(st)
         return out
 
 
@@ -161,105 +230,68 @@ def _at_chance(run: Run, c: C.Curve, level: float, start: float, end: float) -> 
 
 def _noisy(y: np.ndarray) -> bool:
     """Would ``noisy`` flag this curve (its rule's default thresholds)?"""
-    from loganalyzer.detectors.noisy import DEFAULTS as N
-    from loganalyzer.detectors.noisy import measure
+    from loganalyzer.detectors.noisy import turns_and_ratio
 
-    if len(y) < N["min_points"]:
-        return False
-    m = measure(y)
-    return bool(
-        m["noise_to_trend"] >= N["max_noise_to_trend"]
-        and m["sign_change_rate"] >= N["min_sign_change_rate"]
-        and m["relative_noise"] >= N["min_relative_noise"]
-    )
-
-
-def _joined(stretches: list[Stretch], model: Plateaus) -> list[Stretch]:
-    """Back-to-back stretches as one when both creep down (each lost over half its
-    tolerance inside): a curve that falls by a tolerance every few dozen epochs is
-    one slow stretch, not a stall that "improved again" and at once stalled anew.
-    A flat stretch keeps its own finding."""
-
-    def creeps(s: Stretch) -> bool:
-        return s.improvement > 0.5 * model._tol_at(s.level)
-
-    smooth = model.smooth
-    out: list[Stretch] = []
-    for s in stretches:
-        prev = out[-1] if out else None
-        if prev and s.i == prev.j + 1 and creeps(prev) and creeps(s):
-            inside = smooth[prev.i : s.j + 1]
-            level, fall = float(np.median(inside)), float(smooth[prev.i] - inside.min())
-            out[-1] = Stretch(prev.i, s.j, level, fall)
-        else:
-            out.append(s)
-    return out
+    return turns_and_ratio(y)[2]
 
 
 def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
     b = C.binned(c)
     n = b.n
-    min_len = max(C.min_points(p), int(np.ceil(p["min_fraction"] * n)))
-    model = Plateaus(p["tol_sigma"], p["rel_tol"], p["level_tol"], min_len).fit(b.y)
+    min_len = max(int(p["min_points"]), int(np.ceil(p["min_fraction"] * n)))
+    model = Plateaus(
+        p["level_tol"],
+        min_len,
+        p["max_rise_tau"],
+        p["max_rise"],
+        p["max_excursion"],
+        p["noise_tol"],
+        p["max_noise_tol"],
+    ).fit(b.y)
     stretches = model.predict()
     if not stretches:
         return []
-    stretches = _joined(stretches, model)
     # The longest plateaus first; at most two per curve.
     stretches = sorted(stretches, key=lambda s: s.j - s.i, reverse=True)[:2]
     findings = []
-    raw_start = float(np.median(b.y[: min(3, n)]))
-    size = max(float(np.max(b.y) - np.min(b.y)), 1e-12)
+    y = b.y
+    raw_start = float(np.median(y[: min(3, n)]))
+    total = raw_start - float(np.min(model.smooth))
     for s in sorted(stretches, key=lambda s: s.i):
-        if (
-            s.improvement > p["max_improvement"] * max(abs(s.level), 0.1 * size)
-            and s.improvement > p["tol_sigma"] * model.sigma
-        ):
-            # Within the range-based tolerance of a steep curve (5484 -> 67) a stretch
-            # can still fall by 90 %, far beyond its noise: that is progress.
-            continue
         start, end = float(b.first[s.i]), float(b.last[s.j])
-        tol = model._tol_at(model.smooth[s.i])
-        to_end = s.j >= n - 1 - max(1, int(0.02 * n))
-        learned_before = raw_start - s.level > tol
-        after = model.smooth[s.j + 1 :]
-        ended = (not to_end) and len(after) > 0 and bool(np.min(after) < s.level - tol)
+        tol = model._tol(s.best, s.i)
+        to_end = s.j >= n - 1 - max(1, int(0.02 * n)) and not np.any(
+            y[s.j + 1 :] < s.best - p["level_tol"] * abs(s.best)
+        )
+        learned_before = raw_start - s.best > tol
+        after = y[s.j + 1 :]
+        ended = (not to_end) and len(after) > 0 and bool(np.min(after) < s.best - tol)
         span_after = float(b.last[min(n - 1, s.j + max(2, int(0.1 * n)))])
         lr_drop = _lr_drop(run, start, end, span_after, p["lr_drop_factor"]) if ended else None
-        chance = None
-        if to_end and c.name == run.train_loss:
-            chance = C.chance_level(run, s.level)
+        chance = C.chance_level(run, s.level, "train" if c.name == run.train_loss else "val")
         points = int(np.sum(b.size[s.i : s.j + 1]))
         frac = (s.j - s.i + 1) / n
         span = f"from {C.where(run, start)} to {C.where(run, end)}"
-        improvement = s.improvement / abs(s.level) if s.level else 0.0
-        earlier = model.smooth[: s.i]
-        worse = len(earlier) > 0 and bool(np.min(earlier) < s.level - tol)
-        if worse:
-            # Flat *above* an earlier best: the curve got worse first (overfitting,
-            # divergence); those findings say what happened, this is context.
-            severity = "info"
-            what = f"settled above its earlier best of {C.fmt(float(np.min(earlier)))}"
-        elif to_end and not learned_before and s.i > C.edge_count(n):
-            # Flat from mid-run to the end without an earlier stretch counted as
-            # learning: what came before was not flat, so this is the settled tail.
-            severity = "info"
-            what = "settled: no significant improvement until the end (converged)"
-        elif to_end and not learned_before and _noisy(b.y) and not C.lr_is_zero(run):
-            # Swings as large as the whole trend: whether it learns cannot be told from
-            # this curve; ``noisy`` reports it (a stuck run at chance level still is).
-            severity = "info"
-            what = "moves less than its own noise (see the noisy finding)"
-        elif to_end and not learned_before and _falls(b.y[s.i : s.j + 1], p["alpha"]):
-            # Within the tolerance yet falling significantly (Mann-Kendall): a noisy
-            # curve that still improves, which ``noisy`` reports; it is learning.
-            severity = "info"
-            what = "falls slowly within its noise (a significant downward trend)"
-        elif to_end and not learned_before:
-            severity, what = "warning", "never improved: the model is not learning"
-            if C.lr_is_zero(run):
-                what += " (the learning rate is 0)"
-        elif chance is not None:
+        above = to_end and C.robust_end(y, 3) > s.best + tol and learned_before
+        k = max(3, n // 10)
+        moved = C.robust_start(y, k) - C.robust_end(y, k) > max(tol, p["level_tol"] * abs(s.best))
+        if to_end and not moved and not _falls(y, p["alpha"]):
+            learned_before = False  # the whole curve never got anywhere: no learning
+        if to_end and C.lr_is_zero(run):
+            severity = "warning"
+            what = "never improved: the model is not learning (the learning rate is 0)"
+        elif to_end and not learned_before and (s.i <= C.edge_count(n) or not moved):
+            if _noisy(y) and not C.lr_is_zero(run) and chance is None:
+                severity = "info"
+                what = "moves less than its own noise (see the noisy finding)"
+            elif _falls(y[s.i : s.j + 1], p["alpha"]) and chance is None:
+                severity = "info"
+                what = "falls slowly within its noise (a significant downward trend)"
+            else:
+                severity, what = "warning", "never improved: the model is not learning"
+                if C.lr_is_zero(run):
+                    what += " (the learning rate is 0)"
+        elif to_end and chance is not None:
             severity = "warning"
             what = (
                 f"is stuck at the chance level ln({chance['k']}) = {chance['chance_level']:.4g} "
@@ -272,26 +304,24 @@ def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
             # A stall *after* real learning (a quarter of the whole fall done before it)
             # that a large fall ended, without a learning-rate drop, lost the run this
             # stretch: a warning. A slow start, or a small later gain, is context.
-            drop = s.level - float(np.min(after))
-            before = max(raw_start, float(b.y[0])) - s.level
-            total = raw_start - float(np.min(model.smooth))
+            drop = s.best - float(np.min(after))
+            before = max(raw_start, float(y[0])) - s.best
             stall = before > 0.25 * total and drop > 0.25 * abs(s.level) and drop > 2 * tol
-            stall = stall and not _at_chance(run, c, s.level, start, end)
+            stall = stall and not _at_chance(run, c, s.level, start, end) and not _noisy(y)
             severity = "warning" if stall else "info"
             what = "stalled, then improved again on its own"
+        elif above:
+            severity = "info"
+            what = f"has not improved on its best {C.fmt(s.best)} since {C.where(run, start)}"
         else:
             severity = "info"
-            what = "settled: no significant improvement until the end (converged)"
-        if abs(s.level) < 0.1 * size:
-            # Near zero a percentage of the level says nothing (0.014 -> 0.009 is "56 %"
-            # of a loss that fell from 0.6): the gain is put against the run's range.
-            gain = f"it gained {C.fmt(s.improvement)} more, {100 * s.improvement / size:.2g}% of the run's range"
-        else:
-            gain = f"improvement {100 * improvement:.2g}%"
+            what = "settled: no improvement of 1% until the end (converged)"
         message = (
-            f"{c.name} {what}; flat at {C.fmt(s.level)} {span} "
-            f"({100 * frac:.0f}% of the log, {gain})."
+            f"{c.name} {what}; {span} ({100 * frac:.0f}% of the log) it stayed within "
+            f"{100 * p['level_tol']:.0f}% of its best so far {C.fmt(s.best)} "
+            f"(median {C.fmt(s.level)})."
         )
+        improvement = s.improvement / abs(s.best) if s.best else 0.0
         findings.append(
             Finding(
                 rule=rule.code,
@@ -306,6 +336,8 @@ def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
                     "start": C.num(start),
                     "end": C.num(end),
                     "length": points,
+                    "best_so_far": s.best,
+                    "level": s.level,
                     "improvement": round(improvement, 6),
                     "lr_drop_index": C.num(lr_drop),
                 },
@@ -315,11 +347,12 @@ def _judge(run: Run, c: C.Curve, rule: Rule, p: dict) -> list[Finding]:
 
 
 def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
-    """``plateau`` findings on the training and validation loss curves."""
+    """``plateau`` findings on the monitored loss (validation if logged, else training)."""
     p = {**DEFAULTS, **params}
-    findings = []
-    for c in C.loss_curves(run):
-        if c.n < max(C.min_points(params), 6):
-            continue
-        findings.extend(_judge(run, c, rule, p))
-    return findings
+    for name in (run.val_loss, run.train_loss):
+        c = C.curve(run, name)
+        if c is not None and c.n >= int(p["min_points"]):
+            return _judge(run, c, rule, p)
+        if c is not None and c.n:
+            return []  # a validation loss too short to judge: not the training loss instead
+    return []

@@ -62,6 +62,10 @@ DEFAULTS = {
     "max_accuracy": 0.99,
     "max_noise": 0.05,
     "chance_min_flat_fraction": 0.2,
+    "max_accuracy_range": 0.01,
+    "prior_tol": 0.05,
+    "max_prior_fall": 0.25,
+    "min_learning": 0.05,
 }
 
 
@@ -93,6 +97,74 @@ def _train_accuracy(run: Run) -> float | None:
         acc = C.curve(run, name)
         if acc is not None and acc.n >= 2:
             return C.end_level(acc.y)
+    return None
+
+
+def _accuracy(run: Run) -> C.Curve | None:
+    for name in C.accuracy_columns(run, "train"):
+        acc = C.curve(run, name)
+        if acc is not None and acc.n >= 5:
+            return acc
+    return None
+
+
+def _binary_entropy(a: float) -> float:
+    a = min(max(a, 1e-9), 1 - 1e-9)
+    return float(-(a * np.log(a) + (1 - a) * np.log(1 - a)))
+
+
+def learned_nothing(run: Run, t: np.ndarray, gap: float | None, p: dict) -> tuple[str, dict] | None:
+    """The three plain signs of a model that learned (almost) nothing, as an engineer
+    reads them off a log; ``(why, evidence)`` or ``None``.
+
+    - the training *accuracy* never moved: the same value (within
+      ``max_accuracy_range``) at every logged point, below ``max_accuracy`` — the
+      model predicts one class (the majority share) whatever the input;
+    - the loss sits at the entropy of the class prior: a binary accuracy ``a`` at
+      its end and a training loss within ``prior_tol`` of ``H(a)``, having fallen by
+      less than ``max_prior_fall`` — the model outputs the prior;
+    - the loss never moved: it fell by less than ``min_learning`` of its start over
+      the whole run, with the validation loss beside it.
+    """
+    begin, final = C.robust_start(t, 3), C.robust_end(t, 3)
+    if begin <= 0 or final <= 0:
+        return None
+    fall = (begin - final) / begin
+    close = gap is not None and abs(gap) <= p["max_gap"] * final
+    acc = _accuracy(run)
+    if acc is not None:
+        a_end = C.robust_end(acc.y, 3)
+        if (
+            float(np.max(acc.y) - np.min(acc.y)) <= p["max_accuracy_range"]
+            and a_end < p["max_accuracy"]
+        ):
+            return (
+                f"the training accuracy never moved from {a_end:.4g} over {acc.n} points while "
+                f"{run.train_loss} went from {C.fmt(begin)} to {C.fmt(final)}: the model predicts "
+                "one class (the majority share) whatever the input",
+                {"accuracy": a_end, "reason": "constant-accuracy"},
+            )
+        h = _binary_entropy(a_end)
+        if (
+            0.5 <= a_end < p["max_accuracy"]
+            and abs(final - h) <= p["prior_tol"] * h
+            and fall < p["max_prior_fall"]
+            and (gap is None or abs(gap) <= 2 * p["max_gap"] * final)
+        ):
+            return (
+                f"{run.train_loss} ends at {C.fmt(final)}, the entropy of a {a_end:.2f}/"
+                f"{1 - a_end:.2f} class prior ({h:.3g}), with accuracy {a_end:.3g} at the "
+                "majority share: the model outputs the class prior, not a prediction",
+                {"accuracy": a_end, "prior_entropy": h, "reason": "class-prior"},
+            )
+    if close and fall < p["min_learning"]:
+        moved = f"fell {100 * fall:.1f}%" if fall >= 0 else f"rose {-100 * fall:.1f}%"
+        return (
+            f"{run.train_loss} went from {C.fmt(begin)} to {C.fmt(final)} ({moved} "
+            f"over the whole run) with {run.val_loss} right beside it (gap "
+            f"{100 * gap / final:+.1f}%): the model learned almost nothing",
+            {"reason": "no-learning"},
+        )
     return None
 
 
@@ -133,7 +205,13 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     if flat_fraction >= p["chance_min_flat_fraction"]:
         chance = C.chance_level(run, final)
 
-    if chance is None:
+    extra: dict = {}
+    nothing = learned_nothing(run, t.y, gap, p) if chance is None else None
+    if nothing is not None:
+        why, extra = nothing
+        start_index = float(t.first[0])
+        what = "check the labels and the input pipeline, then the model's capacity"
+    elif chance is None:
         first = float(t.y[0])
         # "High" is judged against a start robust to a huge first epoch (the mean over
         # an epoch of an unnormalised regression can be 100x the next value).
@@ -173,6 +251,7 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         "best_train_loss": best,
         "chance_level": None if chance is None else chance["chance_level"],
         "gap_at_end": gap,
+        **extra,
     }
     return [
         Finding(

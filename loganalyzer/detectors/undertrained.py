@@ -1,24 +1,19 @@
-"""``undertrained``: the monitored loss is still improving significantly when the log ends.
+"""``undertrained``: the monitored loss is still improving clearly when the log ends.
 
 The monitored curve is the validation loss when it is logged (what more epochs are
-meant to improve), else the training loss. On its last window (``window_fraction`` of
-the judged points, at least ``min_window`` points; long logs are binned first):
+meant to improve), else the training loss. A careful engineer asks two plain
+questions of it, both about practical, not merely statistical, significance:
 
-1. a Mann–Kendall test must find a falling trend with ``p < alpha``;
-2. the Theil–Sen slope's confidence interval (``1 - alpha``) must lie below zero;
-3. the fitted improvement over the window must be at least ``min_improvement_pct`` of
-   the loss level and at least ``min_improvement_sigma`` noise units: a converged
-   curve that still creeps down by 0.1 % is not worth more epochs;
-4. the curve must not be levelling off: when the slope of the window's second half is
-   smaller than that of its first, an exponential approach to a floor is assumed and
-   the improvement still to come (``s2 * tau``) must be at least
-   ``min_remaining_pct`` percent of the level and ``min_remaining_share`` of the
-   improvement the whole run made (a loss that fell 100-fold to a tiny floor is done
-   even if its last epochs still halve the distance to it); a second half that does
-   not improve at all ends the matter;
-5. the curve must end at its best (the smoothed minimum lies in the last third of the
-   window): a validation loss that turned up is ``overfitting``, not a run stopped
-   too soon.
+1. is the curve at its best at the very end? Its lowest point lies in the last
+   ``best_fraction`` (10 %) of the log;
+2. is the recent gain worth more epochs? The best value is at least
+   ``min_drop_pct`` (2 %) below the value at the start of the last
+   ``window_fraction`` (20 %) of the log (for a loss at or below zero: 2 % of the
+   curve's range).
+
+A curve that creeps down by 0.1 % is converged, not stopped early, however
+significant its trend. The Theil-Sen slope of the last window is reported as
+evidence (and sizes the train-longer advice).
 
 Example:
     >>> import math
@@ -27,7 +22,7 @@ Example:
     >>> val = [0.5 + math.exp(-i / 30) for i in range(20)]
     >>> run = to_run({"loss": [v - 0.05 for v in val], "val_loss": val})
     >>> [(f.kind, f.metric, f.start) for f in detect(run, rule_by_code("LA107"), {})]
-    [('undertrained', 'val_loss', 13)]
+    [('undertrained', 'val_loss', 15)]
 """
 
 from __future__ import annotations
@@ -38,18 +33,15 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
-from loganalyzer.stats import mann_kendall, theil_sen
+from loganalyzer.stats import theil_sen
 
 KIND = "undertrained"
 
 DEFAULTS = {
-    "window_fraction": 0.34,
-    "min_window": 5,
-    "alpha": 0.05,
-    "min_improvement_pct": 1.0,
-    "min_improvement_sigma": 3.0,
-    "min_remaining_pct": 1.0,
-    "min_remaining_share": 0.02,
+    "best_fraction": 0.1,
+    "window_fraction": 0.2,
+    "min_drop_pct": 2.0,
+    "min_points": 5,
 }
 
 
@@ -61,23 +53,6 @@ def _monitored(run: Run, need: int) -> C.Curve | None:
     return None
 
 
-def _remaining(x: np.ndarray, y: np.ndarray) -> float | None:
-    """Improvement still to come (in loss units) if the decay is exponential, ``inf``
-    when it is not slowing down, ``None`` when the window is too short."""
-    half = (len(y) + 1) // 2  # the halves share the middle point when the window is odd
-    if half < 3:
-        return None
-    s1 = -theil_sen(x[:half], y[:half]).slope
-    s2 = -theil_sen(x[-half:], y[-half:]).slope
-    if s2 <= 0:
-        return 0.0
-    if s1 <= s2:
-        return float("inf")
-    dt = float(np.mean(x[-half:]) - np.mean(x[:half]))
-    tau = dt / np.log(s1 / s2)
-    return float(s2 * tau)
-
-
 def _ends_finite(run: Run, name: str | None) -> bool:
     """False when the logged series ends non-finite (a diverged run is not undertrained)."""
     s = run.series(name)
@@ -85,62 +60,45 @@ def _ends_finite(run: Run, name: str | None) -> bool:
 
 
 def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
-    """An ``undertrained`` finding when the monitored loss still falls at the end."""
-    p = {**DEFAULTS, **rule.params, **params}
-    need = max(C.min_points(p), int(p["min_window"]))
-    raw = _monitored(run, need)
-    if raw is None:
+    """An ``undertrained`` finding when the monitored loss is at its best at the end and
+    still fell clearly over the last part of the log."""
+    p = {**DEFAULTS, **params}
+    c = _monitored(run, C.min_points(p))
+    if c is None:
         return []
-    c = C.binned(raw)
+    y, x = c.y, c.x
     n = c.n
-    w = min(n, max(int(p["min_window"]), int(round(p["window_fraction"] * n))))
-    y, x = c.y[-w:], c.x[-w:]
-    trend = mann_kendall(y)
-    if not (trend.falling and trend.p < p["alpha"]):
+    b = int(np.argmin(y))
+    if b < n - max(1, int(np.ceil(p["best_fraction"] * n))):
         return []
-    fit = theil_sen(x, y, alpha=1.0 - p["alpha"])
-    if not (fit.slope < 0 and fit.high < 0):
+    w = max(1, int(round(p["window_fraction"] * (n - 1))))
+    s = n - 1 - w
+    before = float(y[s])
+    best = float(y[b])
+    base = before if before > 0 and best > 0 else C.scale(y)
+    drop_pct = 100.0 * (before - best) / base
+    if drop_pct < p["min_drop_pct"]:
         return []
-    span = float(x[-1] - x[0])
-    gain = -fit.slope * span
-    level = abs(float(np.median(y)))
-    if level == 0:
-        level = C.scale(c.y)
-    improvement_pct = 100.0 * gain / level
-    sig = C.sigma(c.y)
-    if improvement_pct < p["min_improvement_pct"] or gain < p["min_improvement_sigma"] * sig:
-        return []
-    smooth = C.running_median(c.y, C.smooth_window(n, 0.06, 3, 9))
-    # Converged curves decelerate: with the slopes of the window's two halves, an
-    # exponential approach a + b * exp(-t / tau) has tau = dt / ln(s1 / s2) and about
-    # s2 * tau of improvement left. A last half that no longer improves is done.
-    remaining = _remaining(x, y)
-    if remaining is not None:
-        total = float(np.max(smooth) - np.min(smooth))
-        if (
-            100.0 * remaining < p["min_remaining_pct"] * level
-            or remaining < p["min_remaining_share"] * total
-        ):
-            return []
-    # Still at its best when the log ends (not a curve that turned up): the smoothed
-    # minimum lies in the last third of the window.
-    if int(np.argmin(smooth)) < n - max(2, int(np.ceil(w / 3))):
-        return []
-    start, end = float(c.first[-w]), float(c.last[-1])
+    fit = theil_sen(x[s:], y[s:]) if n - s >= 2 else None
+    slope = fit.slope if fit is not None else None
+    start, end = float(x[s]), float(x[-1])
+    unit = "%" if base == before else "% of its range"
     message = (
-        f"{c.name} was still falling when the log ended: {improvement_pct:.1f}% better over "
-        f"the last {w} points ({C.where(run, start)} to {C.where(run, end)}), Theil-Sen slope "
-        f"{C.fmt(fit.slope)} per {run.index} ({100 * (1 - p['alpha']):.0f}% CI {C.fmt(fit.low)} "
-        f"to {C.fmt(fit.high)}), "
-        f"Mann-Kendall {C.fmt_p(trend.p)}: the run stopped before converging; train longer."
+        f"{c.name} was still improving when the log ended: best {C.fmt(best)} at "
+        f"{C.where(run, float(x[b]))}, {drop_pct:.1f}{unit} below its value at "
+        f"{C.where(run, start)} ({C.fmt(before)}), the start of the last {w} of its {n} points"
     )
+    if slope is not None:
+        message += f" (Theil-Sen slope {C.fmt(slope)} per {run.index})"
+    message += ": the run stopped before converging; train longer."
     evidence = {
         "metric": c.name,
-        "slope": fit.slope,
-        "slope_low": fit.low,
-        "slope_high": fit.high,
-        "trend_p": trend.p,
-        "recent_improvement_pct": round(improvement_pct, 3),
+        "best_index": C.num(float(x[b])),
+        "best_value": best,
+        "window_start": C.num(start),
+        "window_start_value": before,
+        "recent_improvement_pct": round(drop_pct, 3),
+        "slope": slope,
     }
     return [
         Finding(

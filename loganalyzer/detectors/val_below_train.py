@@ -42,7 +42,7 @@ from loganalyzer.run import Run
 KIND = "val-below-train"
 
 DEFAULTS = {
-    "min_fraction": 0.8,
+    "min_fraction": 0.7,
     "identical_tol": 0.01,
     "min_learning": 0.1,
 }

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 import re
@@ -21,13 +22,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loganalyzer.errors import LogReadError
+from loganalyzer.sources import as_path
 
 DELIMITERS = (",", ";", "\t")
+
+#: CSV logs larger than this are streamed and thinned to about MAX_CSV_ROWS rows.
+STREAM_BYTES = 16 * 1024 * 1024
+MAX_CSV_ROWS = 250_000
 
 #: How missing values are spelled in CSV logs (compared after stripping spaces).
 MISSING = {"", "na", "n/a", "nan", "none", "null", "-"}
 
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity|nan)$", re.I)
+# Unambiguous (each character can be matched one way only), so a long cell of digits
+# is matched in linear time: ``\d+\.?\d*`` backtracked quadratically on 30 KB of digits.
+_NUMBER = re.compile(
+    r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)", re.I
+)
+#: No logger writes a number longer than this (a float's repr is at most 24 characters);
+#: longer cells are text, and are not even scanned.
+MAX_NUMBER_CHARS = 400
 
 
 def decode_head(head: bytes) -> str | None:
@@ -52,7 +65,7 @@ def read_text(path: Path) -> str:
     Raises:
         LogReadError: when the file is not UTF-8 text or holds NUL bytes.
     """
-    data = Path(path).read_bytes()
+    data = as_path(path).read_bytes()  # a local file or a Source (URL, stdin)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -76,16 +89,17 @@ def invalid_json(source: str, exc: ValueError | RecursionError) -> LogReadError:
     """
     if isinstance(exc, json.JSONDecodeError):
         where = f"line {exc.lineno}, column {exc.colno}"
-        return LogReadError(source, f"invalid JSON ({exc.msg})", where)
+        return LogReadError(source, f"invalid JSON ({exc.msg})", where, broken=True)
     if isinstance(exc, RecursionError):
-        return LogReadError(source, "invalid JSON (nested too deeply)")
+        return LogReadError(source, "invalid JSON (nested too deeply)", broken=True)
     # e.g. an integer literal beyond Python's digit limit
-    return LogReadError(source, f"invalid JSON ({exc})")
+    return LogReadError(source, f"invalid JSON ({exc})", broken=True)
 
 
 def is_number(cell: str) -> bool:
     """True for a cell that spells a number (``1``, ``-2.5e-3``, ``nan``, ``inf``)."""
-    return bool(_NUMBER.match(cell.strip()))
+    cell = cell.strip()
+    return len(cell) <= MAX_NUMBER_CHARS and bool(_NUMBER.fullmatch(cell))
 
 
 def number(cell: object) -> float:
@@ -100,9 +114,32 @@ def number(cell: object) -> float:
         except OverflowError:  # an integer too large for a float
             return math.inf if cell > 0 else -math.inf
     s = str(cell).strip()
-    if s.lower() in MISSING or not _NUMBER.match(s):
+    if len(s) > MAX_NUMBER_CHARS or s.lower() in MISSING or not _NUMBER.fullmatch(s):
         return math.nan
     return float(s)
+
+
+#: Spellings of a cell that was not logged (a logged NaN is written ``nan``).
+NOT_LOGGED = MISSING - {"nan"}
+
+
+def unlogged_last_cells(header: list[str], last: list[str], skip: int | None = None) -> list[str]:
+    """Columns whose cell in the last row is empty (or ``NA``) while another loss in
+    that row has a value: the row was cut, or a validation was not run at the last
+    epoch. Those cells are missing, not a loss that turned NaN.
+
+    Example:
+        >>> unlogged_last_cells(["epoch", "loss", "val_loss"], ["9", "0.1", ""], skip=0)
+        ['val_loss']
+        >>> unlogged_last_cells(["epoch", "loss", "val_loss"], ["9", "nan", ""], skip=0)
+        []
+    """
+    from loganalyzer.naming import canonical_name, is_loss
+
+    cells = {n: c for i, (n, c) in enumerate(zip(header, last, strict=False)) if i != skip}
+    empty = [n for n, c in cells.items() if c.strip().lower() in NOT_LOGGED]
+    logged = any(is_loss(canonical_name(n)) and math.isfinite(number(c)) for n, c in cells.items())
+    return empty if logged else []
 
 
 def sniff_delimiter(line: str) -> str | None:
@@ -144,17 +181,76 @@ def parse_csv(text: str, source: str) -> CsvTable:
     Raises:
         LogReadError: when there is no header or no delimiter.
     """
-    lines = text.splitlines()
-    first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
-    if first is None:
+    return _parse_lines(text.splitlines(), source, text.endswith(("\n", "\r")))
+
+
+def parse_csv_file(path: Path, source: str) -> CsvTable:
+    """:func:`parse_csv` of a file. Up to ``STREAM_BYTES`` the file is read whole;
+    above, it is streamed line by line and thinned to about ``MAX_CSV_ROWS`` evenly
+    spaced rows (the last one always kept), with a warning: a 200 MB log used to take
+    3.3 GB of memory.
+
+    Raises:
+        LogReadError: not UTF-8 text, binary data, no header or no delimiter.
+    """
+    size = Path(path).stat().st_size
+    if size <= STREAM_BYTES:
+        return parse_csv(read_text(path), source)
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+        fh.seek(size - 1)
+        ends_cleanly = fh.read(1) in (b"\n", b"\r")
+    per_line = max(1, len(head) // max(1, head.count(b"\n")))
+    stride = max(1, -(-size // per_line // MAX_CSV_ROWS))
+
+    def lines():
+        with open(path, encoding="utf-8", newline="") as fh:
+            for k, line in enumerate(fh):
+                if "\x00" in line:
+                    raise LogReadError(source, "binary data (NUL byte): not a training log")
+                yield (line.lstrip("\ufeff") if k == 0 else line).rstrip("\r\n")
+
+    try:
+        table = _parse_lines(lines(), source, ends_cleanly, stride)
+    except UnicodeDecodeError:
+        raise LogReadError(source, "not UTF-8 text: not a training log") from None
+    if stride > 1:
+        table.warnings.append(
+            f"{size / 1e6:.0f} MB log: read every {stride}th row ({len(table.rows)} rows) "
+            f"to bound memory; a spike narrower than {stride} rows may be missed"
+        )
+    return table
+
+
+def _parse_lines(lines, source: str, ends_cleanly: bool, stride: int = 1) -> CsvTable:
+    """The body of :func:`parse_csv` over any iterable of lines (without line ends);
+    keeps every ``stride``-th data row, and the last one."""
+    count = 0
+
+    def numbered():
+        nonlocal count
+        for line in lines:
+            count += 1
+            yield line
+
+    it = numbered()
+    head_line = next((ln for ln in it if ln.strip()), None)
+    if head_line is None:
         raise LogReadError(source, "empty file")
-    delimiter = sniff_delimiter(lines[first])
+    first = count - 1
+    delimiter = sniff_delimiter(head_line)
     if delimiter is None:
         raise LogReadError(source, "not a CSV log: no , ; or tab separator in the header", "line 1")
-    ends_cleanly = text.endswith(("\n", "\r"))
-    reader = csv.reader(lines[first:], delimiter=delimiter, skipinitialspace=False)
+    reader = csv.reader(
+        itertools.chain([head_line], it), delimiter=delimiter, skipinitialspace=False
+    )
+    # The csv module refuses fields over 128 KiB (a process-wide limit): a long text
+    # column (a pasted config) must not cost the rows after it. Raised for this parse.
+    limit = csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
     table = CsvTable(header=[], rows=[], delimiter=delimiter)
     bad: list[int] = []
+    held = None  # the last data row, when the stride passed over it
+    n_data = 0
     try:
         for k, cells in enumerate(reader):
             lineno = first + k + 1
@@ -163,17 +259,31 @@ def parse_csv(text: str, source: str) -> CsvTable:
                 continue
             if not cells or all(not c.strip() for c in cells):
                 continue
-            if _unique([c.strip() for c in cells]) == table.header:
+            if cells[0].strip() == table.header[0] and _unique([c.strip() for c in cells]) == (
+                table.header
+            ):
                 table.repeated_headers.append(lineno)
                 continue
             if len(cells) != len(table.header):
                 bad.append(lineno)
                 continue
+            n_data += 1
+            if stride > 1 and (n_data - 1) % stride:
+                held = (cells, lineno)
+                continue
+            held = None
             table.rows.append(cells)
             table.lines.append(lineno)
     except csv.Error as exc:
         table.warnings.append(f"stopped reading at a malformed line ({exc})")
-    last_line = len(lines)
+        for _ in it:  # count the lines left
+            pass
+    finally:
+        csv.field_size_limit(limit)
+    if held is not None:
+        table.rows.append(held[0])
+        table.lines.append(held[1])
+    last_line = count
     if bad and bad[-1] == last_line and not ends_cleanly:
         bad.pop()
         table.warnings.append(
@@ -214,10 +324,13 @@ def looks_like_csv_log(text: str) -> CsvTable | None:
     delimiter = sniff_delimiter(lines[0])
     if delimiter is None:
         return None
+    limit = csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     try:
         rows = list(csv.reader(lines[:2], delimiter=delimiter))
     except csv.Error:
         return None
+    finally:
+        csv.field_size_limit(limit)
     if len(rows) < 2:
         return None
     header, first = [c.strip() for c in rows[0]], rows[1]

@@ -44,18 +44,20 @@ Example:
 
 from __future__ import annotations
 
-import os
 import struct
 from dataclasses import dataclass, field
 from os import PathLike
 
 import numpy as np
 
+from loganalyzer.sources import open_binary
+
 CHUNK_BYTES = 1 << 20  # read the file this many bytes at a time
 _HEADER = 12  # uint64 length + uint32 length CRC
 _FOOTER = 4  # uint32 data CRC
 _MASK_DELTA = 0xA282EAD8
 _BAD_HEADER = "length CRC does not match (damaged or not a record)"
+_PAST_END = "its length runs past the end of the file (damaged)"
 
 # ----------------------------------------------------------------------------- CRC32C
 
@@ -817,8 +819,9 @@ def read_scalars(
     crc_bad = 0
     crc_first = -1
     damaged = -1  # file offset of a damaged record header while looking past it
-    with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
+    damage = _BAD_HEADER  # what is wrong with it
+    fh, size = open_binary(path)  # a local file, or a Source streamed in blocks
+    with fh:
         base = 0  # file offset of buf[0]
         buf = b""
         eof = False
@@ -835,6 +838,12 @@ def read_scalars(
                 # Look for the next record whose header (and data) CRC match.
                 p = _find_record(buf, b, max(0, damaged + 1 - base), size - base)
                 if p is None:
+                    if eof and damage == _PAST_END:
+                        warnings.append(
+                            f"record at byte {damaged}: truncated ({size - damaged} of its "
+                            f"bytes are in the file); kept {records} records before it"
+                        )
+                        break
                     if eof:
                         warnings.append(
                             f"record at byte {damaged}: {_BAD_HEADER}; kept {records} records "
@@ -847,7 +856,7 @@ def read_scalars(
                     buf = buf[keep:]
                     continue
                 warnings.append(
-                    f"record at byte {damaged}: {_BAD_HEADER}; skipped {base + p - damaged} "
+                    f"record at byte {damaged}: {damage}; skipped {base + p - damaged} "
                     f"bytes to the next valid record at byte {base + p}"
                 )
                 damaged = -1
@@ -868,14 +877,22 @@ def read_scalars(
                     pos = int(o[i])
                     o, lengths = o[:i], lengths[:i]
             if stop is None and pos < n and (eof or pos + _HEADER <= n):
-                # The next record does not fit in what we have: damaged header, or
-                # more to read, or (at the end of the file) truncated.
+                # The next record does not fit in what we have: damaged header, a length
+                # past the end of the file, or more to read, or (at the end) truncated.
                 if (
                     pos + _HEADER <= n
                     and masked_crc32c(buf[pos : pos + 8])
                     != struct.unpack_from("<I", buf, pos + 8)[0]
                 ):
                     stop = (base + pos, _BAD_HEADER)
+                elif (
+                    pos + _HEADER <= n
+                    and base + pos + _HEADER + _FOOTER + _LEN(buf, pos)[0] > size
+                    and base + pos > 0
+                ):
+                    # A length that runs past the end: a truncated last record, or a
+                    # damaged length (2**63) with valid records after it: look for them.
+                    stop = (base + pos, _PAST_END)
                 elif eof:
                     stop = (base + pos, f"truncated ({n - pos} of its bytes are in the file)")
                 elif pos + _HEADER <= n:
@@ -904,9 +921,9 @@ def read_scalars(
                         else f"not a TensorBoard event file: its first record is {stop[1]}",
                         "byte 0",
                     )
-                if stop[1] == _BAD_HEADER:
+                if stop[1] in (_BAD_HEADER, _PAST_END):
                     # The length cannot be trusted; valid records may follow the damage.
-                    damaged = stop[0]
+                    damaged, damage = stop
                     base += pos
                     buf = buf[pos:]
                     continue

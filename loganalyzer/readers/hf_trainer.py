@@ -106,14 +106,20 @@ def read(path: Path) -> list[Run]:
         )
     frame = pd.DataFrame.from_dict(rows, orient="index").sort_index()
     frame.index.name = "step"
-    return [
-        Run.from_frame(
-            path.parent.name or path.name,
-            frame,
-            format=FORMAT,
-            index="step",
-            sources=[source],
-            warnings=warnings,
-            dropped=dropped,
-        )
-    ]
+    run = Run.from_frame(
+        path.parent.name or path.name,
+        frame,
+        format=FORMAT,
+        index="step",
+        sources=[source],
+        warnings=warnings,
+        dropped=dropped,
+    )
+    # Records name what was logged, NaN values included: a metric whose last record
+    # comes before the last step (evaluation not run at the end) was not logged there.
+    last_logged = {key: step for step in sorted(rows) for key in rows[step]}
+    end = frame.index.max()
+    run.unlogged_tail = {
+        c for c, orig in run.original_names.items() if last_logged.get(orig, end) < end
+    }
+    return [run]

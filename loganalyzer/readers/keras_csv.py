@@ -36,7 +36,13 @@ import pandas as pd
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.naming import _snake
-from loganalyzer.readers._text import decode_head, looks_like_csv_log, number, parse_csv, read_text
+from loganalyzer.readers._text import (
+    decode_head,
+    looks_like_csv_log,
+    number,
+    parse_csv_file,
+    unlogged_last_cells,
+)
 from loganalyzer.run import Run
 
 FORMAT = "keras-csv"
@@ -77,10 +83,10 @@ def read(path: Path) -> list[Run]:
         LogReadError: when the file is not a CSV of metrics.
     """
     source = str(path)
-    table = parse_csv(read_text(path), source)
+    table = parse_csv_file(path, source)
     warnings = list(table.warnings)
     if not table.rows:
-        raise LogReadError(source, "CSV log with a header but no complete data rows")
+        raise LogReadError(source, "CSV log with a header but no complete data rows", broken=True)
     header = table.header
     ep = epoch_column(header)
     values = {
@@ -112,19 +118,31 @@ def read(path: Path) -> list[Run]:
             epochs = [e for e, k in zip(epochs, keep, strict=True) if k]
         if not epochs:
             raise LogReadError(source, "CSV log without a single row with an epoch number")
-        index, frame, seg_warning = _last_segment([int(e) for e in epochs], frame)
+        whole = all(float(e).is_integer() for e in epochs)
+        # Fractional epochs (0, 0.5, 1, ...: evaluations within an epoch) stay as written.
+        index, frame, seg_warning = _last_segment(
+            [int(e) for e in epochs] if whole else epochs, frame
+        )
         if seg_warning:
             warnings.append(seg_warning)
     frame.index = pd.Index(index, name="epoch")
     dropped = {}
-    for col in list(frame.columns):
-        raw_col = header.index(col)
-        if frame[col].isna().all() and any(
-            row[raw_col].strip().lower() not in ("", "na", "nan", "none", "null")
-            for row in table.rows
-        ):
+    position = {name: i for i, name in enumerate(header)}
+    for col in frame.columns[frame.isna().all().to_numpy()]:  # one pass, not one per column
+        cells = [row[position[col]].strip().lower() for row in table.rows]
+        if all(c in ("", "na", "none", "null") for c in cells):
+            # Empty or NA everywhere: never logged (a metric CSVLogger had no value
+            # for). A column of "nan" is different: a loss computed as NaN, kept.
+            dropped[col] = "never logged (every cell empty or NA)"
+        elif any(c not in ("", "na", "nan", "none", "null") for c in cells):
             dropped[col] = "no numeric values (e.g. list or text cells)"
-            frame = frame.drop(columns=col)
+    frame = frame.drop(columns=list(dropped))
+    unlogged = unlogged_last_cells(header, table.rows[-1], ep)
+    if unlogged:
+        warnings.append(
+            f"last row (line {table.lines[-1]}) has no value for {', '.join(unlogged)}: "
+            "read as not logged (the file may have been cut while being written)"
+        )
     run = Run.from_frame(
         path.name,
         frame,
@@ -136,12 +154,18 @@ def read(path: Path) -> list[Run]:
     )
     if run.metrics.empty:
         raise LogReadError(source, "CSV without a numeric metric column: not a training log")
+    run.unlogged_tail = {c for c, orig in run.original_names.items() if orig in unlogged}
     return [run]
 
 
-def _last_segment(epochs: list[int], frame: pd.DataFrame) -> tuple[list[int], pd.DataFrame, str]:
+def _last_segment(
+    epochs: list[float], frame: pd.DataFrame
+) -> tuple[list[float], pd.DataFrame, str]:
     """Split at every drop of the epoch column back to the file's first epoch and keep
-    the last segment; a drop to a later epoch continues the run (later rows win)."""
+    the last segment; a drop to a later epoch continues the run (later rows win).
+    Rows written in decreasing epoch order (a table sorted newest first) are one run."""
+    if len(epochs) > 1 and all(b < a for a, b in zip(epochs, epochs[1:], strict=False)):
+        return epochs, frame, "rows are in decreasing epoch order; read them in epoch order"
     start_epoch = epochs[0]
     starts = [0]
     resumed: list[int] = []

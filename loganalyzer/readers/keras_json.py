@@ -40,6 +40,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from loganalyzer.errors import LogReadError
@@ -50,13 +51,19 @@ from loganalyzer.run import Run
 FORMAT = "keras-json"
 
 _EPOCH_KEYS = ("epoch", "epochs", "Epoch", "Epochs")
-_MAX_LITERAL = 20_000_000  # characters; ast.literal_eval on more is not worth the memory
+_MAX_LITERAL = 2_000_000  # characters given to ast.literal_eval (~200 bytes each)
 
 
 def sniff(path: Path, head: bytes) -> bool:
-    """Text that starts like JSON (an object, an array or a string)."""
+    """Text that starts like JSON: an object, an array, or a string holding one (a
+    quoted CSV header such as ``"epoch","loss"`` is not JSON)."""
     text = decode_head(head)
-    return text is not None and text.lstrip()[:1] in ("{", "[", '"')
+    if text is None:
+        return False
+    text = text.lstrip()
+    if text[:1] == '"':
+        return text[1:].lstrip()[:1] in ("{", "[")
+    return text[:1] in ("{", "[")
 
 
 def read(path: Path) -> list[Run]:
@@ -76,6 +83,7 @@ def read(path: Path) -> list[Run]:
     _find(obj, "", found, depth=0)
     if not found:
         raise LogReadError(source, "not a training log: JSON without per-epoch metric lists")
+    found = [split for item in found for split in _heads(*item)]
     runs = []
     for key, frame, dropped, warnings in found:
         name = path.name + (f"#{key}" if key and len(found) > 1 else "")
@@ -88,11 +96,47 @@ def read(path: Path) -> list[Run]:
             warnings=load_warnings + warnings,
             dropped=dropped,
         )
+        unlogged = frame.attrs.get("unlogged_tail", ())
+        run.unlogged_tail = {c for c, orig in run.original_names.items() if orig in unlogged}
         if not run.metrics.empty:
             runs.append(run)
     if not runs:
         raise LogReadError(source, "not a training log: JSON series hold no numbers")
     return runs
+
+
+def _heads(key: str, frame: pd.DataFrame, dropped: dict, warnings: list) -> list[tuple]:
+    """Split a history that holds several runs as key prefixes (``reg_loss``,
+    ``reg_val_loss``, ``cls_loss``, ``cls_val_loss``: two models trained in one
+    notebook and saved in one dict) into one history per prefix, so each is judged
+    on its own curves; padded tail rows of the shorter one are dropped.
+
+    Example:
+        >>> f = pd.DataFrame({"a_loss": [1.0, 0.5], "a_val_loss": [1.1, 0.6],
+        ...                   "b_loss": [2.0, None], "b_val_loss": [2.1, None]})
+        >>> [(k, list(fr.columns), len(fr)) for k, fr, _, _ in _heads("", f, {}, [])]
+        [('a', ['loss', 'val_loss'], 2), ('b', ['loss', 'val_loss'], 1)]
+    """
+    cols = [str(c) for c in frame.columns]
+    if "loss" in cols or "val_loss" in cols:
+        return [(key, frame, dropped, warnings)]
+    prefixes = [
+        c[: -len("_loss")]
+        for c in cols
+        if c.endswith("_loss") and f"{c[: -len('_loss')]}_val_loss" in cols
+    ]
+    if len(prefixes) < 2:
+        return [(key, frame, dropped, warnings)]
+    out = []
+    for pre in prefixes:
+        sub = frame[[c for c in frame.columns if str(c).startswith(pre + "_")]]
+        sub = sub.rename(columns={c: str(c)[len(pre) + 1 :] for c in sub.columns})
+        filled = sub.notna().any(axis=1).to_numpy()
+        if filled.any():
+            sub = sub.iloc[: int(np.nonzero(filled)[0][-1]) + 1]
+        note = [w for w in warnings if "different lengths" not in w]
+        out.append((f"{key}.{pre}" if key else pre, sub, dict(dropped), note))
+    return out
 
 
 # ---------------------------------------------------------------------- parsing
@@ -133,7 +177,9 @@ def _json_lines(text: str, source: str) -> tuple[list, list[str]]:
                 warning = f"last record truncated (line {k}); kept the {len(records)} complete ones"
                 return records, [warning]
             msg = getattr(exc, "msg", "nested too deeply")
-            raise LogReadError(source, f"invalid JSON Lines record ({msg})", f"line {k}") from None
+            raise LogReadError(
+                source, f"invalid JSON Lines record ({msg})", f"line {k}", broken=True
+            ) from None
         if not isinstance(rec, dict):
             raise LogReadError(source, "JSON Lines record is not an object", f"line {k}")
         records.append(rec)
@@ -142,15 +188,55 @@ def _json_lines(text: str, source: str) -> tuple[list, list[str]]:
 
 _PY_TOKENS = re.compile(r"(?<![\w.'\"])(-?)(nan|inf)(?![\w'\"])")
 
+# What a Python literal spells differently from JSON: strings (either quote), the names
+# None/True/False/nan/inf, and tuple parentheses. Each alternative matches one way only
+# and a string ends at its line, so the scan is linear; the rest is copied unchanged.
+_PY_REPR = re.compile(r"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|\b[A-Za-z_]\w*|[()]""")
+_PY_NAMES = {"None": "null", "True": "true", "False": "false", "nan": "NaN", "inf": "Infinity"}
+
+
+def _repr_as_json(text: str) -> str:
+    """A Python dict/list repr rewritten as JSON text, token by token.
+
+    Example:
+        >>> _repr_as_json("{'loss': [1e-05, nan, -inf], 'ok': (True, None)}")
+        '{"loss": [1e-05, NaN, -Infinity], "ok": [true, null]}'
+    """
+
+    def sub(m: re.Match) -> str:
+        tok = m.group()
+        if tok[0] in "'\"":
+            return json.dumps(ast.literal_eval(tok))
+        if tok in "()":
+            return "[" if tok == "(" else "]"
+        if tok in _PY_NAMES:
+            return _PY_NAMES[tok]
+        raise ValueError(f"not a literal: {tok[:40]}")
+
+    return _PY_REPR.sub(sub, text)
+
 
 def _literal(text: str, source: str) -> Any:
-    """A Python dict/list repr (single quotes, ``nan``/``inf``) via ``ast.literal_eval``.
+    """A Python dict/list repr (single quotes, ``nan``/``inf``, tuples).
 
-    ``nan`` and ``inf`` are not literals, so they are rewritten first: ``inf`` as
-    ``1e999`` (which is infinity) and ``nan`` as ``None`` (read back as NaN).
+    Rewritten as JSON and parsed as such: linear in time and as lean in memory as
+    JSON. Only what that cannot read (integer dict keys, trailing commas) goes to
+    ``ast.literal_eval``, whose syntax tree takes ~200x the text's size, so only up
+    to ``_MAX_LITERAL`` characters (a 16.5 MB repr took 3.6 GB that way). For it,
+    ``inf`` is rewritten as ``1e999`` (which is infinity) and ``nan`` as ``None``
+    (read back as NaN). Never ``eval``.
     """
+    try:
+        return json.loads(_repr_as_json(text))
+    except (ValueError, SyntaxError, RecursionError, MemoryError):
+        pass
     if len(text) > _MAX_LITERAL:
-        raise LogReadError(source, "Python dict repr too large to parse safely")
+        raise LogReadError(
+            source,
+            f"Python repr of {len(text) // 1_000_000} MB that is not a plain dict/list "
+            f"of numbers: too large to parse safely (limit {_MAX_LITERAL // 1_000_000} MB)",
+            broken=True,
+        )
 
     def sub(m: re.Match) -> str:
         return "None" if m.group(2) == "nan" else f"{m.group(1)}1e999"
@@ -159,7 +245,7 @@ def _literal(text: str, source: str) -> Any:
         return ast.literal_eval(_PY_TOKENS.sub(sub, text))
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
         raise LogReadError(
-            source, f"neither JSON nor a Python dict repr ({type(exc).__name__})"
+            source, f"neither JSON nor a Python dict repr ({type(exc).__name__})", broken=True
         ) from None
 
 
@@ -248,6 +334,7 @@ def _from_dict(obj: dict) -> tuple[pd.DataFrame, dict, list] | None:
         return None
     dropped: dict[str, str] = {}
     warnings: list[str] = []
+    unlogged: list[str] = []
     epoch_key = next((k for k in _EPOCH_KEYS if k in series), None)
     data: dict[str, pd.Series] = {}
     if series:
@@ -257,14 +344,18 @@ def _from_dict(obj: dict) -> tuple[pd.DataFrame, dict, list] | None:
                 f"metric lists of different lengths ({'/'.join(map(str, sorted(lengths)))}); "
                 "the shorter ones are padded with NaN at the end"
             )
+        longest = max((len(v) for k, v in series.items() if k != epoch_key), default=0)
         for k, v in series.items():
             if k == epoch_key:
                 continue
             data[k] = pd.Series([number(x) for x in v], dtype=float)
+            if len(v) < longest:  # its padding was not logged (not a loss turned NaN)
+                unlogged.append(k)
     for k, v in columns.items():
         s = pd.Series({int(i): number(x) for i, x in v.items()}, dtype=float).sort_index()
         data[k] = s
     frame = pd.DataFrame(data)
+    frame.attrs["unlogged_tail"] = unlogged
     if epoch_key is not None:
         epochs = series[epoch_key]
         if len(epochs) == len(frame) and _all_int(epochs):

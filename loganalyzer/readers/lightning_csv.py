@@ -11,7 +11,10 @@ Lightning writes one row per ``log`` call site and moment, with ``epoch`` and
   ``train_loss_epoch``. When any ``*_epoch`` column exists the run is indexed by
   epoch: ``train_loss_epoch`` becomes the training loss (``loss``) and the
   ``*_step`` columns are kept aside as step-indexed series (``side_series``), never
-  as the main loss. Without ``*_epoch`` columns the run is indexed by global step;
+  as the main loss. Without ``*_epoch`` columns the run is still indexed by epoch
+  when every row has one: a metric logged several times in an epoch (a per-step
+  training loss) gets fractional positions ``epoch + k/m``; only a log without
+  epochs is indexed by global step;
 - trailing rows written after ``fit`` by ``trainer.validate()``/``trainer.test()``
   (``test_*`` metrics, or a validation value at a step that already has one) are not
   part of training: they are dropped with a warning.
@@ -36,7 +39,7 @@ import pandas as pd
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.naming import canonical_name
-from loganalyzer.readers._text import decode_head, looks_like_csv_log, number, parse_csv, read_text
+from loganalyzer.readers._text import decode_head, looks_like_csv_log, number, parse_csv_file
 from loganalyzer.run import Run
 
 FORMAT = "lightning-csv"
@@ -61,7 +64,7 @@ def read(path: Path) -> list[Run]:
         LogReadError: when there are no metric rows.
     """
     source = str(path)
-    table = parse_csv(read_text(path), source)
+    table = parse_csv_file(path, source)
     warnings = list(table.warnings)
     lower = [h.strip().lower() for h in table.header]
     if "step" not in lower or "epoch" not in lower or not table.rows:
@@ -134,6 +137,17 @@ def read(path: Path) -> list[Run]:
             if canonical_name(c) == "learning_rate":
                 frame[c] = frame[c].ffill()
         original = {v: k for k, v in renamed.items()}
+    elif epoch.notna().all():
+        # Every row knows its epoch: index by epoch, the numbering Lightning users read
+        # (the progress bar, checkpoints). A metric logged once per epoch sits at the
+        # epoch itself; one logged k times in an epoch (a per-step training loss) at
+        # epoch + 0, 1/k, ..., (k-1)/k in step order, so no point is lost.
+        index_kind = "epoch"
+        frame = _by_epoch(raw, epoch, step)
+        for c in frame.columns:
+            if canonical_name(c) == "learning_rate":
+                frame[c] = frame[c].ffill()
+        original = {}
     else:
         index_kind = "step"
         frame = raw.copy()
@@ -155,6 +169,34 @@ def read(path: Path) -> list[Run]:
     if run.metrics.empty:
         raise LogReadError(source, "Lightning metrics.csv without numeric metric values")
     return [run]
+
+
+def _by_epoch(raw: pd.DataFrame, epoch: pd.Series, step: pd.Series) -> pd.DataFrame:
+    """Each metric on a fractional-epoch index: ``epoch + k / m`` for its ``k``-th of
+    ``m`` values in that epoch (by step; the last value wins at a repeated step).
+
+    Example:
+        >>> raw = pd.DataFrame({"train_loss": [1.0, 0.9, None, 0.8, 0.7, None],
+        ...                     "val_loss": [None, None, 1.2, None, None, 1.1]})
+        >>> f = _by_epoch(raw, pd.Series([0, 0, 0, 1, 1, 1.0]), pd.Series([4, 9, 9, 14, 19, 19.0]))
+        >>> f.index.tolist(), f["val_loss"].dropna().tolist()
+        ([0.0, 0.5, 1.0, 1.5], [1.2, 1.1])
+    """
+    cols = {}
+    e_all, s_all = epoch.to_numpy(dtype=float), step.to_numpy(dtype=float)
+    for c in raw.columns:
+        v = raw[c].to_numpy(dtype=float)
+        m = ~np.isnan(v)
+        if not m.any():
+            continue
+        one = pd.DataFrame({"e": e_all[m], "s": s_all[m], "v": v[m]})
+        one = one.groupby(["e", "s"], sort=True).last().reset_index()
+        k = one.groupby("e").cumcount().to_numpy()
+        size = one.groupby("e")["v"].transform("size").to_numpy()
+        index = one["e"].to_numpy() + k / size
+        cols[c] = pd.Series(one["v"].to_numpy(), index=index)
+    frame = pd.DataFrame(cols).sort_index()
+    return frame
 
 
 def _post_fit_rows(raw: pd.DataFrame, step: pd.Series) -> int:

@@ -51,6 +51,7 @@ from loganalyzer.errors import LogReadError
 from loganalyzer.naming import canonical_name, is_loss, split_of
 from loganalyzer.readers._tfrecord import EventFileError, Scalars, read_scalars
 from loganalyzer.run import Run
+from loganalyzer.sources import as_path
 
 FORMAT = "tensorboard"
 
@@ -96,19 +97,81 @@ def group(files: Iterable[Path]) -> list[tuple[Path, list[Path]]]:
          (PosixPath('lightning_logs/version_0'),
           [PosixPath('lightning_logs/version_0/events.out.tfevents.3.b')])]
     """
+    files = [as_path(f) for f in files]
+    paired = _scalars_pairs({f.parent for f in files})
     runs: dict[Path, list[Path]] = {}
+    own = {f.parent for f in files}
     for f in files:
-        f = Path(f)
         parent = f.parent
-        key = parent.parent if parent.name in TRAIN_DIRS + VAL_DIRS else parent
+        split = parent.name in TRAIN_DIRS + VAL_DIRS or parent in paired
+        key = parent.parent if split else parent
+        if (
+            parent in paired
+            and key not in own
+            and key.parent in own
+            and not key.name.endswith(tuple(_SCALARS_SPLITS))
+        ):
+            # tensorboardX nests add_scalars as RUN/loss/training: the writer's own
+            # event file sits in RUN, so the splits belong to RUN's run.
+            key = key.parent
         runs.setdefault(key, []).append(f)
     return sorted((k, sorted(v)) for k, v in runs.items())
 
 
-def _split_of_file(f: Path) -> str:
-    """The split folder an event file is in (``train``, ``validation``, ``eval``) or ``""``."""
+#: ``SummaryWriter.add_scalars(tag, {"training": .., "validation": ..})`` (PyTorch,
+#: tensorboardX) writes each key to a sibling folder ``<tag>_<key>``: split suffixes.
+_SCALARS_SPLITS = {
+    "training": "train",
+    "train": "train",
+    "validation": "validation",
+    "val": "validation",
+    "valid": "validation",
+    "eval": "validation",
+}
+
+
+def _scalars_split(name: str) -> tuple[str, str] | None:
+    """``("loss", "validation")`` for an ``add_scalars`` folder named ``loss_validation``
+    (PyTorch), ``("", "train")`` for one named ``training`` (tensorboardX nests
+    ``loss/training``)."""
+    if name in _SCALARS_SPLITS:
+        return "", _SCALARS_SPLITS[name]
+    head, _, tail = name.rpartition("_")
+    return (head, _SCALARS_SPLITS[tail]) if head and tail in _SCALARS_SPLITS else None
+
+
+def _scalars_pairs(folders: set[Path]) -> set[Path]:
+    """The ``add_scalars`` split folders that have a sibling of the other split (the
+    same tag, ``loss_training`` beside ``loss_validation``): one run, their parent's.
+
+    Example:
+        >>> sorted(p.as_posix() for p in _scalars_pairs({Path("r/loss_training"),
+        ...     Path("r/loss_validation"), Path("r/lr_val"), Path("x/loss/training"),
+        ...     Path("x/loss/val"), Path("other")}))
+        ['r/loss_training', 'r/loss_validation', 'x/loss/training', 'x/loss/val']
+    """
+    by_tag: dict[tuple[Path, str], set[str]] = {}
+    for d in folders:
+        got = _scalars_split(d.name)
+        if got:
+            by_tag.setdefault((d.parent, got[0]), set()).add(got[1])
+    return {
+        d
+        for d in folders
+        if (got := _scalars_split(d.name)) and len(by_tag[(d.parent, got[0])]) == 2
+    }
+
+
+def _split_of_file(f: Path, run_dir: Path | None = None) -> str:
+    """The split an event file belongs to: its folder ``train``/``validation``/``eval``
+    (Keras), or an ``add_scalars`` folder ``<tag>_training``/``<tag>_validation`` grouped
+    under ``run_dir``; ``""`` for a file of the run folder itself."""
     name = f.parent.name
-    return name if name in TRAIN_DIRS + VAL_DIRS else ""
+    if name in TRAIN_DIRS + VAL_DIRS:
+        return name
+    if run_dir is not None and f.parent != run_dir and _scalars_split(name):
+        return _scalars_split(name)[1]
+    return ""
 
 
 def _is_val(split: str) -> bool:
@@ -118,13 +181,14 @@ def _is_val(split: str) -> bool:
 def _label(f: Path, run_dir: Path) -> str:
     try:
         return Path(os.path.relpath(f, run_dir)).as_posix()
-    except ValueError:
-        return f.name
+    except (ValueError, TypeError):  # another drive, or a Source (URL)
+        top = str(run_dir).rstrip("/") + "/"
+        return str(f)[len(top) :] if str(f).startswith(top) else f.name
 
 
 def read(path: Path, *, check_crc: bool = True) -> list[Run]:
     """Read a single event file as a run of its own (see :func:`read_group`)."""
-    return read_group(Path(path).parent, [Path(path)], check_crc=check_crc)
+    return read_group(as_path(path).parent, [as_path(path)], check_crc=check_crc)
 
 
 def read_group(run_dir: Path, files: list[Path], *, check_crc: bool = True) -> list[Run]:
@@ -149,13 +213,13 @@ def read_group(run_dir: Path, files: list[Path], *, check_crc: bool = True) -> l
         >>> runs[0].metrics.columns.tolist()  # doctest: +SKIP
         ['loss', 'accuracy', 'learning_rate', 'val_loss', 'val_accuracy']
     """
-    run_dir = Path(run_dir)
+    run_dir = as_path(run_dir)
     warnings: list[str] = []
     dropped: dict[str, str] = {}
     read_ok: list[tuple[Path, str, Scalars]] = []
     failures: list[tuple[Path, EventFileError | OSError]] = []
     for f in files:
-        f = Path(f)
+        f = as_path(f)
         try:
             sc = read_scalars(f, check_crc=check_crc)
         except (EventFileError, OSError) as exc:
@@ -163,7 +227,7 @@ def read_group(run_dir: Path, files: list[Path], *, check_crc: bool = True) -> l
             continue
         label = _label(f, run_dir)
         warnings.extend(f"{label}: {w}" for w in sc.warnings)
-        split = _split_of_file(f)
+        split = _split_of_file(f, run_dir)
         for tag, why in sc.dropped.items():
             dropped.setdefault(_prefixed(tag, split), why)
         read_ok.append((f, split, sc))
@@ -363,6 +427,12 @@ def _build_run(
         dropped=dropped,
     )
     run.original_names = {c: original.get(c, c) for c in run.metrics.columns}
+    # An event file holds every logged point, NaN ones included: a series that ends
+    # before the run does (a truncated last validation record) was not logged there.
+    last = frame.index.max() if len(frame) else None
+    run.unlogged_tail = {
+        c for c, s in columns.items() if c in run.metrics.columns and s.index.max() < last
+    }
     used = set()
     for (split, tag), s in sorted(side.items(), key=_column_order):
         name = side_names.get((split, tag), tag)

@@ -1,8 +1,15 @@
 """Escaping for untrusted text (run names, paths, metric names, tags) in every output.
 
 Names in logs are written by whoever produced the file; a report shows them as text and
-never as markup. One function per target:
+never as markup, and nothing in them may act on the reader's terminal. One function per
+target:
 
+- :func:`term_text` for a terminal line (and the one-line error messages): control
+  characters (C0, DEL, C1 such as ``\x9b``), newlines and bidirectional overrides are
+  shown escaped (``\x1b``, ``\n``, ``\u202e``), so a log can neither retitle or clear
+  the terminal nor fake an output line, and lone surrogates become U+FFFD;
+- :func:`shorten` to fit a name or path in a width, cutting from the front (the end of
+  a path is its distinctive part);
 - :func:`html_text` for HTML text and attribute values;
 - :func:`md_text` for Markdown prose and table cells, :func:`md_code` for inline code,
   :func:`md_fence` for fenced code blocks;
@@ -24,6 +31,15 @@ import html
 import re
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+# What must never reach a terminal raw: C0 controls, DEL, C1 controls (\x9b is a
+# one-byte CSI on many terminals), line/paragraph separators and the bidirectional
+# controls that reorder what is displayed (Trojan Source, CVE-2021-42574).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_KEEP_LINES = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 # Markdown characters that can start markup anywhere in a line. Backslash-escaping any
 # ASCII punctuation is always literal in CommonMark/GFM, so escaping too much is safe.
@@ -32,14 +48,70 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#!|~&$])")
 _MD_LINE_START = re.compile(r"^(\s*)([-+=:]|\d+(?=[.)]))")
 
 
+def _escaped(match: re.Match) -> str:
+    ch = match.group(0)
+    if ch in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[ch]
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def no_surrogates(text: object) -> str:
+    r"""``str(text)`` with lone surrogates (``"\ud800"``, which no encoder accepts)
+    replaced by U+FFFD.
+
+    Example:
+        >>> no_surrogates("loss\ud800") == "loss\N{REPLACEMENT CHARACTER}"
+        True
+    """
+    return _SURROGATE.sub("\ufffd", str(text))
+
+
+def term_text(text: object) -> str:
+    r"""One line for a terminal: control, separator and bidi characters shown escaped,
+    lone surrogates replaced. Safe to print with any encoding error handler.
+
+    Example:
+        >>> print(term_text("run\x1b]0;pwned\x07\nfake \u202eline \x9b\ud800"))
+        run\x1b]0;pwned\x07\nfake \u202eline \x9b�
+    """
+    return _UNSAFE.sub(_escaped, no_surrogates(text))
+
+
+def visible(text: object) -> str:
+    """Like :func:`term_text` but keeps newlines and tabs (for code and prose blocks)."""
+    return _UNSAFE_KEEP_LINES.sub(_escaped, no_surrogates(text))
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut from the front to ``width`` cells, with a leading ``…``.
+
+    Example:
+        >>> shorten("sweeps/2024/lr_1e-3/seed_2/history.json", 24)
+        '…e-3/seed_2/history.json'
+        >>> shorten("a/b.json", 24)
+        'a/b.json'
+    """
+    from rich.cells import cell_len
+
+    if width < 2 or cell_len(text) <= width:
+        return text if width >= 2 else text[-max(width, 0) :]
+    out = text
+    while out and cell_len(out) > width - 1:
+        out = out[1:]
+    return "\u2026" + out
+
+
 def one_line(text: object) -> str:
-    """``str(text)`` with control characters and newlines turned into single spaces."""
-    return _CONTROL.sub(" ", str(text))
+    """``str(text)`` with control characters and newlines turned into single spaces
+    (and the other unsafe characters of :func:`term_text` escaped)."""
+    return term_text(_CONTROL.sub(" ", no_surrogates(text)))
 
 
 def html_text(text: object) -> str:
-    """Escape for HTML element content and quoted attribute values."""
-    return html.escape(str(text), quote=True)
+    """Escape for HTML element content and quoted attribute values (newlines kept;
+    controls and bidi overrides shown escaped; lone surrogates replaced)."""
+    return html.escape(visible(text), quote=True)
 
 
 def md_text(text: object, *, line_start: bool = False) -> str:
@@ -77,16 +149,18 @@ def md_code(text: object) -> str:
 
 def md_fence(code: str, language: str = "") -> str:
     """A fenced code block holding ``code`` literally (fence longer than any inside)."""
+    code = visible(code)
     longest = max((len(m) for m in re.findall(r"`{3,}", code)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{language}\n{code.rstrip()}\n{fence}"
 
 
-def mpl_text(text: object, limit: int = 60) -> str:
-    """A label matplotlib draws as-is: no mathtext, not hidden from the legend, short."""
+def mpl_text(text: object, limit: int = 60, *, keep_end: bool = False) -> str:
+    """A label matplotlib draws as-is: no mathtext, not hidden from the legend, short
+    (cut at the tail, or at the front with ``keep_end`` for names and paths)."""
     s = one_line(text)
     if len(s) > limit:
-        s = s[: limit - 1] + "\u2026"
+        s = "\u2026" + s[-(limit - 1) :] if keep_end else s[: limit - 1] + "\u2026"
     s = s.replace("$", r"\$")
     if s.startswith("_"):
         s = "\u200b" + s  # matplotlib hides legend labels that start with "_"

@@ -1,5 +1,10 @@
 """A self-contained HTML report: one file, plots inlined, opens offline, prints well.
 
+A sweep report reads top-down: the summary table first (one line per cell, worst runs
+first, sortable by any column), unreadable inputs right after it, then each run's
+section, collapsed (``<details>``; the summary links open them, printing opens all), and
+the skipped files last, collapsed too.
+
 Every name from a log (run, path, metric, tag) is escaped; the page carries a strict
 Content-Security-Policy (nothing may load from anywhere; images only from ``data:``
 URIs; the one stylesheet and the one small table-sorting script are allowed by their
@@ -19,17 +24,26 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from loganalyzer.findings import severity_rank
 from loganalyzer.renderers._escape import html_text as esc
+from loganalyzer.renderers._escape import shorten
 from loganalyzer.renderers.view import (
     RunView,
+    advice_text,
+    compare_view,
     finding_where,
     fmt_evidence,
     fmt_num,
     generated_line,
     kind_title,
+    tally_line,
+    worst_first,
 )
 from loganalyzer.renderers.view import run_view as make_view
+
+#: With more runs than this, each run's section starts collapsed (the summary leads).
+COLLAPSE_AFTER = 1
+#: Run names in the summary are cut (from the front) to this many characters.
+NAME_CELL = 48
 
 STYLE = """
 .la-report{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;
@@ -79,10 +93,18 @@ white-space:pre-wrap}
 .la-report .plots-row figure{flex:1 1 420px;min-width:0}
 .la-report .errors li{color:#b03a2e;overflow-wrap:anywhere}
 .la-report .hint{font-size:.8em;color:#6b7680}
+.la-report table.summary td{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:18em}
+.la-report table.summary td.name{max-width:none;overflow:visible}
+.la-report details.run-details>summary{cursor:pointer;font-size:1.05em;font-weight:600;
+padding:.35em 0;border-top:1px solid #dde3ea;overflow-wrap:anywhere}
+.la-report details.run-details>summary .sev{margin-right:.5em}
+.la-report details.evidence>summary{cursor:pointer;font-size:.85em;color:#5b6670}
+.la-report details.skipped>summary{cursor:pointer;color:#5b6670}
 .la-report .tok-k{color:#8e44ad}.la-report .tok-s{color:#1e8449}.la-report .tok-n{color:#2e6da4}
 .la-report .tok-c{color:#7f8c8d;font-style:italic}
 @media print{
 .la-report{max-width:none;padding:0;font-size:11pt}
+.la-report details.run-details{break-before:page}
 .la-report section.run{break-before:page}
 .la-report section.run:first-of-type{break-before:auto}
 .la-report .verdict,.la-report figure,.la-report tr,.la-report pre{break-inside:avoid}
@@ -124,6 +146,21 @@ SORT_SCRIPT = """
       });
     });
   });
+  function openAll() {
+    document.querySelectorAll("details").forEach(function (d) { d.open = true; });
+  }
+  window.addEventListener("beforeprint", openAll);
+  if (window.matchMedia) {
+    window.matchMedia("print").addEventListener("change", function (e) {
+      if (e.matches) { openAll(); }
+    });
+  }
+  function openTarget() {
+    var el = document.getElementById(location.hash.slice(1));
+    if (el && el.tagName === "DETAILS") { el.open = true; }
+  }
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
 })();
 """
 
@@ -156,8 +193,8 @@ def _facts(view: RunView) -> str:
 
 
 def _verdict(view: RunView) -> str:
-    sev = view.severity or "ok"
-    label = {"error": "Error", "warning": "Warning", "info": "OK", "ok": "OK"}[sev]
+    sev = view.verdict
+    label = sev.upper() if sev != "ok" else "OK"
     action = (
         f'<p class="action"><strong>What to do:</strong> {esc(view.action)}</p>'
         if view.action
@@ -185,12 +222,17 @@ def _findings(view: RunView) -> str:
             f"<td>{esc(kind_title(f.kind))}</td>"
             f"<td>{esc(finding_where(f, view.index))}</td>"
             f"<td>{esc(f.message)}"
-            + (f'<ul class="evidence">{evidence}</ul>' if evidence else "")
+            + (
+                '<details class="evidence"><summary>evidence</summary>'
+                f'<ul class="evidence">{evidence}</ul></details>'
+                if evidence
+                else ""
+            )
             + "</td></tr>"
         )
     return (
         '<h3>Findings</h3><table class="findings"><thead><tr><th>Severity</th><th>Rule</th>'
-        "<th>Kind</th><th>Where</th><th>Finding and evidence</th></tr></thead><tbody>"
+        "<th>Kind</th><th>Where</th><th>Finding</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table>"
     )
@@ -227,10 +269,11 @@ def _advice(view: RunView) -> str:
         code = f"<pre><code>{highlight(a.code)}</code></pre>" if a.code else ""
         items.append(
             f"<li><p><strong>{esc(a.action)}</strong>"
-            + (f' <span class="hint">(for {esc(rules)})</span>' if rules else "")
-            + f" — {esc(a.summary)}</p>{code}</li>"
+            + (f' <span class="hint">({esc(rules)})</span>' if rules else "")
+            + f" — {esc(advice_text(a))}</p>{code}</li>"
         )
-    return '<h3>What to do, in order</h3><ol class="advice">' + "".join(items) + "</ol>"
+    why = f' <span class="hint">for {esc(view.why)}</span>' if view.why else ""
+    return f'<h3>What to do, in order{why}</h3><ol class="advice">' + "".join(items) + "</ol>"
 
 
 def _figure(plot: Any, css: str = "") -> str:
@@ -242,7 +285,14 @@ def _figure(plot: Any, css: str = "") -> str:
     )
 
 
-def run_section(rr: Any, number: int, *, with_plots: bool = True, label: str | None = None) -> str:
+def run_section(
+    rr: Any,
+    number: int,
+    *,
+    with_plots: bool = True,
+    label: str | None = None,
+    collapsed: bool = False,
+) -> str:
     """One run's section: verdict, facts, annotated loss plot, findings, advice, more plots.
 
     Args:
@@ -250,6 +300,8 @@ def run_section(rr: Any, number: int, *, with_plots: bool = True, label: str | N
         number: Its position in the report (section id ``run-<number>``).
         with_plots: Draw the figures (matplotlib).
         label: Heading to show instead of the run's name (a comparison's label).
+        collapsed: Wrap it in a closed ``<details>`` whose summary line is the verdict
+            word and the run's name (sweep reports).
     """
     view = make_view(rr)
     if label is not None:
@@ -268,25 +320,39 @@ def run_section(rr: Any, number: int, *, with_plots: bool = True, label: str | N
         if view.warnings
         else ""
     )
-    return (
-        f'<section class="run" id="run-{number}"><h2>{number}. {esc(view.name)}</h2>'
-        + _verdict(view)
+    content = (
+        _verdict(view)
         + _facts(view)
         + first
         + _findings(view)
         + _advice(view)
         + (f'<div class="plots-row">{rest}</div>' if rest else "")
         + warnings
+    )
+    if collapsed:
+        sev = view.verdict
+        return (
+            f'<details class="run-details" id="run-{number}"><summary>'
+            f'<span class="sev sev-{esc(sev)}">{esc(sev)}</span>{number}. {esc(view.name)}'
+            f'</summary><section class="run">{content}</section></details>'
+        )
+    return (
+        f'<section class="run" id="run-{number}"><h2>{number}. {esc(view.name)}</h2>'
+        + content
         + "</section>"
     )
 
 
 def _labelled_section(
-    rr: Any, number: int, labels: list[str] | None = None, with_plots: bool = True
+    rr: Any,
+    number: int,
+    labels: list[str] | None = None,
+    with_plots: bool = True,
+    collapsed: bool = False,
 ) -> str:
     """``run_section`` with the label for this number (picklable for worker processes)."""
     label = labels[number - 1] if labels else None
-    return run_section(rr, number, with_plots=with_plots, label=label)
+    return run_section(rr, number, with_plots=with_plots, label=label, collapsed=collapsed)
 
 
 def sections(
@@ -296,67 +362,75 @@ def sections(
     labels: list[str] | None = None,
     with_plots: bool = True,
     jobs: int | None = None,
+    collapsed: bool = False,
 ) -> list[str]:
     """Every run's section, in order, drawn on ``jobs`` processes for big sweeps."""
     from functools import partial
 
     from loganalyzer.renderers._pool import map_runs
 
-    fn = partial(_labelled_section, labels=labels, with_plots=with_plots)
+    fn = partial(_labelled_section, labels=labels, with_plots=with_plots, collapsed=collapsed)
     return map_runs(fn, results, progress, jobs=jobs if with_plots else 1)
 
 
 def summary_table(results: list[Any]) -> str:
-    """The sweep overview: one row per run, sortable by clicking a column heading."""
+    """The sweep overview: one line per run, in the given order (worst first, as
+    :func:`body` passes them), sortable by clicking a column heading. Cells hold a word
+    or a number each; the run's section has the sentences."""
     rows = []
     for i, rr in enumerate(results, 1):
         view = make_view(rr)
-        best = view.best
-        sev = view.severity or "ok"
-        sev_key = severity_rank(view.severity) if view.severity else -1
-        top_f = view.top_finding
-        top_a = view.top_advice
+        best = view.best if view.has_val_best else None
+        sev = view.verdict
+        finding, advice = view.finding_cell(titled=True), view.advice_cell
+        rank = {"error": 0, "warning": 1, "ok": 2}[sev]
         rows.append(
             "<tr>"
             f'<td class="num" data-sort="{i}">{i}</td>'
-            f'<td class="name"><a href="#run-{i}">{esc(view.name)}</a></td>'
+            f'<td class="name" title="{esc(view.name)}" data-sort="{esc(view.name)}">'
+            f'<a href="#run-{i}">{esc(shorten(view.name, NAME_CELL))}</a></td>'
+            f'<td data-sort="{rank}"><span class="sev sev-{esc(sev)}">{esc(sev)}</span></td>'
             f'<td class="num" data-sort="{esc(best["value"]) if best else "1e308"}">'
             f"{esc(view.best_value_text)}</td>"
             f'<td class="num" data-sort="{esc(best["index"]) if best else "1e308"}">'
             f"{esc(fmt_num(best['index'])) if best else '–'}</td>"
-            f'<td data-sort="{sev_key}"><span class="sev sev-{esc(sev)}">{esc(sev)}</span> '
-            f"{esc(view.headline)}</td>"
-            f"<td>{esc(f'{top_f.rule} {kind_title(top_f.kind)}') if top_f else '–'}</td>"
-            f'<td data-sort="{esc(top_a.action) if top_a else "~"}">'
-            f"{esc(view.action) if top_a else '–'}</td>"
+            f'<td title="{esc(view.headline)}">{esc(finding)}</td>'
+            f'<td title="{esc(view.action or "")}" data-sort="{esc(advice)}">{esc(advice)}</td>'
             "</tr>"
         )
-    heads = ["#", "Run", "Best val loss", "At", "Verdict", "Top finding", "Top advice"]
+    heads = ["#", "Run", "Verdict", "Best val loss", "At", "Top finding", "Top advice"]
     head = "".join(f'<th scope="col"><button type="button">{h}</button></th>' for h in heads)
     return (
         '<section class="summary"><h2>Summary</h2>'
-        '<p class="hint">Click a column heading to sort.</p>'
+        '<p class="hint">Worst runs first. Click a column heading to sort; a run\'s name '
+        "opens its section.</p>"
         f'<table class="sortable summary"><thead><tr>{head}</tr></thead><tbody>'
         + "".join(rows)
         + "</tbody></table></section>"
     )
 
 
-def _problems(analysis: Any) -> str:
-    out = ""
-    if analysis.errors:
-        out += (
-            '<section class="errors"><h2>Could not be read</h2><ul class="errors">'
-            + "".join(f"<li>{esc(e.line())}</li>" for e in analysis.errors)
-            + "</ul></section>"
-        )
-    if analysis.skipped:
-        out += (
-            "<h3>Skipped (not training logs)</h3><ul>"
-            + "".join(f"<li>{esc(e.line())}</li>" for e in analysis.skipped)
-            + "</ul>"
-        )
-    return out
+def _errors(analysis: Any) -> str:
+    if not analysis.errors:
+        return ""
+    return (
+        '<section class="errors"><h2>Could not be read</h2><ul class="errors">'
+        + "".join(f"<li>{esc(e.line())}</li>" for e in analysis.errors)
+        + "</ul></section>"
+    )
+
+
+def _skipped(analysis: Any) -> str:
+    """Skipped files last, collapsed: they are not training logs."""
+    if not analysis.skipped:
+        return ""
+    n = len(analysis.skipped)
+    return (
+        f'<details class="skipped"><summary>{n} file{"s" if n != 1 else ""} skipped '
+        "(not training logs)</summary><ul>"
+        + "".join(f"<li>{esc(e.line())}</li>" for e in analysis.skipped)
+        + "</ul></details>"
+    )
 
 
 def body(
@@ -370,17 +444,26 @@ def body(
     """The report's content (inside ``<div class="la-report">``), shared by the page
     and the Jupyter fragment."""
     n = len(analysis.runs)
+    results = worst_first(analysis.runs)
     parts = [
         f"<header><h1>{esc(title)}</h1>"
-        f'<p class="meta">{n} run{"s" if n != 1 else ""} · {esc(generated_line())}</p></header>',
-        _problems(analysis),
+        f'<p class="meta">{esc(tally(analysis))} · {esc(generated_line())}</p></header>'
     ]
     if n > 1:
-        parts.append(summary_table(analysis.runs))
+        parts.append(summary_table(results))
+    parts.append(_errors(analysis))
     if n == 0:
         parts.append("<p>No training runs were found.</p>")
-    parts += sections(analysis.runs, progress, with_plots=with_plots, jobs=jobs)
+    parts += sections(
+        results, progress, with_plots=with_plots, jobs=jobs, collapsed=n > COLLAPSE_AFTER
+    )
+    parts.append(_skipped(analysis))
     return '<div class="la-report">' + "".join(parts) + "</div>"
+
+
+def tally(analysis: Any) -> str:
+    """``15 runs: 6 errors, 6 warnings, 3 ok; 12 files skipped`` (as the terminal's)."""
+    return tally_line(analysis, verbose=True)
 
 
 def page(content: str, title: str, *, script: bool = False) -> str:
@@ -403,6 +486,7 @@ def render(
     title: str | None = None,
     progress: Progress | None = None,
     jobs: int | None = None,
+    with_plots: bool = True,
 ) -> str:
     """A complete, self-contained HTML page for ``analysis``.
 
@@ -411,6 +495,7 @@ def render(
         title: Page heading (default: the run's name, or "Training log report").
         progress: Called with each run's name once its section is rendered.
         jobs: Processes drawing plots for big sweeps (default every core; 1: none).
+        with_plots: Draw the figures (``False``: the text of the report only, fast).
 
     Returns:
         The HTML text (UTF-8), one file with every plot inlined as an SVG data URI.
@@ -421,7 +506,7 @@ def render(
             if len(analysis.runs) == 1
             else "Training log report"
         )
-    content = body(analysis, title=title, progress=progress, jobs=jobs)
+    content = body(analysis, title=title, progress=progress, jobs=jobs, with_plots=with_plots)
     return page(content, title, script=len(analysis.runs) > 1)
 
 
@@ -439,9 +524,10 @@ def render_compare(
     title: str = "Run comparison",
     progress: Progress | None = None,
     jobs: int | None = None,
+    with_plots: bool = True,
 ) -> str:
-    """A comparison page: the runs' validation curves overlaid, a table of their
-    differences, then each run's section.
+    """A comparison page: one loss of every comparable run overlaid, a table of their
+    differences, the runs left out and why, then each run's section (collapsed).
 
     Args:
         analysis: The :class:`~loganalyzer.analysis.Analysis` holding the runs.
@@ -449,17 +535,23 @@ def render_compare(
         title: Page heading.
         progress: Called with each run's name once its section is rendered.
         jobs: Processes drawing plots for big sweeps (default every core; 1: none).
+        with_plots: Draw each run's own figures (the comparison figure always is).
     """
     from loganalyzer.renderers.plots import compare_plot
 
-    names = [row.name for row in comparison.rows]
-    plot = compare_plot(analysis.runs, names, fmt="svg")
-    heads = ["Run", "Format", "Monitor", "Best", "At", "Δ best", "Final", "Final gap", "Findings"]
+    cv = compare_view(analysis, comparison)
+    plot = compare_plot(
+        cv.results, cv.labels, fmt="svg", columns=cv.columns, bests=cv.bests, what=cv.what
+    )
+    heads = ["", "Run", "Format", "Series", "Best", "At", "Δ best", "Final", "Final gap"]
+    heads.append("Findings")
     head = "".join(f'<th scope="col"><button type="button">{h}</button></th>' for h in heads)
+    best = comparison.best
     rows = []
     for i, row in enumerate(comparison.rows, 1):
         rows.append(
             "<tr>"
+            f'<td data-sort="{0 if row is best else 1}">{"★" if row is best else ""}</td>'
             f'<td class="name"><a href="#run-{i}">{esc(row.name)}</a></td>'
             f"<td>{esc(row.format)}</td><td><code>{esc(row.monitor)}</code></td>"
             + "".join(
@@ -474,20 +566,41 @@ def render_compare(
             )
             + f"<td>{esc(', '.join(row.findings) or 'none')}</td></tr>"
         )
-    n = len(analysis.runs)
+    left = ""
+    if cv.left_labels:
+        left = (
+            '<section class="left-out"><h2>Left out of the comparison</h2><ul>'
+            + "".join(
+                f"<li>{esc(name)}: {esc(why)}</li>"
+                for name, why in zip(cv.left_labels, cv.left_reasons, strict=True)
+            )
+            + "</ul></section>"
+        )
     content = (
         f'<div class="la-report"><header><h1>{esc(title)}</h1>'
-        f'<p class="meta">{n} runs · {esc(generated_line())}</p></header>'
-        + _problems(analysis)
+        f'<p class="meta">{esc(tally(analysis))} · {esc(generated_line())}</p></header>'
+        + _errors(analysis)
         + _figure(plot)
         + "<h2>Differences</h2>"
-        '<p class="hint">Δ best: best value minus the best of all runs. Final gap: validation '
-        "minus training loss at the last index both were logged. Click a heading to sort.</p>"
+        f'<p class="hint">Every run compared on its {esc(cv.what.lower())}. Δ best: best value '
+        "minus the best of all runs (★). Final gap: validation minus training loss at the "
+        "last index both were logged. Click a heading to sort.</p>"
         f'<table class="sortable compare"><thead><tr>{head}</tr></thead><tbody>'
         + "".join(rows)
         + "</tbody></table>"
+        + left
     )
-    content += "".join(sections(analysis.runs, progress, labels=names, jobs=jobs))
+    content += "".join(
+        sections(
+            cv.all_results,
+            progress,
+            labels=cv.all_labels,
+            jobs=jobs,
+            collapsed=True,
+            with_plots=with_plots,
+        )
+    )
+    content += _skipped(analysis)
     return page(content + "</div>", title, script=True)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +97,66 @@ def _as_index(value: Any) -> float | None:
     return None
 
 
+#: What a reader calls each verdict, the same word in the terminal, HTML and Markdown
+#: (a run whose only findings are info notes is OK).
+VERDICT_LABELS = {"error": "error", "warning": "warning", "ok": "ok"}
+
+_WHY = re.compile(r"\s*\bWhy: .*$", re.DOTALL)
+
+
+def verdict_key(severity: str | None) -> str:
+    """``error``, ``warning`` or ``ok`` (info notes do not make a run less than OK).
+
+    Example:
+        >>> verdict_key("info"), verdict_key(None), verdict_key("error")
+        ('ok', 'ok', 'error')
+    """
+    return severity if severity in ("warning", "error") else "ok"
+
+
+def advice_text(advice: Advice) -> str:
+    """An advice's summary without its "Why: ..." tail: the findings it answers are
+    shown once per run, not after every action.
+
+    Example:
+        >>> a = Advice("dropout", 2, ["LA101"], "Add Dropout(0.25). Why: LA101 overfitting.", "")
+        >>> advice_text(a)
+        'Add Dropout(0.25).'
+    """
+    return _WHY.sub("", advice.summary).strip()
+
+
+def first_sentence(text: str) -> str:
+    """The text up to its first sentence end (``". "`` outside brackets), for one-line
+    lists.
+
+    Example:
+        >>> first_sentence("Add Dropout(0.25) after each block. The rate grows with the gap.")
+        'Add Dropout(0.25) after each block.'
+    """
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+        elif ch == "." and depth == 0 and text[i + 1 : i + 2] == " ":
+            return text[: i + 1]
+    return text
+
+
+@dataclass
+class Span:
+    """A finding drawn as a band over the stretch it covers (every kind without a
+    drawing of its own; ``start``/``end`` ``None`` means the whole run)."""
+
+    kind: str
+    start: float | None
+    end: float | None
+    label: str
+    severity: str
+
+
 @dataclass
 class Marks:
     """Positions to draw on a run's plots, all in the log's own index numbering."""
@@ -109,6 +170,9 @@ class Marks:
     stop_at: float | None = None  # where the advised EarlyStopping would have stopped
     stop_label: str | None = None
     diverged_at: float | None = None
+    levels: list[tuple[float, str]] = field(default_factory=list)  # horizontal lines
+    spans: list[Span] = field(default_factory=list)  # findings drawn generically
+    leading: str | None = None  # kind of the run's leading finding
 
 
 @dataclass
@@ -131,6 +195,34 @@ class RunView:
     advice: list[Advice]
     warnings: list[str]
     marks: Marks
+    val_loss: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        """``error``, ``warning`` or ``ok``: the one word every output uses."""
+        return verdict_key(self.severity)
+
+    @property
+    def title(self) -> str:
+        """The heading: the source path when it spells out the name (it says more), else
+        the name."""
+        src = self.source_text
+        base = self.name.split("#")[0]
+        if self.sources and (src == base or src.endswith("/" + base)) and "#" not in self.name:
+            return src
+        return self.name
+
+    @property
+    def why(self) -> str:
+        """The findings the advice answers, once: ``LA101 overfitting, epoch 8–49``."""
+        codes = {c for a in self.advice for c in a.rules}
+        parts: list[str] = []
+        for f in self.findings:
+            if f.rule in codes and severity_rank(f.severity) >= 1:
+                text = f"{f.rule} {f.kind}, {finding_where(f, self.index)}"
+                if text not in parts:
+                    parts.append(text)
+        return "; ".join(parts)
 
     @property
     def best_text(self) -> str:
@@ -152,14 +244,38 @@ class RunView:
             return ", ".join(self.sources)
         return f"{folder} ({len(self.sources)} files)"
 
+    def finding_cell(self, *, titled: bool = False) -> str:
+        """The top problem for a summary cell: ``LA101 overfitting @ 8`` (``–`` for an
+        OK run); ``titled`` names the kind as the report headings do (``Overfitting``)."""
+        f = self.top_finding
+        if f is None or self.verdict == "ok":
+            return "–"
+        text = f"{f.rule} {kind_title(f.kind) if titled else f.kind}"
+        return text + (f" @ {fmt_num(f.start)}" if f.start is not None else "")
+
+    @property
+    def advice_cell(self) -> str:
+        """The top action for a summary cell: ``early-stopping (stop at 11)``."""
+        a = self.top_advice
+        if a is None:
+            return "–"
+        stop = a.params.get("would_stop_at")
+        if a.action == "early-stopping" and stop is not None:
+            return f"{a.action} (stop at {fmt_num(stop)})"
+        return a.action
+
+    @property
+    def has_val_best(self) -> bool:
+        """The best point is a validation loss's (a "best val loss" column holds only those)."""
+        return bool(self.best) and self.monitor is not None and self.monitor == self.val_loss
+
     @property
     def best_value_text(self) -> str:
-        """The best value for a "best val loss" column, naming the metric when the run
-        had no validation loss and the training loss stands in."""
-        if not self.best:
+        """The best value for a "best val loss" column: ``–`` when the run logged no
+        validation loss (a training loss is not shown under that heading)."""
+        if not self.has_val_best:
             return "–"
-        note = "" if self.monitor and self.monitor.startswith("val_") else f" ({self.monitor})"
-        return fmt_num(self.best["value"]) + note
+        return fmt_num(self.best["value"])
 
     @property
     def verdict_class(self) -> str:
@@ -220,7 +336,7 @@ def _action(a: Advice, index: str) -> str:
             f"Stop at {index} ~{fmt_num(p['would_stop_at'])} with "
             f"EarlyStopping({', '.join(args)}){saved_text}."
         )
-    return a.summary
+    return advice_text(a)
 
 
 def run_view(rr: Any) -> RunView:
@@ -262,7 +378,55 @@ def run_view(rr: Any) -> RunView:
         advice=advice,
         warnings=list(run.warnings),
         marks=marks_for(rr),
+        val_loss=run.val_loss,
     )
+
+
+_VERDICT_ORDER = {"error": 0, "warning": 1, "ok": 2}
+
+
+def sort_worst_first(views: list[RunView]) -> list[RunView]:
+    """Errors, then warnings, then OK runs; the given (discovery) order within each."""
+    return sorted(views, key=lambda v: _VERDICT_ORDER[v.verdict])
+
+
+def worst_first(results: list[Any]) -> list[Any]:
+    """:class:`~loganalyzer.analysis.RunResult` objects in the order of
+    :func:`sort_worst_first` (every output lists runs in this order)."""
+    return sorted(results, key=lambda rr: _VERDICT_ORDER[verdict_key(rr.worst_severity)])
+
+
+def tally_line(analysis: Any, *, verbose: bool = False) -> str:
+    """The closing line: ``15 runs: 6 errors, 6 warnings, 3 ok; 12 files skipped
+    (-v to list)``, plus how many inputs could not be read.
+
+    Example:
+        >>> from loganalyzer.analysis import Analysis
+        >>> tally_line(Analysis())
+        '0 runs: 0 errors, 0 warnings, 0 ok'
+    """
+
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'s' if n != 1 else ''}"
+
+    counts = {"error": 0, "warning": 0, "ok": 0}
+    for rr in analysis.runs:
+        counts[verdict_key(rr.worst_severity)] += 1
+    text = (
+        f"{plural(len(analysis.runs), 'run')}: {plural(counts['error'], 'error')}, "
+        f"{plural(counts['warning'], 'warning')}, {counts['ok']} ok"
+    )
+    if analysis.errors:
+        text += f"; {len(analysis.errors)} unreadable"
+    if analysis.skipped:
+        text += f"; {plural(len(analysis.skipped), 'file')} skipped"
+        text += "" if verbose else " (-v to list)"
+    return text
+
+
+#: Kinds with a drawing of their own in the plots; every other kind is drawn as a
+#: :class:`Span` (so a new detector's findings are drawn without a change here).
+DRAWN_KINDS = frozenset({"overfitting", "loss-spike", "plateau", "divergence"})
 
 
 def marks_for(rr: Any) -> Marks:
@@ -271,8 +435,23 @@ def marks_for(rr: Any) -> Marks:
     best = rr.best
     if best:
         marks.best = (float(best["index"]), float(best["value"]))
-    for f in rr.findings:
+    ordered = sorted(rr.findings, key=lambda f: -severity_rank(f.severity))
+    marks.leading = ordered[0].kind if ordered else None
+    for n, f in enumerate(ordered):
         ev = f.evidence
+        level = _as_index(ev.get("chance_level"))
+        if level is not None:
+            marks.levels.append((level, f"chance level {fmt_num(level)}"))
+        if f.kind not in DRAWN_KINDS and (severity_rank(f.severity) >= 1 or n == 0):
+            marks.spans.append(
+                Span(
+                    f.kind,
+                    _as_index(f.start),
+                    _as_index(f.end),
+                    f"{kind_title(f.kind)} ({finding_where(f, rr.run.index)})",
+                    f.severity,
+                )
+            )
         if f.kind == "overfitting" and marks.onset is None:
             marks.onset = _as_index(f.start)
             marks.overfit_end = _as_index(f.end)
@@ -317,3 +496,44 @@ def generated_line() -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     when = time.gmtime(int(epoch)) if epoch.isdigit() else time.gmtime()
     return f"loganalyzer {__version__} · {time.strftime('%Y-%m-%d %H:%M UTC', when)}"
+
+
+@dataclass
+class CompareView:
+    """What a comparison report draws, read from a
+    :class:`~loganalyzer.comparison.Comparison`: the compared runs with their labels,
+    the series drawn and its best points, then the runs left out (and why)."""
+
+    results: list[Any]
+    labels: list[str]
+    columns: list[str | None]
+    bests: list[dict[str, Any] | None]
+    left_results: list[Any]
+    left_labels: list[str]
+    left_reasons: list[str]
+    what: str
+
+    @property
+    def all_results(self) -> list[Any]:
+        return self.results + self.left_results
+
+    @property
+    def all_labels(self) -> list[str]:
+        return self.labels + self.left_labels
+
+
+def compare_view(analysis: Any, comparison: Any) -> CompareView:
+    rows, left = comparison.rows, comparison.left_out
+    return CompareView(
+        results=[analysis.runs[r.position] for r in rows],
+        labels=[r.name for r in rows],
+        columns=[r.monitor for r in rows],
+        bests=[
+            {"index": r.best_index, "value": r.best_value} if r.best_value is not None else None
+            for r in rows
+        ],
+        left_results=[analysis.runs[x.position] for x in left],
+        left_labels=[x.name for x in left],
+        left_reasons=[x.reason for x in left],
+        what=comparison.what,
+    )

@@ -1,0 +1,201 @@
+"""What the advice engine reads about a run before it advises: the whole run, once.
+
+A finding says what went wrong at one place; the right fix depends on the rest of the
+run. :class:`RunContext` gathers it once per run, and every action's builder reads it:
+
+- the **learning-rate schedule** (:func:`schedule`): none logged, zero, constant,
+  warm-up (to a peak, then flat or decaying), rising to the end, decaying, or steps.
+  A warm-up's *peak* is the rate the user configured; lowering "the rate at the step
+  where the detector tripped" would give a different answer for every seed;
+- the **gradient norms** when logged (:func:`loganalyzer.detectors.gradient_norm.grad_norms`);
+- the **optimizer** when the log names it (:func:`loganalyzer.framework.optimizer`);
+- the **chance level**: a classification loss stuck at ln(k) with accuracy near 1/k
+  learned nothing from its inputs; more epochs or a smaller rate will not change that;
+- **suspect columns**: loss columns that behave like scores (``column-mismatch``);
+- the **framework** that wrote the log, for the snippets.
+
+Example:
+    >>> import numpy as np
+    >>> warm = np.r_[np.linspace(0.004, 0.02, 5), np.linspace(0.02, 0.0, 55)]
+    >>> s = schedule(np.arange(60) * 5 + 5, warm)
+    >>> s.kind, s.peak, s.peak_at, s.describe("step")
+    ('warmup', 0.02, 25, 'a warm-up to a peak of 0.02 at step 25, then a decay to 0')
+    >>> schedule(np.arange(10), np.zeros(10)).kind
+    'zero'
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from loganalyzer.detectors.column_mismatch import KIND as MISMATCH
+from loganalyzer.detectors.gradient_norm import GradNorms, grad_norms
+from loganalyzer.findings import Finding, as_index
+from loganalyzer.framework import guess, optimizer
+from loganalyzer.run import Run
+
+
+def _num(x: float) -> str:
+    return f"{x:.3g}"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The logged learning-rate schedule.
+
+    Attributes:
+        kind: ``"none"`` (not logged), ``"zero"`` (0 at every point), ``"constant"``,
+            ``"warmup"`` (rises to a peak before the last fifth, then flat or decaying),
+            ``"rising"`` (still rising at the end: a warm-up without a ceiling),
+            ``"decay"`` (falls smoothly from the start), ``"steps"`` (piecewise constant
+            with drops, e.g. ReduceLROnPlateau).
+        peak: The largest logged rate (the configured rate for warm-up schedules).
+        peak_at: Where it is first reached.
+        start, end: The first and last logged rates.
+        drops: ``(index, old, new)`` for every drop by at least half (``"steps"``).
+    """
+
+    kind: str
+    peak: float | None = None
+    peak_at: float | int | None = None
+    start: float | None = None
+    end: float | None = None
+    drops: tuple = ()
+
+    def describe(self, unit: str = "epoch") -> str:
+        """The schedule in words (``"a constant rate of 0.001"``)."""
+        if self.kind == "none":
+            return "no logged learning rate"
+        if self.kind == "zero":
+            return "a learning rate of 0 at every logged point"
+        if self.kind == "constant":
+            return f"a constant rate of {_num(self.peak)}"
+        if self.kind == "warmup":
+            after = (
+                f", then a decay to {_num(self.end)}"
+                if self.end is not None and self.end < 0.9 * self.peak
+                else ""
+            )
+            return f"a warm-up to a peak of {_num(self.peak)} at {unit} {self.peak_at}{after}"
+        if self.kind == "rising":
+            return f"a rate rising from {_num(self.start)} to {_num(self.end)} with no ceiling"
+        if self.kind == "decay":
+            return f"a decay from {_num(self.start)} to {_num(self.end)}"
+        steps = ", ".join(f"{_num(o)} -> {_num(n)} at {unit} {i}" for i, o, n in self.drops[:3])
+        return f"step drops ({steps})"
+
+
+def schedule(index, lr) -> Schedule:
+    """Classify a learning-rate series (see :class:`Schedule`)."""
+    x = np.asarray(index)
+    y = np.asarray(lr, dtype=float)
+    ok = np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if not len(y):
+        return Schedule("none")
+    peak = float(y.max())
+    start, end = float(y[0]), float(y[-1])
+    if peak <= 0:
+        return Schedule("zero", 0.0, as_index(x[0]), start, end)
+    p = int(np.argmax(y >= peak * (1 - 1e-9)))
+    peak_at = as_index(x[p])
+    base = dict(peak=peak, peak_at=peak_at, start=start, end=end)
+    if float(y.min()) >= 0.95 * peak:
+        return Schedule("constant", **base)
+    n = len(y)
+    if p > 0 and start < 0.9 * peak:
+        if p >= n - max(1, n // 5):
+            return Schedule("rising", **base)
+        return Schedule("warmup", **base)
+    ratios = y[1:] / np.where(y[:-1] > 0, y[:-1], np.nan)
+    drops = [
+        (as_index(x[i + 1]), float(y[i]), float(y[i + 1])) for i in np.nonzero(ratios <= 0.5)[0]
+    ]
+    distinct = len(np.unique(np.round(y / peak, 6)))
+    if drops and distinct <= max(2, len(drops) + 2):
+        return Schedule("steps", drops=tuple(drops), **base)
+    return Schedule("decay", **base)
+
+
+@dataclass(frozen=True)
+class Chance:
+    """A loss stuck at the chance level ``ln(k)`` of ``k`` classes."""
+
+    classes: int
+    level: float
+    loss: float
+
+
+def chance(run: Run, findings: list[Finding]) -> Chance | None:
+    """The chance level the training loss is stuck at, from an ``underfitting`` finding's
+    evidence or, failing that, from the loss and an accuracy column: the final loss
+    within 5 % of ``ln(k)`` with ``k = round(1 / accuracy)`` classes."""
+    for f in findings:
+        level = f.evidence.get("chance_level") if f.kind == "underfitting" else None
+        if isinstance(level, (int, float)) and level > 0:
+            loss = f.evidence.get("final_train_loss")
+            loss = float(loss) if isinstance(loss, (int, float)) else level
+            return Chance(max(2, round(math.exp(level))), float(level), loss)
+    s = run.series(run.train_loss)
+    acc = next((c for c in ("accuracy", "acc") if c in run.metrics.columns), None)
+    if s is None or acc is None:
+        return None
+    y = s.to_numpy(dtype=float)
+    a = run.series(acc).to_numpy(dtype=float)
+    y, a = y[np.isfinite(y)], a[np.isfinite(a)]
+    if len(y) < 5 or len(a) < 5:
+        return None
+    loss = float(np.median(y[-max(3, len(y) // 10) :]))
+    accuracy = float(np.median(a[-max(3, len(a) // 10) :]))
+    if not 0.001 < accuracy < 0.6:
+        return None
+    k = round(1 / accuracy)
+    if k >= 2 and abs(loss - math.log(k)) <= 0.05 * math.log(k):
+        return Chance(k, math.log(k), loss)
+    return None
+
+
+@dataclass
+class RunContext:
+    """Everything about a run that advice reads besides the findings that call for it.
+
+    Build it with :meth:`of`; ``framework`` is the guess unless given.
+    """
+
+    framework: str
+    framework_why: str
+    schedule: Schedule
+    grads: GradNorms | None
+    optimizer: str | None
+    chance: Chance | None
+    suspect: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, run: Run, findings: list[Finding], framework: str | None = None) -> RunContext:
+        g = guess(run)
+        if framework is not None and framework != g.name:
+            name, why = framework, "--framework"
+        else:
+            name, why = g.name, g.why
+        lr = run.series(run.learning_rate)
+        sched = (
+            schedule(lr.index.to_numpy(), lr.to_numpy(dtype=float))
+            if lr is not None
+            else Schedule("none")
+        )
+        return cls(
+            framework=name,
+            framework_why=why,
+            schedule=sched,
+            grads=grad_norms(run),
+            optimizer=optimizer(run),
+            chance=chance(run, findings),
+            suspect={f.metric for f in findings if f.kind == MISMATCH},
+        )
+
+    @property
+    def lr_zero(self) -> bool:
+        return self.schedule.kind == "zero"

@@ -1,0 +1,113 @@
+"""How the ``loganalyzer`` command fails: one line and an exit code that tells the kind
+of failure (README, "Exit codes and CI"), never a traceback for bad data or a bad
+environment, and never exit 1 (a diagnosis) for a crash."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loganalyzer import cli
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_logs"
+
+
+def _run(args, *, env=None, stdout=subprocess.PIPE, cwd=None):
+    environ = {k: v for k, v in os.environ.items() if k != "LOGANALYZER_DEBUG"}
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "loganalyzer.cli", *map(str, args)],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env=environ,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def logs(tmp_path):
+    d = tmp_path / "runs"
+    d.mkdir()
+    (d / "good.json").write_bytes((SAMPLES / "overfit" / "history.json").read_bytes())
+    return d
+
+
+def test_an_internal_error_exits_70_with_one_line_and_the_traceback_in_a_file(
+    logs, monkeypatch, capsys
+):
+    import loganalyzer.parallel
+
+    def broken(*args, **kwargs):  # a bug, injected where analysis runs
+        raise ZeroDivisionError("float division by zero")
+
+    monkeypatch.setattr(loganalyzer.parallel, "analyze_paths", broken)
+    with pytest.raises(SystemExit) as out:
+        cli.main(["analyze", str(logs)])
+    assert out.value.code == cli.EXIT_INTERNAL != 1  # before: a traceback and exit 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    saved = re.search(r"the traceback is in (\S+)", err).group(1)
+    text = Path(saved).read_text()
+    assert "ZeroDivisionError: float division by zero" in text and "command:" in text
+    Path(saved).unlink()
+    # --debug (anywhere on the line) prints the traceback instead
+    with pytest.raises(SystemExit) as out:
+        cli.main(["analyze", str(logs), "--debug"])
+    assert out.value.code == cli.EXIT_INTERNAL
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "traceback above" in err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_full_disk_is_one_line_and_exit_74(logs, fmt):
+    with open("/dev/full", "wb") as full:
+        out = _run(["analyze", logs, "-f", fmt], stdout=full)
+    err = out.stderr.decode()
+    assert out.returncode == cli.EXIT_OUTPUT, err  # before: a traceback, exit 1
+    assert err.strip() == "error: writing the output: No space left on device"
+
+
+def test_an_ascii_terminal_gets_escapes_not_a_traceback(logs):
+    out = _run(["analyze", logs, "--fail-on", "never"], env={"PYTHONIOENCODING": "ascii"})
+    assert out.returncode == 0, out.stderr.decode()
+    assert b"Traceback" not in out.stderr and b"good.json" in out.stdout
+
+
+def test_lone_surrogates_in_names_do_not_crash_any_output(tmp_path):
+    p = tmp_path / "h.json"
+    good = {"loss": [1.0, 0.6, 0.4, 0.3, 0.25, 0.2], "val_loss": [1.1, 0.7, 0.5, 0.5, 0.6, 0.7]}
+    p.write_text(json.dumps({"run\ud800": good, "lo\udfffss": {"loss": [1, 2, 3]}}))
+    for args in (["analyze", p, "--fail-on", "never"], ["series", p]):
+        out = _run(args)
+        assert out.returncode == 0, out.stderr.decode()  # before: UnicodeEncodeError
+        assert b"Traceback" not in out.stderr
+        # shown escaped (\ud800) or replaced (U+FFFD), never fatal
+        assert b"\\ud800" in out.stdout or "\ufffd".encode() in out.stdout
+    out = _run(["analyze", p, "-f", "json", "--fail-on", "never"])
+    assert out.returncode == 0 and len(json.loads(out.stdout)["runs"]) == 2
+
+
+def test_select_nothing_is_a_usage_error(logs):
+    out = _run(["analyze", logs, "--select", ""])
+    assert out.returncode == 2  # before: no rule ran, exit 0
+    assert b"--select: selects no rule" in out.stderr
+
+
+def test_a_truncated_json_inside_a_directory_is_an_error(logs):
+    text = (logs / "good.json").read_text()
+    (logs / "cut.json").write_text(text[: len(text) // 2])
+    (logs / "notes.txt").write_text("just some notes\n")
+    out = _run(["analyze", logs, "-f", "json", "--fail-on", "never"])
+    assert out.returncode == 2  # before: "skipped", exit 0
+    doc = json.loads(out.stdout)
+    assert [e["source"].endswith("cut.json") for e in doc["errors"]] == [True]
+    assert [s["source"].endswith("notes.txt") for s in doc["skipped"]] == [True]
+    assert [r["run"] for r in doc["runs"]] == ["good.json"]
