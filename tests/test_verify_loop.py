@@ -34,17 +34,23 @@ def record(seed, findings=(), advice=()):
 
 def test_diagnosis_keeps_what_most_seeds_agree_on():
     over = ("LA101", "overfitting", "warning")
+    mild = ("LA101", "overfitting", "info")
     runs = [
         record(1, [over], [("early-stopping", {"patience": 3}), ("dropout", {"rate": 0.2})]),
         record(2, [over], [("early-stopping", {"patience": 5}), ("dropout", {"rate": 0.3})]),
-        record(3, [("LA105", "noisy", "warning")], [("lower-lr", {"factor": 0.5})]),
+        record(3, [("LA105", "noisy", "warning"), mild], [("lower-lr", {"factor": 0.5})]),
     ]
     diag = diagnose(runs)
     assert [(f.kind, f.runs, f.n) for f in diag.findings] == [
         ("overfitting", 2, 3),
         ("noisy", 1, 3),
     ]
+    assert [(f.kind, f.runs) for f in diag.notes] == [("overfitting", 1)]  # info in seed 3
     assert [f.kind for f in diag.problems] == ["overfitting"]  # noisy: one seed of three
+    # a warning in one seed and info in the others is a problem in one seed, not in all
+    split = diagnose([record(1, [over]), record(2, [mild]), record(3, [mild])])
+    assert [(f.kind, f.runs) for f in split.findings] == [("overfitting", 1)]
+    assert split.healthy
     # advice one seed of three gives is that run's noise, not the model's problem
     assert [a.action for a in diag.advice] == ["early-stopping", "dropout"]
     assert diag.advice[0].params == {"patience": 4}  # the median over the seeds

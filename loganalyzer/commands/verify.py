@@ -27,6 +27,9 @@ from typing import Any
 
 import typer
 
+#: Seeds of the closed loop unless --seeds says otherwise.
+LOOP_SEEDS = 5
+
 
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
@@ -67,7 +70,11 @@ def register(app: typer.Typer) -> None:
             help="How many advised fixes to try (default 3 in the loop, 1 with --from-log).",
         ),
         seeds: int | None = typer.Option(
-            None, "--seeds", min=1, help="Seeds per variant, paired (default 3; demo 4)."
+            None,
+            "--seeds",
+            min=1,
+            help="Seeds per variant, paired (default 5 for the loop, 3 with --fix or "
+            "--from-log; demo --fix 4).",
         ),
         epochs: int | None = typer.Option(
             None, "--epochs", min=1, help="Epochs per run (default: the spec's FIT)."
@@ -192,8 +199,8 @@ def run_verify(
 
             spec = demo_module.demo_spec()
             epochs = demo_module.DEMO_EPOCHS if epochs is None else epochs
-            if seeds is None:
-                seeds = demo_module.DEMO_SEEDS if requests else demo_module.LOOP_SEEDS
+            if seeds is None and requests:
+                seeds = demo_module.DEMO_SEEDS
         else:
             from loganalyzer.verify.spec import load_spec
 
@@ -201,11 +208,13 @@ def run_verify(
             spec.new_model()  # check the spec once before the long part
     except SpecError as exc:
         raise _fail(str(exc)) from None
-    seeds = 3 if seeds is None else seeds
     for note in notes:
         typer.echo(f"note: {note}", err=True)
     if not requests and from_log is None:
+        # Holm over three fixes needs more than 3 pairs to see a consistent effect.
+        seeds = LOOP_SEEDS if seeds is None else seeds
         return _loop_and_report(spec, options, seeds, epochs, backend)
+    seeds = 3 if seeds is None else seeds
     if not requests:
         raise _fail("nothing to verify: the log gave no advice and no --fix was given")
     requests = _dedupe(requests)

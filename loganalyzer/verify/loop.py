@@ -17,7 +17,7 @@ EarlyStopping keeps; the best epoch for a fix that changes the model).
 
 Example:
     >>> from loganalyzer.verify.demo import demo_spec
-    >>> result = close_loop(demo_spec(), rounds=2, top=3, seeds=3)  # doctest: +SKIP
+    >>> result = close_loop(demo_spec(), rounds=2, top=3, seeds=5)  # doctest: +SKIP
     >>> [r.chosen.label for r in result.rounds if r.chosen]  # doctest: +SKIP
     ['early-stopping(patience=4, ...)']
 """
@@ -168,7 +168,7 @@ def close_loop(
     *,
     rounds: int = 2,
     top: int = 3,
-    seeds: int = 3,
+    seeds: int = 5,
     epochs: int | None = None,
     out_dir: str | Path = "loganalyzer-verify",
     progress: Progress | None = None,
@@ -265,21 +265,30 @@ def diagnose(records: list[RunRecord]) -> Diagnosis:
     """Tally the re-analysis of each seed's log: findings and the advice most agree on."""
     n = len(records)
     diag = Diagnosis(n)
-    kinds: dict[str, list[dict]] = {}
+    # Per kind, the worst finding of each seed: a kind that is a warning in one seed and
+    # info in four is a problem in one seed, not five.
+    worst: dict[str, list[dict]] = {}
     for r in records:
         if r.analysis_error:
             diag.errors.append(f"seed {r.seed}: {r.analysis_error}")
-        seen = set()
+        per_kind: dict[str, dict] = {}
         for f in r.findings:
-            if f["kind"] not in seen:
-                seen.add(f["kind"])
-                kinds.setdefault(f["kind"], []).append(f)
-    for kind, found in kinds.items():
-        worst = max(found, key=lambda f: _SEVERITY.get(f["severity"], 0))
-        tally = FindingTally(
-            kind, worst["rule"], worst["severity"], len(found), n, worst["message"]
-        )
-        (diag.notes if worst["severity"] == "info" else diag.findings).append(tally)
+            seen = per_kind.get(f["kind"])
+            if seen is None or _SEVERITY.get(f["severity"], 0) > _SEVERITY.get(seen["severity"], 0):
+                per_kind[f["kind"]] = f
+        for kind, f in per_kind.items():
+            worst.setdefault(kind, []).append(f)
+    for kind, found in worst.items():
+        problems = [f for f in found if f["severity"] != "info"]
+        infos = [f for f in found if f["severity"] == "info"]
+        if problems:
+            top = max(problems, key=lambda f: _SEVERITY.get(f["severity"], 0))
+            diag.findings.append(
+                FindingTally(kind, top["rule"], top["severity"], len(problems), n, top["message"])
+            )
+        if infos:
+            f = infos[0]
+            diag.notes.append(FindingTally(kind, f["rule"], "info", len(infos), n, f["message"]))
     diag.findings.sort(key=lambda t: (-_SEVERITY[t.severity], -t.runs, t.kind))
     diag.notes.sort(key=lambda t: (-t.runs, t.kind))
     advised: dict[str, list[dict]] = {}
