@@ -262,14 +262,21 @@ def _guarded(body) -> Any:
         return body()
     except (SpecError, FixError) as exc:
         raise _fail(str(exc)) from None
+    except RuntimeError as exc:
+        if type(exc).__name__ != "ClusterError":  # the Ray backend's, without importing it
+            raise _fail(f"training failed: {type(exc).__name__}: {_first_line(exc)}") from None
+        raise _fail(str(exc)) from None
     except KeyboardInterrupt:  # between runs, outside the experiment's own handler
         typer.echo("interrupted", err=True)
         raise typer.Exit(130) from None
     except typer.Exit:
         raise
     except Exception as exc:  # the user's model failed to train: one line, not a trace
-        first = (str(exc).strip().splitlines() or [""])[0]
-        raise _fail(f"training failed: {type(exc).__name__}: {first}") from None
+        raise _fail(f"training failed: {type(exc).__name__}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0]
 
 
 def _run_and_report(spec, requests, seeds, epochs, output, motivating, notes, backend) -> int:

@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,10 @@ class MissingRay(RuntimeError):
 
     def __init__(self) -> None:
         super().__init__(f"--backend ray needs Ray, which is not installed: {INSTALL_HINT}")
+
+
+class ClusterError(RuntimeError):
+    """The Ray cluster cannot be reached or started (one line: where and why)."""
 
 
 def _ray():
@@ -107,9 +112,21 @@ class RayBackend:
             # A remote cluster need not have loganalyzer installed: ship the package
             # (TensorFlow and Keras must be on the workers, like for any Keras job).
             options["runtime_env"] = {"py_modules": [loganalyzer]}
-            ray.init(address=self.address, **options)
+            where = f"the Ray cluster at {self.address}"
         else:
-            ray.init(num_cpus=self.num_cpus, **options)
+            options["num_cpus"] = self.num_cpus
+            where = "a local Ray cluster"
+        try:
+            ray.init(address=self.address, **options)
+        except Exception as exc:  # Ray's own errors: one line that says where and why
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            hint = ""
+            if self.address is not None and os.environ.get("RAY_AUTH_MODE") is None:
+                hint = (
+                    "; a cluster started with token authentication (Ray's default) also "
+                    "needs RAY_AUTH_MODE=token and its token (~/.ray/auth_token or RAY_AUTH_TOKEN)"
+                )
+            raise ClusterError(f"cannot connect to {where}: {first}{hint}") from None
         self._started = True
         return self
 
