@@ -68,6 +68,8 @@ class Guess:
 
 def guess(run: Run) -> Guess:
     """The framework that most likely wrote ``run`` (see the module docstring)."""
+    if run.writer in FRAMEWORKS:
+        return Guess(run.writer, f"printed by {LABELS[run.writer]} ({run.format})")
     if run.format in _BY_FORMAT:
         name, why = _BY_FORMAT[run.format]
         return Guess(name, why)

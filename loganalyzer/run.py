@@ -53,6 +53,9 @@ class Run:
             TensorBoard ``batch_*`` tags on the batch step); name -> Series.
         warnings: Reader warnings a user should see ("resumed at epoch 0 twice;
             analysing the last segment", "last record truncated at byte 1234").
+        writer: The framework that wrote the log when the reader can tell from the file
+            itself (``"keras"``, ``"hf"``, ``"lightning"``: console output says which
+            printed it); ``None`` when only the format says.
         unlogged_tail: Columns whose NaN after their last value were *not logged*
             (a validation not run at the last epoch, a row or record cut while the file
             was written), as the reader knows; :meth:`series` never reads them as a
@@ -72,6 +75,7 @@ class Run:
     side_series: dict[str, pd.Series] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     unlogged_tail: set[str] = field(default_factory=set)
+    writer: str | None = None
 
     # ------------------------------------------------------------------ builders
     @classmethod

@@ -81,7 +81,13 @@ def test_underfitting_flags_an_early_high_plateau_with_val_beside_it():
     assert f.severity == "warning" and f.metric == "loss"
     assert 1 <= f.start <= 3 and f.end == 39
     ev = f.evidence
-    assert set(ev) == {"final_train_loss", "best_train_loss", "chance_level", "gap_at_end"}
+    assert set(ev) == {
+        "final_train_loss",
+        "best_train_loss",
+        "chance_level",
+        "gap_at_end",
+        "start_train_loss",
+    }
     assert ev["chance_level"] is None
     assert ev["final_train_loss"] == pytest.approx(0.32, abs=0.01)
     assert ev["gap_at_end"] == pytest.approx(0.01, abs=0.006)

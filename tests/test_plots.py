@@ -83,7 +83,10 @@ def test_the_overlap_check_can_fail():
 def _sample_results():
     if not SAMPLES.is_dir():
         pytest.skip("sample_logs/ is not there")
-    result = analyze(str(SAMPLES))
+    # the five training scenarios, each written three ways (console/ holds the same
+    # runs printed to a terminal: the same figures again)
+    scenarios = ("overfit", "healthy", "diverging", "underfitting", "noisy")
+    result = analyze([str(SAMPLES / s) for s in scenarios])
     assert len(result.runs) == 15 and not result.errors
     return result.runs
 

@@ -159,3 +159,14 @@ def test_rows_with_a_non_finite_epoch_are_skipped(tmp_path):
     (run,) = read_file(p)
     assert run.series("loss").tolist() == [1.0, 0.8]
     assert any("without an epoch number" in w for w in run.warnings)
+
+
+def test_the_longest_appended_segment_is_the_run(tmp_path):
+    # A 6-epoch run, then a restart that crashed after 2 epochs (CSVLogger append=True):
+    # the run to judge is the long one, whatever came after it.
+    p = tmp_path / "training.csv"
+    rows = [f"{e},{1 - 0.1 * e},{1 - 0.05 * e}" for e in range(6)] + ["0,1.0,1.0", "1,0.9,0.9"]
+    p.write_text("epoch,loss,val_loss\n" + "\n".join(rows) + "\n")
+    (run,) = read_file(p)
+    assert run.length == 6 and run.series("loss").iloc[-1] == pytest.approx(0.5)
+    assert any("analysing segment 1 (6 rows), the longest" in w for w in run.warnings)

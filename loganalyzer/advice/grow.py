@@ -51,6 +51,8 @@ def build(ctx: AdviceContext) -> Advice | None:
     _, y = finite_series(run, run.train_loss)
     final = under.evidence.get("final_train_loss") if under is not None else None
     start = float(y[0]) if len(y) else 0.0
+    if under is not None and under.evidence.get("start_train_loss") is not None:
+        start = float(under.evidence["start_train_loss"])  # the number the finding quotes
     if final is None:
         final = float(y[-1]) if len(y) else 0.0
     factor = grow_factor(start, float(final))

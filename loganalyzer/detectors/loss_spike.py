@@ -7,8 +7,9 @@ and ``min_height_noise`` times the curve's typical point-to-point swing (without
 jump itself on a short curve), and within ``max_width`` points the curve comes
 back to within a third of the jump. Three more rules keep it to what matters:
 
-- the warm-up has its own level: no spike in the first ``warmup_fraction`` of the log
-  (at least its first two points);
+- the warm-up has its own level: never a spike at the first two points, and in the
+  rest of the first ``warmup_fraction`` of the log only a jump to at least
+  1 + ``early_rel_height`` times the level (3x) counts;
 - *isolated* means rare: a curve with more than max(``max_count``, ``max_rate`` x its
   points) jumps is noisy (``noisy`` reports it), not hit by a few bad updates;
 - a sparse validation curve (evaluated every few hundred steps) may jump within its
@@ -54,6 +55,7 @@ DEFAULTS = {
     "warn_height_sigma": 20.0,
     "min_points": 5,
     "warmup_fraction": 0.1,
+    "early_rel_height": 2.0,
     "max_count": 4,
     "max_rate": 0.02,
     "minibatch_rel_height": 1.0,
@@ -179,7 +181,19 @@ def _spikes_on(c: C.Curve, p: dict, run: Run | None = None) -> tuple[list[dict],
     pooled = C.binned(c, MAX_SPIKE_POINTS, how="max")
     warm = max(2, int(np.ceil(p["warmup_fraction"] * pooled.n)))
     args = (p["min_rel_height"], p["max_width"], p["lookback"])
-    base = Spikes(p["min_height_noise"], *args).fit(pooled.y).predict(start=warm)
+
+    def settled(found: list[Spike]) -> list[Spike]:
+        # In the warm-up only a jump of early_rel_height (3x the level) is a spike:
+        # the curve has no settled level yet, but a validation loss 10x at epoch 2
+        # that comes back is still a bad update.
+        big = p["early_rel_height"]
+        return [
+            s
+            for s in found
+            if s.peak >= warm or (s.level > 0 and s.value - s.level >= big * s.level)
+        ]
+
+    base = settled(Spikes(p["min_height_noise"], *args).fit(pooled.y).predict(start=2))
     if run is not None and not pooled.binned:
         seen = {b.peak for b in base}
         base = sorted(
@@ -189,7 +203,7 @@ def _spikes_on(c: C.Curve, p: dict, run: Run | None = None) -> tuple[list[dict],
     if turns_and_ratio(pooled.y)[2]:
         # on a noisy curve a spike must stand further out of the noise
         need = p["min_height_noise"] * p["noisy_factor"]
-        found = Spikes(need, *args).fit(pooled.y).predict(start=warm)
+        found = settled(Spikes(need, *args).fit(pooled.y).predict(start=2))
     out = []
     for s in found:
         if pooled.binned:  # the raw point that made the block's maximum

@@ -142,7 +142,7 @@ def learned_nothing(run: Run, t: np.ndarray, gap: float | None, p: dict) -> tupl
                 f"the training accuracy never moved from {a_end:.4g} over {acc.n} points while "
                 f"{run.train_loss} went from {C.fmt(begin)} to {C.fmt(final)}: the model predicts "
                 "one class (the majority share) whatever the input",
-                {"accuracy": a_end, "reason": "constant-accuracy"},
+                {"accuracy": a_end, "reason": "constant-accuracy", "start_train_loss": begin},
             )
         h = _binary_entropy(a_end)
         if (
@@ -155,7 +155,12 @@ def learned_nothing(run: Run, t: np.ndarray, gap: float | None, p: dict) -> tupl
                 f"{run.train_loss} ends at {C.fmt(final)}, the entropy of a {a_end:.2f}/"
                 f"{1 - a_end:.2f} class prior ({h:.3g}), with accuracy {a_end:.3g} at the "
                 "majority share: the model outputs the class prior, not a prediction",
-                {"accuracy": a_end, "prior_entropy": h, "reason": "class-prior"},
+                {
+                    "accuracy": a_end,
+                    "prior_entropy": h,
+                    "reason": "class-prior",
+                    "start_train_loss": begin,
+                },
             )
     if close and fall < p["min_learning"]:
         moved = f"fell {100 * fall:.1f}%" if fall >= 0 else f"rose {-100 * fall:.1f}%"
@@ -163,7 +168,7 @@ def learned_nothing(run: Run, t: np.ndarray, gap: float | None, p: dict) -> tupl
             f"{run.train_loss} went from {C.fmt(begin)} to {C.fmt(final)} ({moved} "
             f"over the whole run) with {run.val_loss} right beside it (gap "
             f"{100 * gap / final:+.1f}%): the model learned almost nothing",
-            {"reason": "no-learning"},
+            {"reason": "no-learning", "start_train_loss": begin},
         )
     return None
 
@@ -213,6 +218,7 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         what = "check the labels and the input pipeline, then the model's capacity"
     elif chance is None:
         first = float(t.y[0])
+        extra = {"start_train_loss": first}
         # "High" is judged against a start robust to a huge first epoch (the mean over
         # an epoch of an unnormalised regression can be 100x the next value).
         begin = float(np.median(t.y[: min(3, n)]))

@@ -193,6 +193,12 @@ def parse_csv_file(path: Path, source: str) -> CsvTable:
     Raises:
         LogReadError: not UTF-8 text, binary data, no header or no delimiter.
     """
+    from loganalyzer.sources import Source
+
+    if isinstance(path, Source):
+        # a remote object, standard input or a named pipe: read through its source
+        # (remote sources are fetched in blocks; a pipe cannot be read twice anyway)
+        return parse_csv(read_text(path), source)
     size = Path(path).stat().st_size
     if size <= STREAM_BYTES:
         return parse_csv(read_text(path), source)

@@ -143,11 +143,14 @@ def read(path) -> list[Run]:
     lines = _lines(text)
     # (frame, warnings, dropped, renamed: name in frame -> name as printed)
     found: list[tuple[pd.DataFrame, list[str], dict[str, str], dict[str, str]]] = []
+    writers: list[str] = []
     for frame, warnings in _keras(lines):
         found.append((frame, warnings, {}, {}))
-    for got in (_hf(lines), _lightning(lines)):
+        writers.append("keras")
+    for writer, got in (("hf", _hf(lines)), ("lightning", _lightning(lines))):
         if got is not None:
             found.append(got)
+            writers.append(writer)
     if not found:
         raise LogReadError(source, "console output without a complete epoch or log record")
     runs = []
@@ -163,6 +166,7 @@ def read(path) -> list[Run]:
             dropped=dropped,
         )
         run.original_names = {c: renamed.get(o, o) for c, o in run.original_names.items()}
+        run.writer = writers[k - 1]
         if not run.metrics.empty:
             runs.append(run)
     if not runs:

@@ -100,14 +100,24 @@ def read(path: Path) -> list[Run]:
     if ep is None:
         index = list(range(len(frame)))
         if table.repeated_headers:
-            last_header = table.repeated_headers[-1]
-            first = next((k for k, ln in enumerate(table.lines) if ln > last_header), len(index))
+            # Each repeated header starts a new run; the longest one is the run (the
+            # others are aborted starts), the last of equally long ones.
+            starts = [0] + [
+                next((k for k, ln in enumerate(table.lines) if ln > h), len(index))
+                for h in table.repeated_headers
+            ]
+            bounds = starts + [len(index)]
+            lengths = [bounds[k + 1] - bounds[k] for k in range(len(starts))]
+            pick = max(range(len(starts)), key=lambda k: (lengths[k], k))
+            first, stop = bounds[pick], bounds[pick + 1]
+            line = table.lines[first] if first < len(table.lines) else table.lines[-1]
             warnings.append(
                 f"header repeated {_times(len(table.repeated_headers))} (a new run appended "
-                f"with its own header): {len(table.repeated_headers) + 1} segments; analysing "
-                f"the last one (from line {last_header + 1}, {len(index) - first} rows)"
+                f"with its own header): {len(starts)} segments "
+                f"(lengths {'/'.join(map(str, lengths))}); analysing the longest "
+                f"(from line {line}, {stop - first} rows)"
             )
-            frame = frame.iloc[first:].reset_index(drop=True)
+            frame = frame.iloc[first:stop].reset_index(drop=True)
             index = list(range(len(frame)))
     else:
         epochs = [number(row[ep]) for row in table.rows]
@@ -162,7 +172,8 @@ def _last_segment(
     epochs: list[float], frame: pd.DataFrame
 ) -> tuple[list[float], pd.DataFrame, str]:
     """Split at every drop of the epoch column back to the file's first epoch and keep
-    the last segment; a drop to a later epoch continues the run (later rows win).
+    the longest segment (the last of equally long ones); a drop to a later epoch
+    continues the run (later rows win).
     Rows written in decreasing epoch order (a table sorted newest first) are one run."""
     if len(epochs) > 1 and all(b < a for a, b in zip(epochs, epochs[1:], strict=False)):
         return epochs, frame, "rows are in decreasing epoch order; read them in epoch order"
@@ -179,13 +190,17 @@ def _last_segment(
     if len(starts) > 1:
         bounds = starts + [len(epochs)]
         lengths = [bounds[k + 1] - bounds[k] for k in range(len(starts))]
+        # The longest segment is the run (shorter ones are aborted starts); of equally
+        # long ones the last, as it is the one the file ends with.
+        pick = max(range(len(starts)), key=lambda k: (lengths[k], k))
+        which = "the last segment" if pick == len(starts) - 1 else f"segment {pick + 1}"
         message = (
             f"resumed at epoch {start_epoch} {_times(len(starts) - 1)}: {len(starts)} segments "
             f"(lengths {'/'.join(map(str, lengths))}, as CSVLogger(append=True) writes them); "
-            f"analysing the last segment ({lengths[-1]} rows)"
+            f"analysing {which} ({lengths[pick]} rows), the longest"
         )
-        cut = starts[-1]
-        epochs, frame = epochs[cut:], frame.iloc[cut:].reset_index(drop=True)
+        cut, stop = bounds[pick], bounds[pick + 1]
+        epochs, frame = epochs[cut:stop], frame.iloc[cut:stop].reset_index(drop=True)
         resumed = [e for e in resumed if e in epochs]
     if resumed:
         note = f"resumed from a checkpoint at epoch {', '.join(map(str, sorted(set(resumed))))}"

@@ -185,7 +185,7 @@ def _facts(view: RunView) -> str:
     items = [
         ("Source", view.source_text),
         ("Format", view.format),
-        ("Length", f"{view.length} {view.index}s"),
+        ("Length", view.length_text),
         ("Best", view.best_text),
     ]
     cells = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in items)

@@ -90,7 +90,7 @@ def _facts(view: RunView) -> str:
             [
                 md_text(view.source_text),
                 md_text(view.format),
-                md_text(f"{view.length} {view.index}s"),
+                md_text(view.length_text),
                 md_text(view.best_text),
             ]
         ],

@@ -283,7 +283,7 @@ def _verdict(out: _Out, view: RunView, *, with_name: bool = False) -> None:
 
 
 def _facts(view: RunView) -> str:
-    facts = [f"{term_text(view.format)}, {view.length} {term_text(view.index)}s"]
+    facts = [f"{term_text(view.format)}, {term_text(view.length_text)}"]
     facts.append(f"best {term_text(view.best_text)}" if view.best else view.best_text)
     if view.title != view.source_text and view.sources:
         facts.append(f"source {term_text(view.source_text)}")

@@ -184,6 +184,7 @@ class RunView:
     format: str
     index: str
     length: int
+    length_text: str
     monitor: str | None
     best: dict[str, Any] | None
     severity: str | None  # worst severity of a finding, None when there is none
@@ -307,16 +308,35 @@ def _headline(f: Finding, index: str) -> str:
         parts = []
         if "best_value" in ev:
             parts.append(f"{metric} best {fmt_num(ev['best_value'])}")
-        if "last_value" in ev and "last_index" in ev:
-            # GL (Prechelt) is exactly last vs best, the two numbers shown here;
-            # rise_pct measures the robust end level instead.
-            rise = _as_index(ev.get("gl") if ev.get("gl") is not None else ev.get("rise_pct"))
-            rise_text = f", {rise:+.0f}%" if rise is not None else ""
-            parts.append(
-                f"{fmt_num(ev['last_value'])} at {index} {fmt_num(ev['last_index'])}{rise_text}"
-            )
+        # One number per fact: Prechelt's GL is the mean of the last points against the
+        # best, so it is quoted beside that mean, never beside the last value alone.
+        gl = _as_index(ev.get("gl"))
+        if gl is not None and ev.get("end_mean") is not None:
+            k = int(ev.get("end_points") or 1)
+            end = "the last point" if k == 1 else f"the last {k} points average"
+            parts.append(f"{end} {fmt_num(ev['end_mean'])}, {gl:+.0f}%")
+        elif "last_value" in ev and "last_index" in ev:
+            parts.append(f"{fmt_num(ev['last_value'])} at {index} {fmt_num(ev['last_index'])}")
         return text + (f" ({'; '.join(parts)})" if parts else "")
     return f.message
+
+
+def length_text(index_values: Any, index: str) -> str:
+    """How much of training the log covers: ``"40 epochs"`` (epochs 0-39),
+    ``"steps 10–300 (60 points)"`` for a step log, whose span is not its row count.
+
+    Example:
+        >>> length_text([0, 1, 2, 3], "epoch"), length_text([10, 20, 300], "step")
+        ('4 epochs', 'steps 10–300 (3 points)')
+    """
+    values = [float(v) for v in index_values]
+    if not values:
+        return f"0 {index}s"
+    first, last, n = values[0], values[-1], len(values)
+    whole = all(v.is_integer() for v in values)
+    if index == "epoch" and whole and last - first + 1 == n:
+        return f"{n} epochs"
+    return f"{index}s {fmt_num(first)}–{fmt_num(last)} ({n} points)"
 
 
 def _action(a: Advice, index: str) -> str:
@@ -351,7 +371,11 @@ def run_view(rr: Any) -> RunView:
     severity = top.severity if top else None
     best = rr.best
     index = run.index
-    if top is None or top.severity == "info":
+    if top is not None and top.severity == "info" and advice:
+        # Nothing is wrong, yet something is worth doing (a run stopped while still
+        # improving): say that, not "No problems found" beside "train 40 more epochs".
+        headline = top.message
+    elif top is None or top.severity == "info":
         headline = "No problems found"
         if best:
             headline += (
@@ -367,6 +391,7 @@ def run_view(rr: Any) -> RunView:
         format=run.format,
         index=index,
         length=run.length,
+        length_text=length_text(run.metrics.index, index),
         monitor=rr.monitor,
         best=best,
         severity=severity,
