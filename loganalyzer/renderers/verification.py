@@ -465,16 +465,13 @@ def render_markdown(result: Any, files_dir: str) -> tuple[str, dict[str, bytes]]
     """Markdown text plus the images it links (``files_dir/<name>.png`` -> bytes)."""
     md = _md_text
     figs = _figures(result)
-    lines = [
-        f"# Verification: {md(result.source)}",
-        "",
-        f"{len(result.seeds)} seed(s) {md(str(result.seeds))}, {result.epochs} epochs per run, "
+    lines = _md_head(
+        f"Verification: {result.source}",
+        f"{len(result.seeds)} seed(s) {result.seeds}, {result.epochs} epochs per run, "
         f"{result.elapsed:.0f} s. Baseline and each fix trained with the same seeds; differences "
         "are fixed − baseline (lower is better).",
-        "",
-    ]
-    for note in result.notes:
-        lines += [f"> **Note:** {md(note)}", ""]
+        result.notes,
+    )
     lines += ["## Statistics", "", *_md_table(result)]
     images: dict[str, bytes] = {}
     for v, (stem, alt, png) in zip(result.variants, figs, strict=True):
@@ -491,6 +488,14 @@ def render_markdown(result: Any, files_dir: str) -> tuple[str, dict[str, bytes]]
             lines += [f"![{md(alt)}]({files_dir}/{name})", ""]
     lines += [f"Run logs (CSV + JSON per run): {md(result.out_dir)}", ""]
     return "\n".join(lines), images
+
+
+def _md_head(title: str, meta: str, notes: list[str]) -> list[str]:
+    """The report's heading, its one-paragraph summary and its notes (all escaped)."""
+    lines = [f"# {_md_text(title)}", "", _md_text(meta), ""]
+    for note in notes:
+        lines += [f"> **Note:** {_md_text(note)}", ""]
+    return lines
 
 
 def _md_table(result: Any) -> list[str]:
@@ -783,17 +788,14 @@ def render_loop_html(result: Any) -> str:
 def render_loop_markdown(result: Any, files_dir: str) -> tuple[str, dict[str, bytes]]:
     """The loop's story as Markdown, plus the images it links."""
     md = _md_text
-    lines = [
-        f"# Closed-loop verification: {md(result.source)}",
-        "",
-        f"{len(result.seeds)} seed(s) {md(str(result.seeds))}, {result.epochs} epochs for the "
-        f"model as given, {len(result.rounds)} round(s), {result.elapsed:.0f} s on the "
-        f"{md(result.backend)} backend. Every fix is trained with the same seeds as its "
-        "baseline; differences are fixed − baseline (lower is better).",
-        "",
-    ]
-    for note in result.notes:
-        lines += [f"> **Note:** {md(note)}", ""]
+    lines = _md_head(
+        f"Closed-loop verification: {result.source}",
+        f"{len(result.seeds)} seed(s) {result.seeds}, {result.epochs} epochs for the model as "
+        f"given, {len(result.rounds)} round(s), {result.elapsed:.0f} s on the {result.backend} "
+        "backend. Every fix is trained with the same seeds as its baseline; differences are "
+        "fixed − baseline (lower is better).",
+        result.notes,
+    )
     images: dict[str, bytes] = {}
     for rnd, figs in _loop_figures(result):
         lines += [f"## {md(round_title(rnd))}", "", "### What was wrong", ""]
