@@ -99,8 +99,10 @@ def test_usage_errors_are_one_line(tiny_spec, tmp_path):
     assert result.exit_code == 2 and "unknown fix 'dropuot'" in out
     result, out = invoke(["verify", "-o", tmp_path])
     assert result.exit_code == 2 and "--demo" in out
-    result, out = invoke(["verify", tiny_spec, "-o", tmp_path])
-    assert result.exit_code == 2 and "nothing to verify" in out
+    result, out = invoke(["verify", tiny_spec, "--cpus-per-run", "2", "-o", tmp_path])
+    assert result.exit_code == 2 and "--cpus-per-run only apply with --backend ray" in out
+    result, out = invoke(["verify", tiny_spec, "--backend", "slurm", "-o", tmp_path])
+    assert result.exit_code == 2 and "--backend must be local or ray" in out
     bad = tmp_path / "bad.py"
     bad.write_text("def build_model():\n    pass\n")
     result, out = invoke(["verify", bad, "--fix", "dropout", "-o", tmp_path])
@@ -155,12 +157,13 @@ def test_interrupt_keeps_finished_seeds(tiny_spec, tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_names_a_fix_that_helped_with_its_interval(tmp_path):
-    result, out = invoke(["verify", "--demo", "-o", tmp_path])
+def test_demo_loop_finds_the_overfitting_and_a_fix_that_helped(tmp_path):
+    result, out = invoke(["verify", "--demo", "--rounds", "1", "--top", "1", "-o", tmp_path])
     assert result.exit_code == 0, out
+    assert "Round 1 — the model as given" in out and "overfitting" in out
     helped = [line for line in out.splitlines() if ": helped — " in line]
     assert helped, out
-    assert "95 % CI [" in out
+    assert "95 % CI [" in out and "applied " in out
     assert (tmp_path / "verification.html").exists()
 
 
@@ -178,7 +181,7 @@ def test_from_log_uses_the_advice_params(monkeypatch, tmp_path):
         format="keras-json", index="epoch",
     )  # fmt: skip
     advice = [
-        Advice("train-longer", 1, ["LA107"], "", "", {"extra_epochs": 10}),
+        Advice("check-data", 1, ["LA108"], "", "", {}),
         Advice("early-stopping", 2, ["LA101"], "", "",
                {"monitor": "val_loss", "patience": 4, "min_delta": 0.002, "mode": "min",
                 "restore_best_weights": True, "would_stop_at": 12, "best_index": 8,
@@ -194,7 +197,10 @@ def test_from_log_uses_the_advice_params(monkeypatch, tmp_path):
     assert "would_stop_at" not in requests[0].resolved()
     assert requests[1].resolved() == {"kind": "l2", "factor": 1e-4}
     assert motivating[requests[0].label] == ["LA101"]
-    assert any("train-longer" in n for n in notes)
+    assert any("#1 check-data is not verified: it asks you to inspect" in n for n in notes)
+    advice[0] = Advice("train-longer", 1, ["LA107"], "", "", {"extra_epochs": 10})
+    requests, _, _ = requests_from_log(tmp_path / "log.json", top=1)
+    assert requests[0].label == "train-longer(extra_epochs=10)"  # a longer budget: testable
     # No advice at all: fall back to defaults and say so.
     monkeypatch.setattr(
         analysis, "analyze", lambda *a, **k: analysis.Analysis(runs=[analysis.RunResult(run=run)])
@@ -244,7 +250,26 @@ def test_registering_verify_imports_no_tensorflow():
         "from loganalyzer.cli import app\n"
         "res = CliRunner().invoke(app, ['verify', '--help'])\n"
         "assert res.exit_code == 0, res.output\n"
-        "heavy = [m for m in ('tensorflow', 'keras', 'matplotlib') if m in sys.modules]\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'matplotlib', 'ray') if m in sys.modules]\n"
+        "print(','.join(heavy) or 'none')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "none"
+
+
+def test_analyze_never_imports_tensorflow_keras_or_ray():
+    """Reading and analysing logs stays light even with the verify and ray extras installed."""
+    code = (
+        "import contextlib, io, sys\n"
+        "from loganalyzer.cli import app\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        f"        app(['analyze', {str(REPO / 'sample_logs')!r}, '--format', 'json'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "import loganalyzer.verify.backends, loganalyzer.verify.loop\n"  # importable, still light
+        "heavy = [m for m in ('tensorflow', 'keras', 'ray') if m in sys.modules]\n"
         "print(','.join(heavy) or 'none')\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

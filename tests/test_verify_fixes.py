@@ -274,3 +274,49 @@ def test_bad_fixes_are_clear():
     with pytest.raises(FixError, match="no hidden Dense/Conv layer"):
         apply_fix(FixRequest("dropout"), linear)
     assert parse_fix("regularize:kind=l1,factor=1e-4").label == "regularize(kind=l1, factor=0.0001)"
+
+
+def test_learning_rate_fixes_raise_and_repair_the_rate():
+    build = sequential
+    raised = apply_fix(FixRequest("raise-lr"), build())  # Adam(0.01) x 10
+    assert float(raised.model.optimizer.learning_rate) == pytest.approx(0.1)
+    assert isinstance(raised.model.optimizer, keras.optimizers.Adam)
+    trains(raised)
+    zero = build()
+    zero.compile(optimizer=keras.optimizers.SGD(0.0, momentum=0.9), loss="mse")
+    fixed = apply_fix(FixRequest("fix-lr"), zero)  # a rate of 0: SGD's own default
+    assert float(fixed.model.optimizer.learning_rate) == pytest.approx(0.01)
+    assert fixed.model.optimizer.get_config()["momentum"] == pytest.approx(0.9)
+    assert float(apply_fix(parse_fix("fix-lr:learning_rate=0.003"), zero).model.optimizer
+                 .learning_rate) == pytest.approx(0.003)  # fmt: skip
+    with pytest.raises(FixError, match="raise-lr: factor must be above 1"):
+        apply_fix(FixRequest("raise-lr", {"factor": 0.5}), build())
+
+
+def test_normalize_inputs_adapts_a_normalization_layer_to_x_train():
+    shifted = Data(X * 5.0 + 3.0, Y, X, Y)
+    prepared = apply_fix(FixRequest("normalize-inputs"), functional(), shifted)
+    norm = layers(prepared.model)[0]
+    assert isinstance(norm, keras.layers.Normalization)
+    out = np.asarray(norm(shifted.x_train))
+    assert np.allclose(out.mean(axis=0), 0.0, atol=1e-4)
+    assert np.allclose(out.std(axis=0), 1.0, atol=1e-3)
+    trains(prepared)
+
+
+def test_train_longer_and_larger_batch_change_the_fit_not_the_model():
+    from loganalyzer.verify.fixes import apply_chain, fit_after
+
+    model = sequential()
+    longer = apply_fix(FixRequest("train-longer", {"extra_epochs": 12}), model, DATA,
+                       {"epochs": 20, "batch_size": 8})  # fmt: skip
+    assert longer.model is model and longer.fit == {"epochs": 32, "batch_size": 8}
+    chained = apply_chain(
+        [FixRequest("dropout"), FixRequest("larger-batch"), FixRequest("lower-lr")],
+        sequential(), DATA, {"epochs": 20},
+    )  # fmt: skip
+    assert chained.fit == {"epochs": 20, "batch_size": 128}  # Keras' default 32, x4
+    assert "Dropout" in kinds(chained.model)  # the lower rate kept the dropout
+    assert float(chained.model.optimizer.learning_rate) == pytest.approx(0.001)
+    with pytest.raises(FixError, match="not larger than 64"):
+        fit_after([FixRequest("larger-batch", {"batch_size": 16})], {"batch_size": 64})

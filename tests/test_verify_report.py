@@ -104,7 +104,8 @@ def test_reanalysis_says_whether_the_motivating_finding_is_gone(tmp_path, monkey
 
     import loganalyzer.analysis as analysis
     from loganalyzer.findings import Finding
-    from loganalyzer.verify.experiment import _reanalyse, _summarise
+    from loganalyzer.verify.experiment import _summarise
+    from loganalyzer.verify.training import reanalyse
 
     def fake_analyze(path):  # stands in for the detectors: overfitting = val rises >5 %
         hist = json.loads(open(path).read())
@@ -124,7 +125,7 @@ def test_reanalysis_says_whether_the_motivating_finding_is_gone(tmp_path, monkey
             (d / "history.json").write_text(json.dumps(hist))
             rec = RunRecord(label, None if label == "baseline" else "dropout", seed, 1.0, hist, 4,
                             3, str(d))  # fmt: skip
-            _reanalyse(rec)
+            reanalyse(rec)
             runs.append(rec)
     assert [r.findings[0]["rule"] for r in runs if r.label == "baseline"] == ["LA101", "LA101"]
     result = Verification("s", [1, 2], 4, [], runs, [], str(tmp_path), 1.0)

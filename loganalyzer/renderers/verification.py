@@ -65,18 +65,22 @@ def rows(result: Any) -> list[dict[str, str]]:
         if v.curve is not None:
             continue
         for metric, c in v.comparisons.items():
+            primary = metric == v.primary
+            p_t = fmt_p(c.p_t)
+            if primary and v.p_holm is not None:
+                p_t += f" (Holm {fmt_p(v.p_holm)})"
             out.append(
                 {
                     "fix": v.label,
                     "metric": METRIC_TITLES.get(metric, metric),
-                    "primary": "yes" if metric == v.primary else "",
+                    "primary": "yes" if primary else "",
                     "baseline": fmt(c.baseline_mean),
                     "fixed": fmt(c.fixed_mean),
                     "diff": fmt_ci(c.mean_diff, c.ci_low, c.ci_high),
                     "rel": "–" if math.isnan(c.rel_diff) else f"{100 * c.rel_diff:+.1f} %",
-                    "p_t": fmt_p(c.p_t),
+                    "p_t": p_t,
                     "p_w": fmt_p(c.p_wilcoxon),
-                    "verdict": _verdict_text(metric, c.verdict),
+                    "verdict": v.verdict if primary else _verdict_text(metric, c.verdict),
                 }
             )
     return out
@@ -113,9 +117,39 @@ def headline(v: Any) -> str:
         f"mean paired difference {fmt(c.mean_diff)}{pct}, 95 % CI [{fmt(c.ci_low)}, "
         f"{fmt(c.ci_high)}], paired t-test p = {fmt_p(c.p_t)}, n = {c.n} seeds"
     )
+    text += holm_text(v)
+    if v.primary != "best_val_loss" and "best_val_loss" in v.comparisons:
+        # A fix judged on the kept weights also shows the lowest loss it reached, so
+        # "helped" is never only an artefact of the metric chosen.
+        b = v.comparisons["best_val_loss"]
+        bpct = "" if math.isnan(b.rel_diff) else f" ({100 * b.rel_diff:+.1f} %, {b.verdict})"
+        text += f"; best val loss {fmt(b.baseline_mean)} → {fmt(b.fixed_mean)}{bpct}"
     if v.epochs_saved is not None:
         text += f"; {v.epochs_saved:.1f} epochs saved per run on average"
+    if v.request.action == "train-longer" and v.epochs_budget:
+        text += f"; {v.epochs_budget} epochs per run"
     return text
+
+
+def holm_text(v: Any) -> str:
+    """``; Holm-adjusted p = 0.03 over 3 fixes`` (and whether that changed the verdict)."""
+    if v.p_holm is None:
+        return ""
+    text = f"; Holm-adjusted p = {fmt_p(v.p_holm)} over {v.family} fixes"
+    if v.uncorrected_verdict != v.verdict:
+        text += f" (alone it would read {v.uncorrected_verdict})"
+    return text
+
+
+def holm_note(result: Any) -> str | None:
+    """The sentence stating the multiple-comparison correction, when one was made."""
+    family = max((v.family for v in result.variants if v.p_holm is not None), default=0)
+    if not family:
+        return None
+    return (
+        f"Holm correction: {family} fixes were judged on the same baseline runs, so each "
+        "verdict needs its Holm-adjusted p-value below 0.05 (family-wise error rate 5 %)."
+    )
 
 
 def _curve_text(curve: Any) -> str:
@@ -144,18 +178,30 @@ def _curve_text(curve: Any) -> str:
 # ---------------------------------------------------------------------------- terminal
 def render_terminal(result: Any, console: Any = None) -> None:
     """Print the statistics table and the per-fix findings to the terminal (rich)."""
-    from rich.console import Console
-    from rich.table import Table
-
-    if console is None:
-        console = Console()
-        if not console.is_terminal:  # pipes and CI logs: wide enough for the table
-            console = Console(width=140)
+    console = console or _console()
     n = len(result.seeds)
     console.print(
         f"[bold]Verification[/bold] of {_rich_escape(result.source)}: {n} seed(s) "
         f"{result.seeds}, {result.epochs} epochs, {result.elapsed:.0f} s"
     )
+    _terminal_table(console, result)
+    _terminal_headlines(console, result)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/yellow] {_rich_escape(note)}", soft_wrap=True)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:  # pipes and CI logs: wide enough for the table
+        console = Console(width=140)
+    return console
+
+
+def _terminal_table(console: Any, result: Any) -> None:
+    from rich.table import Table
+
     table = Table(show_lines=False)
     for col, justify, *no_wrap in (
         ("fix", "left"),
@@ -192,14 +238,20 @@ def render_terminal(result: Any, console: Any = None) -> None:
     if table.row_count:
         console.print(table)
         console.print("* the metric the verdict is based on (lower is better for all rows)")
+    note = holm_note(result)
+    if note:
+        console.print(note, soft_wrap=True)
+
+
+def _terminal_headlines(console: Any, result: Any) -> None:
     for v in result.variants:
-        console.print(_rich_escape(headline(v)), soft_wrap=True)
+        style = {"helped": "green", "hurt": "red"}.get(v.verdict)
+        text = _rich_escape(headline(v))
+        console.print(f"[{style}]{text}[/{style}]" if style else text, soft_wrap=True)
         for status in v.findings:
             console.print(f"  re-analysis: {_rich_escape(status.text())}", soft_wrap=True)
         for note in getattr(v, "notes", []):
             console.print(f"  [yellow]note:[/yellow] {_rich_escape(note)}", soft_wrap=True)
-    for note in result.notes:
-        console.print(f"[yellow]note:[/yellow] {_rich_escape(note)}", soft_wrap=True)
 
 
 def _rich_escape(text: str) -> str:
@@ -344,22 +396,29 @@ def render_html(result: Any) -> str:
     parts.append("<h2>Statistics</h2>")
     parts.append(_html_table(result))
     for v, (_, alt, png) in zip(result.variants, figs, strict=True):
-        css = {"helped": "", "hurt": " verdict-error"}.get(v.verdict, " verdict-warning")
         parts.append(f"<h2>{esc(v.label)}</h2>")
-        parts.append(f'<div class="verdict{css}"><p class="headline">{esc(headline(v))}</p>')
-        for status in v.findings:
-            parts.append(f"<p>Re-analysis of the fixed runs: {esc(status.text())}</p>")
-        for note in getattr(v, "notes", []):
-            parts.append(f"<p>Note: {esc(note)}</p>")
-        parts.append("</div>")
-        if png:
-            uri = "data:image/png;base64," + base64.b64encode(png).decode()
-            parts.append(
-                f'<figure class="plot plot-compare"><img src="{uri}" alt="{esc(alt)}">'
-                f"<figcaption>{esc(alt)}</figcaption></figure>"
-            )
+        parts.append(_html_variant(v, alt, png))
     parts.append(f'<p class="hint">Run logs (CSV + JSON per run): {esc(result.out_dir)}</p></div>')
     return _page("".join(parts), f"Verification: {result.source}")
+
+
+def _html_variant(v: Any, alt: str, png: bytes) -> str:
+    """One fix: its headline, re-analysis and notes in a verdict box, then its figure."""
+    esc = html.escape
+    css = {"helped": "", "hurt": " verdict-error"}.get(v.verdict, " verdict-warning")
+    parts = [f'<div class="verdict{css}"><p class="headline">{esc(headline(v))}</p>']
+    for status in v.findings:
+        parts.append(f"<p>Re-analysis of the fixed runs: {esc(status.text())}</p>")
+    for note in v.notes:
+        parts.append(f"<p>Note: {esc(note)}</p>")
+    parts.append("</div>")
+    if png:
+        uri = "data:image/png;base64," + base64.b64encode(png).decode()
+        parts.append(
+            f'<figure class="plot plot-compare"><img src="{uri}" alt="{esc(alt)}">'
+            f"<figcaption>{esc(alt)}</figcaption></figure>"
+        )
+    return "".join(parts)
 
 
 def _html_table(result: Any) -> str:
@@ -380,6 +439,9 @@ def _html_table(result: Any) -> str:
         )
     out.append("</tbody></table>")
     out.append('<p class="hint">* the metric the verdict is based on.</p>')
+    note = holm_note(result)
+    if note:
+        out.append(f'<p class="hint">{esc(note)}</p>')
     return "".join(out)
 
 
@@ -403,26 +465,14 @@ def render_markdown(result: Any, files_dir: str) -> tuple[str, dict[str, bytes]]
     """Markdown text plus the images it links (``files_dir/<name>.png`` -> bytes)."""
     md = _md_text
     figs = _figures(result)
-    lines = [
-        f"# Verification: {md(result.source)}",
-        "",
-        f"{len(result.seeds)} seed(s) {md(str(result.seeds))}, {result.epochs} epochs per run, "
+    lines = _md_head(
+        f"Verification: {result.source}",
+        f"{len(result.seeds)} seed(s) {result.seeds}, {result.epochs} epochs per run, "
         f"{result.elapsed:.0f} s. Baseline and each fix trained with the same seeds; differences "
         "are fixed − baseline (lower is better).",
-        "",
-    ]
-    for note in result.notes:
-        lines += [f"> **Note:** {md(note)}", ""]
-    heads = ["fix", "metric", "baseline", "fixed", "fixed − baseline [95% CI]", "change",
-             "p (t-test)", "p (Wilcoxon)", "verdict"]  # fmt: skip
-    lines += ["## Statistics", "", "| " + " | ".join(heads) + " |",
-              "|" + "|".join(["---", "---"] + ["---:"] * 6 + ["---"]) + "|"]  # fmt: skip
-    for r in rows(result):
-        metric = r["metric"] + (" \\*" if r["primary"] else "")
-        cells = [md(r["fix"]), metric, r["baseline"], r["fixed"], md(r["diff"]), r["rel"],
-                 md(r["p_t"]), r["p_w"], r["verdict"]]  # fmt: skip
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "\\* the metric the verdict is based on.", ""]
+        result.notes,
+    )
+    lines += ["## Statistics", "", *_md_table(result)]
     images: dict[str, bytes] = {}
     for v, (stem, alt, png) in zip(result.variants, figs, strict=True):
         lines += [f"## {md(v.label)}", "", f"**{md(headline(v))}**", ""]
@@ -438,6 +488,33 @@ def render_markdown(result: Any, files_dir: str) -> tuple[str, dict[str, bytes]]
             lines += [f"![{md(alt)}]({files_dir}/{name})", ""]
     lines += [f"Run logs (CSV + JSON per run): {md(result.out_dir)}", ""]
     return "\n".join(lines), images
+
+
+def _md_head(title: str, meta: str, notes: list[str]) -> list[str]:
+    """The report's heading, its one-paragraph summary and its notes (all escaped)."""
+    lines = [f"# {_md_text(title)}", "", _md_text(meta), ""]
+    for note in notes:
+        lines += [f"> **Note:** {_md_text(note)}", ""]
+    return lines
+
+
+def _md_table(result: Any) -> list[str]:
+    """The statistics table as Markdown lines, with its footnotes."""
+    md = _md_text
+    heads = ["fix", "metric", "baseline", "fixed", "fixed − baseline [95% CI]", "change",
+             "p (t-test)", "p (Wilcoxon)", "verdict"]  # fmt: skip
+    lines = ["| " + " | ".join(heads) + " |",
+             "|" + "|".join(["---", "---"] + ["---:"] * 6 + ["---"]) + "|"]  # fmt: skip
+    for r in rows(result):
+        metric = r["metric"] + (" \\*" if r["primary"] else "")
+        cells = [md(r["fix"]), metric, r["baseline"], r["fixed"], md(r["diff"]), r["rel"],
+                 md(r["p_t"]), r["p_w"], r["verdict"]]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "\\* the metric the verdict is based on.", ""]
+    note = holm_note(result)
+    if note:
+        lines += [md(note), ""]
+    return lines
 
 
 def _md_text(text: str) -> str:
@@ -508,19 +585,315 @@ def to_dict(result: Any) -> dict[str, Any]:
 def write_reports(result: Any, out_dir: Path) -> tuple[Path, Path]:
     """Write ``verification.html``, ``verification.md`` (+ ``verification_files/``) and
     ``verification.json``."""
+    text, images = render_markdown(result, "verification_files")
+    return _write_all(out_dir, to_dict(result), render_html(result), text, images)
+
+
+# ---------------------------------------------------------------------------- the loop
+# The closed loop's report tells the story in order: what was wrong, what was tried,
+# what helped and by how much, then what is left. The same sentences feed the
+# terminal, Markdown and HTML.
+def round_title(rnd: Any) -> str:
+    """``Round 2 — with early-stopping(patience=4)``."""
+    if not rnd.applied:
+        return f"Round {rnd.number} — the model as given"
+    return f"Round {rnd.number} — with " + " + ".join(r.label for r in rnd.applied)
+
+
+def wrong_lines(diagnosis: Any) -> list[str]:
+    """What the analysis of the model's runs found (problems in most seeds first)."""
+    n = diagnosis.n
+    lines = []
+    for f in diagnosis.findings:
+        lines.append(f"{f.kind} ({f.severity}, {f.rule}) in {f.runs}/{n} seeds: {f.message}")
+    if not diagnosis.findings:
+        lines.append(f"no warning or error in any of the {n} seeds")
+    elif diagnosis.healthy:
+        lines.append("no warning or error in most seeds: nothing to fix")
+    if diagnosis.healthy and diagnosis.advice:
+        lines.append(
+            "advised on info findings only, not tried: "
+            + ", ".join(a.request().label for a in diagnosis.advice)
+        )
+    if diagnosis.notes:
+        lines.append(
+            "also noted (info): " + ", ".join(f"{t.kind} {t.runs}/{n}" for t in diagnosis.notes)
+        )
+    for err in diagnosis.errors:
+        lines.append(f"could not analyse {err}")
+    return lines
+
+
+def tried_lines(rnd: Any) -> list[str]:
+    """The advice, in rank order, and which of it was tried."""
+    diag = rnd.diagnosis
+    if not diag.advice:
+        return ["no advice (given in at least half of the seeds)"]
+    tried = {r.action for r in rnd.tried}
+    skipped = dict(rnd.skipped)
+    lines = []
+    for i, a in enumerate(diag.advice, 1):
+        label = a.request().label if a.action in tried else a.action
+        where = f"advised in {a.runs}/{a.n} seeds ({', '.join(a.rules) or 'no rule'})"
+        if a.action in tried:
+            lines.append(f"#{i} {label}: tried — {where}")
+        elif a.action in skipped:
+            lines.append(f"#{i} {label}: not tried, {skipped[a.action]} — {where}")
+        else:
+            lines.append(f"#{i} {label}: not tried (beyond the top {len(rnd.tried)})")
+    return lines
+
+
+def outcome_line(rnd: Any) -> str:
+    """What helped, by how much, and what the loop kept."""
+    ver = rnd.verification
+    if ver is None:
+        return "interrupted before the fixes were trained" if rnd.tried else "nothing retrained"
+    if rnd.chosen is not None:
+        v = rnd.chosen
+        c = v.comparisons[v.primary]
+        others = [x.label for x in ver.helped if x is not v and x.curve is None]
+        why = (
+            f"; it reaches the lowest {METRIC_TITLES[v.primary]} of the fixes that helped "
+            f"(also helped: {', '.join(others)})"
+            if others
+            else ""
+        )
+        return (
+            f"applied {v.label}: {METRIC_TITLES[v.primary]} {fmt(c.baseline_mean)} → "
+            f"{fmt(c.fixed_mean)} ({100 * c.rel_diff:+.1f} %, 95 % CI of the difference "
+            f"[{fmt(c.ci_low)}, {fmt(c.ci_high)}]){why}"
+        )
+    if ver.interrupted:
+        return "interrupted before the fixes could be judged on every seed"
+    return "none of the fixes tried helped significantly; the model stays as it was"
+
+
+def left_lines(result: Any) -> list[str]:
+    """What is left after the last applied fix, and the overall change."""
+    lines = []
+    if result.applied and result.overall:
+        names = " + ".join(r.label for r in result.applied)
+        parts = []
+        for metric, c in result.overall.items():
+            pct = "" if math.isnan(c.rel_diff) else f" ({100 * c.rel_diff:+.1f} %)"
+            parts.append(
+                f"{METRIC_TITLES[metric]} {fmt(c.baseline_mean)} → {fmt(c.fixed_mean)}{pct}, "
+                f"95 % CI [{fmt(c.ci_low)}, {fmt(c.ci_high)}]"
+            )
+        lines.append(f"from the model as given to the model with {names}: " + "; ".join(parts))
+    elif not result.applied:
+        lines.append("no fix was applied: the model is as given")
+    final = result.final
+    if final is not None:
+        if final.problems:
+            lines.append(
+                "still found: "
+                + "; ".join(f"{f.kind} in {f.runs}/{final.n} seeds" for f in final.problems)
+            )
+        else:
+            lines.append(f"no warning or error in most of the {final.n} seeds")
+            if final.advice:
+                lines.append(
+                    "advised on info findings only, not tried: "
+                    + ", ".join(a.request().label for a in final.advice)
+                )
+        if final.advice and final.problems:
+            lines.append("next advice: " + ", ".join(a.request().label for a in final.advice[:3]))
+    lines.append(f"stopped: {result.stop_text}")
+    return lines
+
+
+def render_loop_terminal(result: Any, console: Any = None) -> None:
+    """The loop's story on the terminal, round by round, with each round's table."""
+    console = console or _console()
+    esc = _rich_escape
+    console.print(
+        f"[bold]Closed-loop verification[/bold] of {esc(result.source)}: "
+        f"{len(result.seeds)} seed(s) {result.seeds}, {result.epochs} epochs, "
+        f"{len(result.rounds)} round(s), {result.elapsed:.0f} s ({result.backend})"
+    )
+    for rnd in result.rounds:
+        console.rule(esc(round_title(rnd)), align="left")
+        console.print("[bold]What was wrong[/bold]")
+        for line in wrong_lines(rnd.diagnosis):
+            console.print(f"  {esc(line)}", soft_wrap=True)
+        if rnd.diagnosis.healthy:
+            continue
+        console.print("[bold]What was tried[/bold]")
+        for line in tried_lines(rnd):
+            console.print(f"  {esc(line)}", soft_wrap=True)
+        if rnd.verification is not None:
+            _terminal_table(console, rnd.verification)
+            console.print("[bold]What helped[/bold]")
+            _terminal_headlines(console, rnd.verification)
+            console.print(f"[bold]→[/bold] {esc(outcome_line(rnd))}", soft_wrap=True)
+    console.rule("What is left", align="left")
+    for line in left_lines(result):
+        console.print(f"  {esc(line)}", soft_wrap=True)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/yellow] {esc(note)}", soft_wrap=True)
+
+
+def _loop_figures(result: Any) -> list[tuple[Any, list[tuple[str, str, bytes]]]]:
+    """Per round, the figures of its verification (stems prefixed by the round)."""
+    out = []
+    for rnd in result.rounds:
+        figs = []
+        if rnd.verification is not None:
+            for stem, alt, png in _figures(rnd.verification):
+                figs.append((f"round{rnd.number}-{stem}" if stem else "", alt, png))
+        out.append((rnd, figs))
+    return out
+
+
+def render_loop_html(result: Any) -> str:
+    """The loop's story as a self-contained HTML page."""
+    esc = html.escape
+    parts = [
+        '<div class="la-report">',
+        f"<h1>Closed-loop verification: {esc(result.source)}</h1>",
+        f'<p class="meta">{len(result.seeds)} seed(s) {esc(str(result.seeds))}, '
+        f"{result.epochs} epochs for the model as given, {len(result.rounds)} round(s), "
+        f"{result.elapsed:.0f} s on the {esc(result.backend)} backend. Every fix is "
+        "trained with the same seeds as its baseline; differences are fixed − baseline "
+        "(lower is better).</p>",
+    ]
+    for note in result.notes:
+        parts.append(f'<p class="verdict verdict-warning">{esc(note)}</p>')
+    for rnd, figs in _loop_figures(result):
+        parts.append(f"<h2>{esc(round_title(rnd))}</h2><h3>What was wrong</h3><ul>")
+        parts += [f"<li>{esc(line)}</li>" for line in wrong_lines(rnd.diagnosis)]
+        parts.append("</ul>")
+        if rnd.diagnosis.healthy:
+            continue
+        parts.append("<h3>What was tried</h3><ul>")
+        parts += [f"<li>{esc(line)}</li>" for line in tried_lines(rnd)]
+        parts.append("</ul>")
+        ver = rnd.verification
+        if ver is None:
+            continue
+        parts.append(_html_table(ver))
+        parts.append("<h3>What helped</h3>")
+        for v, (_, alt, png) in zip(ver.variants, figs, strict=True):
+            parts.append(_html_variant(v, alt, png))
+        parts.append(f"<p><strong>{esc(outcome_line(rnd))}</strong></p>")
+    parts.append("<h2>What is left</h2><ul>")
+    parts += [f"<li>{esc(line)}</li>" for line in left_lines(result)]
+    parts.append("</ul>")
+    parts.append(f'<p class="hint">Run logs (CSV + JSON per run): {esc(result.out_dir)}</p></div>')
+    return _page("".join(parts), f"Closed-loop verification: {result.source}")
+
+
+def render_loop_markdown(result: Any, files_dir: str) -> tuple[str, dict[str, bytes]]:
+    """The loop's story as Markdown, plus the images it links."""
+    md = _md_text
+    lines = _md_head(
+        f"Closed-loop verification: {result.source}",
+        f"{len(result.seeds)} seed(s) {result.seeds}, {result.epochs} epochs for the model as "
+        f"given, {len(result.rounds)} round(s), {result.elapsed:.0f} s on the {result.backend} "
+        "backend. Every fix is trained with the same seeds as its baseline; differences are "
+        "fixed − baseline (lower is better).",
+        result.notes,
+    )
+    images: dict[str, bytes] = {}
+    for rnd, figs in _loop_figures(result):
+        lines += [f"## {md(round_title(rnd))}", "", "### What was wrong", ""]
+        lines += [f"- {md(line)}" for line in wrong_lines(rnd.diagnosis)] + [""]
+        if rnd.diagnosis.healthy:
+            continue
+        lines += ["### What was tried", ""]
+        lines += [f"- {md(line)}" for line in tried_lines(rnd)] + [""]
+        ver = rnd.verification
+        if ver is None:
+            continue
+        lines += [*_md_table(ver), "### What helped", ""]
+        for v, (stem, alt, png) in zip(ver.variants, figs, strict=True):
+            lines += [f"- **{md(headline(v))}**"]
+            lines += [f"  - Re-analysis of the fixed runs: {md(s.text())}" for s in v.findings]
+            lines += [f"  - Note: {md(note)}" for note in v.notes]
+            if png:
+                images[f"{stem}.png"] = png
+                lines += ["", f"  ![{md(alt)}]({files_dir}/{stem}.png)", ""]
+        lines += ["", f"**{md(outcome_line(rnd))}**", ""]
+    lines += ["## What is left", ""]
+    lines += [f"- {md(line)}" for line in left_lines(result)]
+    lines += ["", f"Run logs (CSV + JSON per run): {md(result.out_dir)}", ""]
+    return "\n".join(lines), images
+
+
+def loop_to_dict(result: Any) -> dict[str, Any]:
+    """The loop as JSON-safe data (``verification.json``)."""
+    from dataclasses import asdict
+
+    from loganalyzer.findings import jsonable
+
+    def diag(d: Any) -> dict[str, Any] | None:
+        if d is None:
+            return None
+        return {
+            "seeds": d.n,
+            "findings": [asdict(f) for f in d.findings],
+            "notes": [asdict(f) for f in d.notes],
+            "advice": [asdict(a) for a in d.advice],
+            "errors": list(d.errors),
+            "healthy": d.healthy,
+        }
+
+    rounds = []
+    for rnd in result.rounds:
+        rounds.append(
+            {
+                "round": rnd.number,
+                "applied": [r.label for r in rnd.applied],
+                "diagnosis": diag(rnd.diagnosis),
+                "tried": [r.label for r in rnd.tried],
+                "skipped": [{"action": a, "reason": why} for a, why in rnd.skipped],
+                "verification": None if rnd.verification is None else to_dict(rnd.verification),
+                "chosen": None if rnd.chosen is None else rnd.chosen.label,
+            }
+        )
+    return jsonable(
+        {
+            "schema": "loganalyzer-verify-loop/1",
+            "source": result.source,
+            "seeds": result.seeds,
+            "epochs": result.epochs,
+            "backend": result.backend,
+            "elapsed_seconds": result.elapsed,
+            "interrupted": result.interrupted,
+            "stop": result.stop,
+            "rounds": rounds,
+            "applied": [r.label for r in result.applied],
+            "overall": {m: asdict(c) for m, c in result.overall.items()},
+            "final": diag(result.final),
+            "notes": result.notes,
+        }
+    )
+
+
+def write_loop_reports(result: Any, out_dir: Path) -> tuple[Path, Path]:
+    """Write the loop's ``verification.html``, ``.md`` (+ images) and ``.json``."""
+    text, images = render_loop_markdown(result, "verification_files")
+    return _write_all(out_dir, loop_to_dict(result), render_loop_html(result), text, images)
+
+
+def _write_all(
+    out_dir: Path, doc: dict, page: str, text: str, images: dict[str, bytes]
+) -> tuple[Path, Path]:
+    """``verification.json``, ``.html``, ``.md`` and the Markdown's images."""
     import json
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "verification.json").write_text(
-        json.dumps(to_dict(result), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+        json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8"
     )
     html_path = out_dir / "verification.html"
-    md_path = out_dir / "verification.md"
-    html_path.write_text(render_html(result), encoding="utf-8")
-    text, images = render_markdown(result, "verification_files")
+    html_path.write_text(page, encoding="utf-8")
     files = out_dir / "verification_files"
     files.mkdir(exist_ok=True)
     for name, data in images.items():
         (files / name).write_bytes(data)
+    md_path = out_dir / "verification.md"
     md_path.write_text(text, encoding="utf-8")
     return html_path, md_path

@@ -1,14 +1,21 @@
 """Run the baseline and each fix over the same seeds, write their logs, and compare.
 
-For every seed ``s`` (in order), the baseline and then each fix are trained after
+For every seed ``s``, the baseline and each fix are trained after
 ``keras.utils.set_random_seed(s)``, so a fix and the baseline see the same data order
-and the same randomness wherever the model allows it. Running seed by seed means an
-interrupted verification (Ctrl-C) still holds complete pairs for the seeds it finished.
+and the same randomness wherever the model allows it. The local backend runs seed by
+seed, so an interrupted verification (Ctrl-C) still holds complete pairs for the seeds
+it finished; the Ray backend runs every (variant, seed) job at once on a cluster and
+returns the same records (see :mod:`loganalyzer.verify.backends`).
 
 Every run writes ``DIR/<variant>/seed<s>/training.csv`` (``keras.callbacks.CSVLogger``)
 and ``history.json`` (``json.dump(history.history)``) and is analysed again with
 :func:`loganalyzer.analyze`, so the report can say whether the finding that motivated a
-fix is gone.
+fix is gone. When several fixes are judged against the same baseline, their p-values
+are Holm-corrected (the verdict of each fix needs its adjusted p below 0.05).
+
+The closed loop (:mod:`loganalyzer.verify.loop`) calls :func:`verify` once per round
+with the fixes applied so far (``applied``) and the previous round's winning runs as
+the baseline (``baseline_runs``), so nothing is trained twice.
 
 Example:
     >>> from loganalyzer.verify.demo import demo_spec
@@ -21,26 +28,34 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
-import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from loganalyzer.verify.fixes import FixRequest, apply_fix
+from loganalyzer.verify.fixes import FixRequest, apply_chain
 from loganalyzer.verify.stats import (
+    ALPHA,
     NO_CHANGE,
     Comparison,
     PowerLaw,
     SignTest,
     diminishing,
     fit_power_law,
+    holm,
     paired,
     sign_test,
+)
+from loganalyzer.verify.training import (  # noqa: F401  (RunRecord, METRICS: public here too)
+    METRICS,
+    PENALTY,
+    Job,
+    RunRecord,
+    reanalyse,
+    slug,
 )
 
 #: Finding kinds each fix is meant to remove (used when no advice names the rules).
@@ -54,100 +69,19 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "early-stopping": ("overfitting",),
     "batch-norm": ("plateau", "underfitting"),
     "lower-lr": ("divergence", "loss-spike", "noisy"),
+    "raise-lr": ("underfitting", "plateau", "undertrained"),
+    "fix-lr": ("underfitting", "plateau"),
     "clip-gradients": ("divergence", "loss-spike"),
     "lr-schedule": ("plateau", "noisy"),
+    "normalize-inputs": ("divergence", "underfitting", "noisy"),
+    "train-longer": ("undertrained",),
+    "larger-batch": ("noisy",),
 }
 
-#: History key of the regularization penalty at the end of each epoch (regularize only).
-PENALTY = "regularization_penalty"
-
-#: The metrics compared, in table order: name -> what it means.
-METRICS = {
-    "best_val_loss": "best validation loss",
-    "kept_val_loss": "validation loss of the weights kept",
-    "final_gap": "generalization gap (val - train) of the weights kept",
-    "best_epoch": "epoch of the best validation loss",
-}
-
-
-@dataclass
-class RunRecord:
-    """One finished training run.
-
-    Attributes:
-        label: The variant (``"baseline"``, ``"dropout(rate=0.3)"``, ``"add-data@50%"``).
-        action: The fix action, or ``None`` for the baseline.
-        seed: The seed.
-        fraction: Fraction of the training set used (add-data), else 1.0.
-        history: ``history.history`` (float lists).
-        epochs_budget: Epochs asked for.
-        kept_epoch: Epoch whose weights the run ends with (the best epoch when
-            EarlyStopping restored it, else the last).
-        log_dir: Where its logs were written.
-        findings: ``[{rule, kind, severity, message}]`` from analysing its log again.
-        analysis_error: Why the re-analysis failed, if it did.
-    """
-
-    label: str
-    action: str | None
-    seed: int
-    fraction: float
-    history: dict[str, list[float]]
-    epochs_budget: int
-    kept_epoch: int
-    log_dir: str
-    findings: list[dict[str, Any]] = field(default_factory=list)
-    analysis_error: str | None = None
-
-    @property
-    def val(self) -> np.ndarray:
-        return np.asarray(self.history.get("val_loss", []), dtype=float)
-
-    @property
-    def train(self) -> np.ndarray:
-        return np.asarray(self.history.get("loss", []), dtype=float)
-
-    @property
-    def val_data(self) -> np.ndarray:
-        """Validation loss without regularization penalties (Keras adds them to
-        ``val_loss``; a regularized model must not be judged on its own penalty)."""
-        return self.val - self._penalty(len(self.val))
-
-    @property
-    def train_data(self) -> np.ndarray:
-        """Training loss without the end-of-epoch regularization penalty."""
-        return self.train - self._penalty(len(self.train))
-
-    def _penalty(self, n: int) -> np.ndarray | float:
-        penalty = self.history.get(PENALTY)
-        if penalty is None or len(penalty) != n:
-            return 0.0
-        return np.asarray(penalty, dtype=float)
-
-    @property
-    def diverged(self) -> bool:
-        """A NaN or infinite training or validation loss anywhere in the run."""
-        return bool((~np.isfinite(self.train)).any() or (~np.isfinite(self.val)).any())
-
-    @property
-    def epochs_run(self) -> int:
-        return len(self.train)
-
-    def metrics(self) -> dict[str, float]:
-        """The compared numbers of this run (NaN when the run has no finite val loss)."""
-        val, train = self.val_data, self.train_data
-        finite = np.isfinite(val)
-        if not finite.any():
-            return dict.fromkeys(METRICS, math.nan)
-        best = int(np.nanargmin(np.where(finite, val, np.nan)))
-        k = min(self.kept_epoch, len(val) - 1)
-        gap = float(val[k] - train[k]) if k < len(train) else math.nan
-        return {
-            "best_val_loss": float(val[best]),
-            "kept_val_loss": float(val[k]),
-            "final_gap": gap,
-            "best_epoch": float(best),
-        }
+#: What each fix is judged on. EarlyStopping cannot lower the best loss of an identical
+#: training path, and more epochs always reach a best at least as low, so both are
+#: judged on the weights the run ends with; every other fix on the best val loss.
+PRIMARY = {"early-stopping": "kept_val_loss", "train-longer": "kept_val_loss"}
 
 
 @dataclass
@@ -198,7 +132,15 @@ class FindingStatus:
 
 @dataclass
 class VariantResult:
-    """The verdict for one fix."""
+    """The verdict for one fix.
+
+    Attributes:
+        p_holm: The primary metric's p-value after the Holm correction over the fixes
+            judged on the same baseline (``None`` when only one fix was judged).
+        family: How many fixes shared that baseline (the Holm family size).
+        seconds: Mean training time of one of its runs.
+        epochs_budget: Epochs each of its runs could train (``train-longer`` raises it).
+    """
 
     request: FixRequest
     primary: str
@@ -209,13 +151,28 @@ class VariantResult:
     notes: list[str] = field(default_factory=list)
     diverged: tuple[int, int, int] = (0, 0, 0)  # baseline runs, fixed runs, pairs
     divergence_test: SignTest | None = None
+    p_holm: float | None = None
+    family: int = 1
+    seconds: float = 0.0
+    epochs_budget: int | None = None
 
     @property
     def label(self) -> str:
         return self.request.label
 
     @property
-    def verdict(self) -> str:
+    def p_primary(self) -> float | None:
+        """The p-value the verdict rests on, before any multiple-testing correction."""
+        c = self.comparisons.get(self.primary)
+        if c is None:
+            return None
+        if c.n == 0 and self.divergence_test is not None:
+            return self.divergence_test.p
+        return None if math.isnan(c.p_t) else c.p_t
+
+    @property
+    def uncorrected_verdict(self) -> str:
+        """The verdict from this fix's own test, as if it were the only fix judged."""
         if self.curve is not None:
             return "see data curve"
         c = self.comparisons.get(self.primary)
@@ -224,10 +181,31 @@ class VariantResult:
             return self.divergence_test.verdict
         return c.verdict if c is not None else NO_CHANGE
 
+    @property
+    def verdict(self) -> str:
+        verdict = self.uncorrected_verdict
+        if verdict in ("helped", "hurt") and self.p_holm is not None and self.p_holm >= ALPHA:
+            return NO_CHANGE  # significant alone, not once the other fixes are counted
+        return verdict
+
+    @property
+    def fixed_value(self) -> float:
+        """Mean of the primary metric over the fixed runs (what taking this fix gives)."""
+        c = self.comparisons.get(self.primary)
+        return math.nan if c is None else c.fixed_mean
+
 
 @dataclass
 class Verification:
-    """Everything a verification produced (what the table and the report show)."""
+    """Everything a verification produced (what the table and the report show).
+
+    Attributes:
+        applied: Fixes every variant (and the baseline) already had: the loop's fixes
+            from earlier rounds; empty for a plain ``verify --fix``.
+        lost: Jobs the backend could not bring back (a Ray worker lost more often
+            than it retries), as ``"label seed s: why"``.
+        backend: Where the runs trained (``local`` or ``ray``).
+    """
 
     source: str
     seeds: list[int]
@@ -239,6 +217,9 @@ class Verification:
     elapsed: float
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)
+    applied: tuple[FixRequest, ...] = ()
+    lost: list[str] = field(default_factory=list)
+    backend: str = "local"
 
     def runs_of(self, label: str, fraction: float = 1.0) -> list[RunRecord]:
         return [r for r in self.runs if r.label == label and r.fraction == fraction]
@@ -246,6 +227,10 @@ class Verification:
     @property
     def helped(self) -> list[VariantResult]:
         return [v for v in self.variants if v.verdict == "helped"]
+
+    @property
+    def holm_applied(self) -> bool:
+        return any(v.p_holm is not None for v in self.variants)
 
 
 class Progress:
@@ -255,89 +240,130 @@ class Progress:
     def run_started(self, label: str, seed: int) -> None: ...
     def epoch_done(self) -> None: ...
     def run_done(self, skipped_epochs: int) -> None: ...
+    def describe(self, text: str) -> None:
+        """Free text for what is running (a backend that trains many runs at once)."""
+
+    def round_started(self, number: int, total: int, what: str) -> None:
+        """The closed loop began round ``number`` of at most ``total``."""
 
 
 def verify(
     spec: Any,
     requests: list[FixRequest],
     *,
-    seeds: int = 3,
+    seeds: int | list[int] = 3,
     epochs: int | None = None,
     out_dir: str | Path = "loganalyzer-verify",
     progress: Progress | None = None,
     motivating: dict[str, list[str]] | None = None,
     first_seed: int = 1,
+    applied: tuple[FixRequest, ...] = (),
+    baseline_runs: list[RunRecord] | None = None,
+    folder: str = "",
+    backend: Any = None,
 ) -> Verification:
     """Train the baseline and each fix over ``seeds`` seeds and compare them.
 
     Args:
         spec: A :class:`~loganalyzer.verify.spec.Spec`.
-        requests: The fixes to verify.
-        seeds: Number of seeds (``first_seed``, ``first_seed + 1``, ...).
+        requests: The fixes to verify (none: only the baseline is trained).
+        seeds: Number of seeds (``first_seed``, ``first_seed + 1``, ...), or the seeds.
         epochs: Epoch budget; defaults to ``spec.fit["epochs"]`` or 20.
-        out_dir: Where run logs go (``<variant>/seed<s>/``).
+        out_dir: Where run logs go (``<folder>/<variant>/seed<s>/``).
         progress: Receives progress events (see :class:`Progress`).
         motivating: fix label -> finding kinds it should remove (from advice); defaults
             to :data:`TARGETS`.
         first_seed: The first seed.
+        applied: Fixes already applied to the model (every variant builds on them).
+        baseline_runs: Finished runs of the baseline (the model with ``applied``) to
+            reuse instead of training it again, one per seed.
+        folder: Sub-folder of ``out_dir`` for this verification's runs (``round2``).
+        backend: Where to train (:func:`loganalyzer.verify.backends.get_backend`);
+            default: in this process.
 
     Returns:
-        A :class:`Verification`. Ctrl-C during training discards the run in progress
+        A :class:`Verification`. Ctrl-C during training discards the runs in progress
         and returns what finished, with ``interrupted=True``.
 
     Raises:
         FixError: a fix does not apply to this model (checked before any training).
         SpecError: the spec's model or data are unusable.
     """
+    from loganalyzer.verify.backends import LocalBackend
     from loganalyzer.verify.keras_env import require_keras
 
     keras = require_keras()
     progress = progress or Progress()
+    backend = backend or LocalBackend()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    fit = dict(spec.fit)
-    budget = int(epochs if epochs is not None else fit.get("epochs", 20))
+    budget = int(epochs if epochs is not None else spec.fit.get("epochs", 20))
     if budget < 1:
         raise ValueError("epochs must be at least 1")
-    seed_list = list(range(first_seed, first_seed + seeds))
+    if isinstance(seeds, int):
+        seed_list = list(range(first_seed, first_seed + seeds))
+    else:
+        seed_list = [int(s) for s in seeds]
+    applied = tuple(applied)
+    reused = {r.seed: replace(r, label="baseline", action=None) for r in baseline_runs or []}
 
     # The jobs of one seed: baseline first, then each fix (add-data: each smaller fraction).
-    jobs: list[tuple[str, FixRequest | None, float]] = [("baseline", None, 1.0)]
+    variants: list[tuple[str, FixRequest | None, float]] = [("baseline", None, 1.0)]
     for req in requests:
         if req.action == "add-data":
             for frac in sorted(float(f) for f in req.resolved()["fractions"]):
                 if frac < 1.0:
-                    jobs.append((f"{req.label}@{frac:.0%}", req, frac))
+                    variants.append((f"{req.label}@{frac:.0%}", req, frac))
         else:
-            jobs.append((req.label, req, 1.0))
+            variants.append((req.label, req, 1.0))
+    prefix = f"{folder.strip('/')}/" if folder else ""
+    jobs = [
+        Job(
+            label,
+            applied + ((req,) if req is not None else ()),
+            seed,
+            budget,
+            f"{prefix}{slug(label)}/seed{seed}",
+            frac,
+            req,
+        )
+        for seed in seed_list
+        for label, req, frac in variants
+        if not (req is None and seed in reused)
+    ]
     # Apply every fix once before training anything: a fix that does not fit the model
     # (lr-schedule on a schedule optimizer, dropout without hidden layers) fails now,
     # not after minutes of baseline training.
-    for req in requests:
-        if req.action != "add-data":
-            apply_fix(req, spec.new_model(), spec.data)
+    for req in [None, *requests]:
+        chain = applied + ((req,) if req is not None and req.action != "add-data" else ())
+        apply_chain(chain, spec.new_model(), spec.data, {**spec.fit, "epochs": budget})
     keras.utils.clear_session()
-    progress.start(len(jobs) * len(seed_list) * budget)
+    fit = {k: v for k, v in spec.fit.items() if k != "callbacks"}
+    progress.start(sum(job.budget(fit) for job in jobs))
 
-    runs: list[RunRecord] = []
+    runs: list[RunRecord] = list(reused.values())
+    lost: list[str] = []
     interrupted = False
     started = time.perf_counter()
     try:
-        for seed in seed_list:
-            for label, req, frac in jobs:
-                progress.run_started(label, seed)
-                record = _train(keras, spec, label, req, frac, seed, budget, fit, out, progress)
-                runs.append(record)
-                progress.run_done(budget - record.epochs_run)
+        for item in backend.run(spec, jobs, out, progress):
+            if isinstance(item, RunRecord):
+                runs.append(item)
+            else:
+                lost.append(str(item))
     except KeyboardInterrupt:
         interrupted = True
     elapsed = time.perf_counter() - started
 
     # Only seeds where every job finished are compared (complete pairs).
-    done = [s for s in seed_list if sum(r.seed == s for r in runs) == len(jobs)]
-    runs_done = [r for r in runs if r.seed in done]
+    per_seed = len(variants)
+    done = [s for s in seed_list if sum(r.seed == s for r in runs) == per_seed]
+    runs_done = sorted(
+        (r for r in runs if r.seed in done), key=lambda r: (r.seed, _order(variants, r))
+    )
     for r in runs_done:
-        _reanalyse(r)
+        if r.seed not in reused or r.label != "baseline":
+            reanalyse(r)
     result = Verification(
         source=spec.source,
         seeds=done,
@@ -348,6 +374,9 @@ def verify(
         out_dir=str(out),
         elapsed=elapsed,
         interrupted=interrupted,
+        applied=applied,
+        lost=lost,
+        backend=getattr(backend, "name", "local"),
     )
     if len(done) < 2:
         result.notes.append(
@@ -358,73 +387,36 @@ def verify(
         result.notes.append(
             f"interrupted: compared the {len(done)} seed(s) that finished for every variant"
         )
+    for item in lost:
+        result.notes.append(f"lost on the cluster after every retry: {item}")
     for req in requests:
         kinds = (motivating or {}).get(req.label) or list(TARGETS.get(req.action, ()))
         result.variants.append(_summarise(result, req, kinds, spec))
+    correct_for_multiplicity(result.variants)
     return result
 
 
-# ---------------------------------------------------------------------------- one run
-def _train(keras, spec, label, req, frac, seed, budget, fit, out, progress) -> RunRecord:
-    keras.utils.clear_session()
-    keras.utils.set_random_seed(seed)
-    model = spec.new_model()
-    data = spec.data.subset(frac) if frac < 1.0 else spec.data
-    callbacks: list[Any] = []
-    if req is not None and req.action != "add-data":
-        prepared = apply_fix(req, model, spec.data)
-        model, callbacks = prepared.model, list(prepared.callbacks)
-    log_dir = out / _slug(label) / f"seed{seed}"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = log_dir / "training.csv"
-    user_callbacks = list(fit.get("callbacks", []) or [])
-    tick = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: progress.epoch_done())
-    first = []
-    if model.losses:  # regularizers: log the penalty so it can be taken out of the losses
+def correct_for_multiplicity(variants: list[VariantResult]) -> None:
+    """Holm-correct the primary p-values of fixes judged on the same baseline.
 
-        def log_penalty(epoch, logs):
-            logs[PENALTY] = float(sum(float(v) for v in model.losses))
-
-        first.append(keras.callbacks.LambdaCallback(on_epoch_end=log_penalty))
-    csv_logger = keras.callbacks.CSVLogger(str(csv_path))
-    all_callbacks = first + user_callbacks + callbacks + [csv_logger, tick]
-    kwargs = {k: v for k, v in fit.items() if k not in ("epochs", "callbacks", "verbose")}
-    kwargs.update(data.fit_kwargs())
-    history = model.fit(**kwargs, epochs=budget, callbacks=all_callbacks, verbose=0)
-    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    with open(log_dir / "history.json", "w") as f:
-        json.dump(hist, f)
-    kept = len(hist.get("loss", [])) - 1
-    for cb in callbacks:
-        if isinstance(cb, keras.callbacks.EarlyStopping) and cb.restore_best_weights:
-            if cb.best_weights is not None:
-                kept = int(cb.best_epoch)
-    return RunRecord(
-        label=label,
-        action=None if req is None else req.action,
-        seed=seed,
-        fraction=frac,
-        history=hist,
-        epochs_budget=budget,
-        kept_epoch=kept,
-        log_dir=str(log_dir),
-    )
+    With one fix there is nothing to correct (``p_holm`` stays ``None``). A fix with
+    no test at all (fewer than 2 pairs) counts in the family with p = 1.
+    """
+    judged = [v for v in variants if v.curve is None]
+    if len(judged) < 2:
+        return
+    raw = [v.p_primary for v in judged]
+    adjusted = holm([1.0 if p is None else p for p in raw])
+    for v, p in zip(judged, adjusted, strict=True):
+        v.p_holm = p
+        v.family = len(judged)
 
 
-def _reanalyse(record: RunRecord) -> None:
-    """Diagnose the run's own log again; errors in the analysis never lose the run."""
-    try:
-        from loganalyzer.analysis import analyze
-
-        result = analyze(str(Path(record.log_dir) / "history.json"))
-        if result.errors:
-            record.analysis_error = result.errors[0].line()
-        record.findings = [
-            {"rule": f.rule, "kind": f.kind, "severity": f.severity, "message": f.message}
-            for f in result.findings
-        ]
-    except Exception as exc:  # the analysis is another helper's code; report, go on
-        record.analysis_error = f"{type(exc).__name__}: {exc}"
+def _order(variants: list[tuple[str, FixRequest | None, float]], record: RunRecord) -> int:
+    for i, (label, _, frac) in enumerate(variants):
+        if record.label == label and record.fraction == frac:
+            return i
+    return len(variants)
 
 
 # ---------------------------------------------------------------------------- summaries
@@ -440,9 +432,7 @@ def _summarise(result: Verification, req: FixRequest, kinds: list[str], spec) ->
         b = [base[s].metrics()[metric] for s in seeds]
         f = [fixed[s].metrics()[metric] for s in seeds]
         comparisons[metric] = paired(b, f)
-    # EarlyStopping cannot lower the best loss (same seed, same path until it stops); what
-    # it changes is which weights you keep, so it is judged on those.
-    primary = "kept_val_loss" if req.action == "early-stopping" else "best_val_loss"
+    primary = PRIMARY.get(req.action, "best_val_loss")
     saved = None
     if req.action == "early-stopping" and seeds:
         saved = float(np.mean([fixed[s].epochs_budget - fixed[s].epochs_run for s in seeds]))
@@ -459,16 +449,17 @@ def _summarise(result: Verification, req: FixRequest, kinds: list[str], spec) ->
             status.reason = f"the run logs could not be analysed: {failed[0].analysis_error}"
         statuses.append(status)
     notes = []
+    budget = max((fixed[s].epochs_budget for s in seeds), default=result.epochs)
     if seeds and req.action != "early-stopping":
-        last = result.epochs - 1
+        last = budget - 1
         late = [s for s in seeds if fixed[s].metrics()["best_epoch"] >= 0.8 * last]
         if len(late) == len(seeds) and last >= 4:
             notes.append(
-                f"the fixed runs were still improving near the end of the {result.epochs}-epoch "
+                f"the fixed runs were still improving near the end of the {budget}-epoch "
                 "budget (best epoch "
                 + ", ".join(str(int(fixed[s].metrics()["best_epoch"])) for s in seeds)
                 + "); this fix may need more epochs to show its effect (try --epochs "
-                f"{2 * result.epochs})"
+                f"{2 * budget})"
             )
     diverged = (
         sum(base[s].diverged for s in seeds),
@@ -487,9 +478,10 @@ def _summarise(result: Verification, req: FixRequest, kinds: list[str], spec) ->
             f"side diverged: p = {test.p:.3g}); a pair whose metric is not finite is left "
             "out of the other statistics"
         )
+    seconds = float(np.mean([fixed[s].seconds for s in seeds])) if seeds else 0.0
     return VariantResult(
         req, primary, comparisons, saved, statuses, notes=notes, diverged=diverged,
-        divergence_test=test,
+        divergence_test=test, seconds=seconds, epochs_budget=budget,
     )  # fmt: skip
 
 
@@ -534,8 +526,3 @@ def _data_curve(result: Verification, req: FixRequest, spec) -> DataCurve:
         err = str(exc)
     unit = "batches" if spec.data.is_dataset else "samples"
     return DataCurve(fractions, [float(s) for s in sizes], per_seed, mean, fit, err, dim, unit)
-
-
-def _slug(label: str) -> str:
-    label = label.replace("%", "pct")
-    return re.sub(r"[^A-Za-z0-9_.@-]+", "_", label).strip("_") or "variant"

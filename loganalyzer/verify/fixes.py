@@ -25,8 +25,14 @@ augment            ``GaussianNoise(stddev)`` on vector inputs (default stddev: 0
                    ``RandomTranslation(translation)`` on image inputs (``kind`` chosen
                    from the input shape unless given)
 lower-lr           optimizer learning rate times ``factor`` (0.1) or set to ``learning_rate``
+raise-lr           optimizer learning rate times ``factor`` (10) or set to ``learning_rate``
+fix-lr             optimizer learning rate set to ``learning_rate`` (default: the optimizer
+                   class's own default rate, e.g. 0.001 for Adam), for a rate of zero
 lr-schedule        ``ReduceLROnPlateau(monitor, factor=0.5, patience=3, min_lr=1e-6)``
 clip-gradients     ``clipnorm`` on the optimizer (``clipnorm=1.0``)
+normalize-inputs   a ``Normalization`` layer adapted to ``x_train`` right after the input
+train-longer       the epoch budget plus ``extra_epochs``, or times ``factor`` (2)
+larger-batch       ``batch_size`` times ``factor`` (4), or set to ``batch_size``
 add-data           trains on ``fractions`` (0.25, 0.5, 0.75, 1.0) of the training set; see
                    :mod:`loganalyzer.verify.experiment`
 =================  ==========================================================================
@@ -41,6 +47,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 #: Every action ``--fix`` accepts, with its default parameters.
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -57,11 +65,25 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "mode": "min",
     },
     "augment": {"kind": None, "stddev": None, "rotation": 0.05, "translation": 0.1},
-    "lower-lr": {"factor": 0.1},
+    "lower-lr": {"factor": 0.1, "learning_rate": None},
+    "raise-lr": {"factor": 10.0, "learning_rate": None},
+    "fix-lr": {"learning_rate": None},
     "lr-schedule": {"monitor": "val_loss", "factor": 0.5, "patience": 3, "min_lr": 1e-6},
     "clip-gradients": {"clipnorm": 1.0},
+    "normalize-inputs": {},
+    "train-longer": {"factor": 2.0, "extra_epochs": None},
+    "larger-batch": {"factor": 4.0, "batch_size": None},
     "add-data": {"fractions": [0.25, 0.5, 0.75, 1.0]},
 }
+
+#: Advice that retraining cannot judge, and why (said in the report, never silently dropped).
+UNTESTABLE: dict[str, str] = {
+    "check-data": "it asks you to inspect the data pipeline; no retraining can do that",
+    "terminate-on-nan": "a safety net that stops a run once it is NaN; it cannot lower the loss",
+}
+
+#: Keras' own ``fit`` default, used when the spec's FIT gives no ``batch_size``.
+KERAS_BATCH_SIZE = 32
 
 #: Advice params that describe the run rather than the fix; not passed to Keras.
 _INFO_PARAMS = {"would_stop_at", "best_index", "epochs_saved"}
@@ -80,8 +102,14 @@ class FixRequest:
 
     @property
     def label(self) -> str:
-        """A short display name: ``dropout(rate=0.2)``."""
-        shown = {k: v for k, v in self.params.items() if k not in _INFO_PARAMS}
+        """A short display name: ``dropout(rate=0.2)`` (parameters left at their default,
+        such as EarlyStopping's ``monitor="val_loss"``, are not repeated)."""
+        defaults = DEFAULTS.get(self.action, {})
+        shown = {
+            k: v
+            for k, v in self.params.items()
+            if k not in _INFO_PARAMS and not (k in defaults and defaults[k] == v)
+        }
         if not shown:
             return self.action
         args = ", ".join(f"{k}={_fmt(v)}" for k, v in shown.items())
@@ -103,10 +131,67 @@ class FixRequest:
 
 @dataclass
 class Prepared:
-    """What one run of a variant trains: a compiled model and extra callbacks."""
+    """What one run of a variant trains: a compiled model, extra callbacks, and the
+    ``model.fit`` arguments (``epochs``, ``batch_size``, ...) after the fix."""
 
     model: Any
     callbacks: list[Any] = field(default_factory=list)
+    fit: dict[str, Any] = field(default_factory=dict)
+
+
+def fit_after(requests: list[FixRequest] | tuple[FixRequest, ...], fit: dict) -> dict[str, Any]:
+    """The ``model.fit`` arguments after a chain of fixes (no Keras needed).
+
+    Only ``train-longer`` (``epochs``) and ``larger-batch`` (``batch_size``) change them.
+
+    Example:
+        >>> fit_after([FixRequest("train-longer")], {"epochs": 20})
+        {'epochs': 40}
+        >>> fit_after([FixRequest("train-longer", {"extra_epochs": 7}),
+        ...            FixRequest("larger-batch")], {"epochs": 20, "batch_size": 16})
+        {'epochs': 27, 'batch_size': 64}
+    """
+    out = dict(fit)
+    for request in requests:
+        p = request.resolved()
+        if request.action == "train-longer":
+            epochs = int(out.get("epochs", 20))
+            if p.get("extra_epochs") is not None:
+                extra = int(p["extra_epochs"])
+                if extra < 1:
+                    raise FixError(f"train-longer: extra_epochs must be at least 1, not {extra}")
+                out["epochs"] = epochs + extra
+            else:
+                factor = float(p["factor"])
+                if not 1.0 < factor <= 20.0:
+                    raise FixError(f"train-longer: factor must be in (1, 20], not {factor}")
+                out["epochs"] = max(epochs + 1, int(round(epochs * factor)))
+        elif request.action == "larger-batch":
+            size = int(out.get("batch_size") or KERAS_BATCH_SIZE)
+            if p.get("batch_size") is not None:
+                new = int(p["batch_size"])
+            else:
+                factor = float(p["factor"])
+                if not 1.0 < factor <= 64.0:
+                    raise FixError(f"larger-batch: factor must be in (1, 64], not {factor}")
+                new = int(round(size * factor))
+            if new <= size:
+                raise FixError(f"larger-batch: batch_size {new} is not larger than {size}")
+            out["batch_size"] = new
+    return out
+
+
+def apply_chain(requests, model: Any, data: Any = None, fit: dict | None = None) -> Prepared:
+    """Apply fixes one after the other (the loop's applied fixes, then the one tried).
+
+    Callbacks accumulate; each fix rebuilds or recompiles the previous one's model, so
+    ``dropout`` after ``lower-lr`` keeps the lower rate.
+    """
+    prepared = Prepared(model, [], dict(fit or {}))
+    for request in requests:
+        step = apply_fix(request, prepared.model, data, prepared.fit)
+        prepared = Prepared(step.model, prepared.callbacks + step.callbacks, step.fit)
+    return prepared
 
 
 def parse_fix(text: str) -> FixRequest:
@@ -130,16 +215,16 @@ def parse_fix(text: str) -> FixRequest:
         else:
             params[key.strip()] = _parse_value(value)
     unknown = set(params) - set(DEFAULTS[action]) - _INFO_PARAMS
-    if action == "lower-lr":
-        unknown.discard("learning_rate")
     if unknown:
         known = ", ".join(DEFAULTS[action])
         raise FixError(f"fix {action!r} has no parameter {', '.join(sorted(unknown))} ({known})")
     return FixRequest(action, params)
 
 
-def apply_fix(request: FixRequest, model: Any, data: Any = None) -> Prepared:
-    """Apply a fix to a compiled model and return the model and callbacks to train.
+def apply_fix(
+    request: FixRequest, model: Any, data: Any = None, fit: dict | None = None
+) -> Prepared:
+    """Apply a fix to a compiled model and return the model, callbacks and fit to train.
 
     Args:
         request: The fix and its parameters.
@@ -149,7 +234,9 @@ def apply_fix(request: FixRequest, model: Any, data: Any = None) -> Prepared:
             ``clip-gradients``) keep this very model, so baseline and fix start from the
             same weights.
         data: The spec's :class:`~loganalyzer.verify.spec.Data` (used by ``augment`` for
-            the noise scale).
+            the noise scale and by ``normalize-inputs`` to adapt its layer).
+        fit: The ``model.fit`` arguments so far (``epochs``, ``batch_size``); the
+            returned :attr:`Prepared.fit` has them after this fix.
 
     Returns:
         A :class:`Prepared` with a new compiled model and the callbacks to add.
@@ -164,9 +251,16 @@ def apply_fix(request: FixRequest, model: Any, data: Any = None) -> Prepared:
     from loganalyzer.verify.keras_env import require_keras
 
     keras = require_keras()
-    p = request.resolved()
-    action = request.action
     _ensure_built(model, data)
+    new_fit = fit_after([request], fit or {})
+    prepared = _transform(keras, request, request.resolved(), model, data)
+    prepared.fit = new_fit
+    return prepared
+
+
+def _transform(keras, request: FixRequest, p: dict[str, Any], model: Any, data: Any) -> Prepared:
+    """The model and callbacks of one fix (``apply_fix`` adds the fit arguments)."""
+    action = request.action
     if action == "regularize":
         kind = str(p["kind"]).lower()
         if kind not in ("l1", "l2"):
@@ -245,11 +339,12 @@ def apply_fix(request: FixRequest, model: Any, data: Any = None) -> Prepared:
         return Prepared(model, [cb])
     if action == "augment":
         return Prepared(_recompile(model, _augment(keras, model, p, data)))
-    if action == "lower-lr":
-        if request.params.get("learning_rate") is not None:
-            new_lr = float(request.params["learning_rate"])
-            return Prepared(_recompile(model, model, lr=new_lr))
-        return Prepared(_recompile(model, model, lr_factor=float(p["factor"])))
+    if action in ("lower-lr", "raise-lr", "fix-lr"):
+        return Prepared(_recompile(model, model, lr=_new_learning_rate(action, p, model)))
+    if action == "normalize-inputs":
+        return Prepared(_recompile(model, _normalize_inputs(keras, model, data)))
+    if action in ("train-longer", "larger-batch"):
+        return Prepared(model)  # only the fit arguments change (fit_after)
     if action == "lr-schedule":
         lr = model.optimizer.get_config().get("learning_rate")
         if isinstance(lr, dict):
@@ -410,6 +505,40 @@ def _all_layers(model) -> list[Any]:
     return out
 
 
+def _new_learning_rate(action: str, p: dict[str, Any], model: Any) -> float:
+    """The learning rate a lower-lr / raise-lr / fix-lr run trains with."""
+    if p.get("learning_rate") is not None:
+        lr = float(p["learning_rate"])
+    elif action == "fix-lr":
+        # A rate of zero has nothing to scale: use the optimizer class's own default.
+        lr = float(model.optimizer.__class__().get_config()["learning_rate"])
+    else:
+        current = model.optimizer.get_config().get("learning_rate")
+        if isinstance(current, dict):
+            current = current.get("config", {}).get("initial_learning_rate")
+        if current is None:
+            raise FixError(f"{action}: cannot read this optimizer's learning rate")
+        lr = float(current) * float(p["factor"])
+        if action == "raise-lr" and float(p["factor"]) <= 1.0:
+            raise FixError(f"raise-lr: factor must be above 1, not {p['factor']}")
+        if action == "lower-lr" and not 0.0 < float(p["factor"]) < 1.0:
+            raise FixError(f"lower-lr: factor must be in (0, 1), not {p['factor']}")
+    if not lr > 0.0:
+        raise FixError(f"{action}: the learning rate must be positive, not {lr}")
+    return lr
+
+
+def _normalize_inputs(keras, model, data):
+    """The model behind a ``Normalization`` layer adapted to the training inputs."""
+    if len(model.inputs) != 1:
+        raise FixError("normalize-inputs supports models with one input")
+    if data is None or data.is_dataset or not isinstance(data.x_train, np.ndarray):
+        raise FixError("normalize-inputs needs the training inputs as one array")
+    layer = keras.layers.Normalization(axis=-1)
+    layer.adapt(np.asarray(data.x_train, dtype="float32"))
+    return _rebuild(keras, model, _plain_clone, before=[layer])
+
+
 def _augment(keras, model, p, data):
     if len(model.inputs) != 1:
         raise FixError("augment supports models with one input")
@@ -438,21 +567,21 @@ def _augment(keras, model, p, data):
     return _rebuild(keras, model, _plain_clone, before=before)
 
 
-def _recompile(old, new, *, lr=None, lr_factor=None, clipnorm=None):
+def _recompile(old, new, *, lr=None, clipnorm=None):
     """Compile ``new`` as ``old`` was compiled, with a fresh optimizer built from
     ``old``'s optimizer config (learning rate or clipnorm changed if asked)."""
     cfg = dict(old.optimizer.get_config())
-    if lr is not None or lr_factor is not None:
+    if lr is not None:
         current = cfg.get("learning_rate")
-        if isinstance(current, dict):  # a schedule: scale its starting rate
+        if isinstance(current, dict):  # a schedule: set its starting rate
             inner = dict(current.get("config", {}))
             key = "initial_learning_rate"
             if key not in inner:
-                raise FixError("lower-lr: cannot change this learning-rate schedule")
-            inner[key] = lr if lr is not None else inner[key] * lr_factor
+                raise FixError("cannot change the learning rate of this schedule")
+            inner[key] = lr
             cfg["learning_rate"] = {**current, "config": inner}
         else:
-            cfg["learning_rate"] = lr if lr is not None else float(current) * lr_factor
+            cfg["learning_rate"] = lr
     if clipnorm is not None:
         cfg["clipnorm"] = clipnorm
         cfg["global_clipnorm"] = None

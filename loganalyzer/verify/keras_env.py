@@ -46,6 +46,23 @@ def require_keras():
     return keras
 
 
+def deterministic() -> None:
+    """Make TensorFlow ops deterministic, so a seed fixes a run's numbers exactly.
+
+    ``keras.utils.set_random_seed`` fixes the random draws; TensorFlow's CPU kernels
+    may still sum in a different order from run to run. With op determinism on, the
+    same seed gives the same history in this process and on a Ray worker, which is
+    what makes the backends interchangeable. Other Keras backends are left alone.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+
+
 @contextmanager
 def _quiet_native_stderr():
     """Silence the C++ start-up lines TensorFlow writes straight to file descriptor 2

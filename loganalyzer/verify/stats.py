@@ -24,6 +24,9 @@ from scipy import stats as st
 #: Verdicts, as shown to users.
 HELPED, NO_CHANGE, HURT = "helped", "no significant change", "hurt"
 
+#: Significance level of every verdict (family-wise, with :func:`holm`).
+ALPHA = 0.05
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -134,6 +137,30 @@ def paired(baseline, fixed, confidence: float = 0.95) -> Comparison:
     return Comparison(
         n, float(b.mean()), float(f.mean()), mean, low, high, p, p_w, verdict, confidence
     )
+
+
+def holm(pvalues) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error rate, any dependence).
+
+    Several fixes judged against the same baseline runs are several tests; without a
+    correction, three fixes that do nothing give at least one "helped" about one
+    time in seven. Holm's method is uniformly more powerful than Bonferroni and
+    needs no assumption on how the tests depend on each other (they share the
+    baseline). A fix's verdict holds when its adjusted p is below :data:`ALPHA`.
+
+    Example:
+        >>> [round(p, 3) for p in holm([0.01, 0.04, 0.03])]
+        [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(list(pvalues), dtype=float)
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    adjusted = np.empty(m)
+    running = 0.0
+    for i, idx in enumerate(order):
+        running = max(running, min(1.0, (m - i) * p[idx]))
+        adjusted[idx] = running
+    return [float(a) for a in adjusted]
 
 
 @dataclass(frozen=True)
