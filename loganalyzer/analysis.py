@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from loganalyzer.errors import ReadError
+from loganalyzer.errors import ReadError, debugging, exit_code_of
 from loganalyzer.findings import Advice, Finding, as_index, jsonable, severity_rank
 from loganalyzer.run import Run
 
@@ -28,6 +28,9 @@ class RunResult:
     advice: list[Advice] = field(default_factory=list)
     #: The framework the advice's snippets speak (see :mod:`loganalyzer.framework`).
     framework: str = "keras"
+    #: Parts of the analysis that met a bug on this run (one rule, or the advice), as
+    #: the one-line errors the caller reports beside the results (exit 70).
+    failures: list[ReadError] = field(default_factory=list)
 
     @property
     def monitor(self) -> str | None:
@@ -114,9 +117,11 @@ class Analysis:
         return dumps(self.to_dict(), indent)
 
     def exit_code(self, fail_on: str = "error") -> int:
-        """0: clean; 1: a finding at or above ``fail_on``; 2: an input could not be read."""
-        if self.errors:
-            return 2
+        """0: clean; 1: a finding at or above ``fail_on``; 2: an input could not be read;
+        70: a bug met while analysing a run (the rest was still analysed)."""
+        code = exit_code_of(self.errors)
+        if code is not None:
+            return code
         if fail_on != "never":
             threshold = severity_rank(fail_on)
             if any(severity_rank(f.severity) >= threshold for f in self.findings):
@@ -215,6 +220,7 @@ def analyze(
             result.errors.append(ReadError(", ".join(run.sources) or run.name, str(exc.args[0])))
             continue
         result.runs.append(analyze_run(run, config, framework))
+        result.errors.extend(result.runs[-1].failures)
     return compare_siblings(result, config)
 
 
@@ -225,16 +231,26 @@ def analyze_run(run: Run, config: Any = None, framework: str | None = None) -> R
 
     # A log's extreme values (1e308) overflow intermediate differences to inf, which
     # the methods handle; numpy's warnings about it would only be noise on stderr.
+    failed: list = []
     with np.errstate(all="ignore"):
-        findings = diagnose(run, config)
+        findings = diagnose(run, config, failed)
         name = framework or guess(run).name
+        from loganalyzer.advice import advise
+
         try:
-            from loganalyzer.advice import advise
-        except ImportError:  # advice engine not built yet
-            advice: list[Advice] = []
-        else:
             advice = advise(run, findings, framework=name)
-    return RunResult(run=run, findings=findings, advice=advice, framework=name)
+        except Exception as exc:  # noqa: BLE001 - a bug in the advice costs the advice only
+            if debugging():
+                raise
+            advice, failed = [], failed + [(None, exc)]
+    source = ", ".join(run.sources) or run.name
+    failures = [
+        ReadError.internal_failure(
+            source, f"rule {rule.code} ({rule.kind})" if rule else "the advice", exc
+        )
+        for rule, exc in failed
+    ]
+    return RunResult(run=run, findings=findings, advice=advice, framework=name, failures=failures)
 
 
 def compare_siblings(result: Analysis, config: Any = None) -> Analysis:

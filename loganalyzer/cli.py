@@ -72,6 +72,7 @@ def no_logs_message(paths: list, skipped: int = 0) -> str:
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: a bug in loganalyzer, never 1 (a diagnosis)
+# (errors.EXIT_INTERNAL says the same for a bug contained to one rule of one run)
 EXIT_OUTPUT = 74  # sysexits' EX_IOERR: the output could not be written
 
 
@@ -87,10 +88,16 @@ def main(argv: list[str] | None = None) -> None:
         # a lone surrogate in a run name, or PYTHONIOENCODING=ascii, is shown escaped
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    before = os.environ.get("LOGANALYZER_DEBUG")
+    if debug:  # the analysis lets a bug's exception through (errors.debugging), workers too
+        os.environ["LOGANALYZER_DEBUG"] = "1"
     try:
         code = _run(args)
     except Exception as exc:  # noqa: BLE001 - the one place every failure is turned into a line
         code = _failure(exc, debug)
+    finally:
+        if before is None:  # main() called in-process (tests, notebooks) leaves no trace
+            os.environ.pop("LOGANALYZER_DEBUG", None)
     sys.exit(code)
 
 

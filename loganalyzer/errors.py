@@ -8,7 +8,25 @@ reaches the user for bad data.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+
+#: The exit code of a run whose analysis met a bug (sysexits' EX_SOFTWARE), see ``cli.py``.
+EXIT_INTERNAL = 70
+
+
+def debugging() -> bool:
+    """``--debug`` (or ``LOGANALYZER_DEBUG=1``): let a bug's exception through, with its
+    traceback, instead of containing it to one line."""
+    return bool(os.environ.get("LOGANALYZER_DEBUG"))
+
+
+def exit_code_of(errors: list) -> int | None:
+    """The exit code the errors of an analysis decide, if any: 70 for a bug met while
+    analysing a run (it says more than an unreadable file), 2 for unreadable input."""
+    if any(e.internal for e in errors):
+        return EXIT_INTERNAL
+    return 2 if errors else None
 
 
 class LogReadError(Exception):
@@ -41,6 +59,9 @@ class ReadError:
     source: str
     error: str
     broken: bool = False  # a damaged log (reported even below a directory), see LogReadError
+    #: A bug in loganalyzer met while analysing a readable run (exit 70, not 2): see
+    #: :meth:`internal_failure`.
+    internal: bool = False
 
     @classmethod
     def from_exception(cls, source: str, exc: BaseException) -> ReadError:
@@ -53,7 +74,23 @@ class ReadError:
             return cls(str(source), exc.strerror or str(exc))
         return cls(str(source), f"could not be read ({type(exc).__name__}: {exc})")
 
+    @classmethod
+    def internal_failure(cls, source: str, what: str, exc: BaseException) -> ReadError:
+        """A part of the analysis (``what``: one rule, or the advice) failed on a run
+        with an exception: a bug in loganalyzer. It is contained to that part, so the
+        run's other findings and every other run still come out, and said in one line."""
+        said = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(exc))[:200]
+        return cls(
+            str(source),
+            f"{what} failed with an internal error ({type(exc).__name__}: {said}): a bug in "
+            "loganalyzer, not in your log; the rest of this run's analysis is shown "
+            "(--debug prints the traceback)",
+            internal=True,
+        )
+
     def to_dict(self) -> dict:
+        if self.internal:
+            return {"source": self.source, "error": self.error, "internal": True}
         return {"source": self.source, "error": self.error}
 
     def line(self) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from loganalyzer.analysis import Analysis, RunResult, analyze_run, compare_siblings
-from loganalyzer.errors import ReadError
+from loganalyzer.errors import ReadError, exit_code_of
 from loganalyzer.findings import severity_rank
 
 # Worker state, set once per process by _init (the discovery and the options).
@@ -72,6 +72,7 @@ def _task(unit: Any) -> tuple[list[RunResult], list[ReadError], list[ReadError],
                     late.append(ReadError(", ".join(run.sources) or run.name, str(exc.args[0])))
                     continue
                 results.append(analyze_run(run, _STATE["config"], _STATE.get("framework")))
+                errors.extend(results[-1].failures)
         elif is_error:  # named, unreadable, or a damaged log: an error wherever it is
             errors.append(error)
         elif readers.is_skippable(source, error):
@@ -220,8 +221,9 @@ class JsonResult:
 
     def exit_code(self, fail_on: str = "error") -> int:
         """As :meth:`loganalyzer.analysis.Analysis.exit_code`."""
-        if self.errors:
-            return 2
+        code = exit_code_of(self.errors)
+        if code is not None:
+            return code
         if fail_on != "never" and self.worst >= severity_rank(fail_on):
             return 1
         return 0

@@ -111,3 +111,61 @@ def test_a_truncated_json_inside_a_directory_is_an_error(logs):
     assert [e["source"].endswith("cut.json") for e in doc["errors"]] == [True]
     assert [s["source"].endswith("notes.txt") for s in doc["skipped"]] == [True]
     assert [r["run"] for r in doc["runs"]] == ["good.json"]
+
+
+def test_a_bug_in_one_rule_costs_that_rule_on_that_run_not_the_others(
+    tmp_path, monkeypatch, capsys
+):
+    """A detector that raises on some runs (a bug met only by certain curves): each such
+    run gets one error line naming its file and the rule, its other findings and every
+    other run still come out, in every output, and the exit code says it was a bug."""
+    import loganalyzer.diagnose
+    from loganalyzer.detectors import detector_for
+
+    d = tmp_path / "runs"
+    d.mkdir()
+    (d / "overfit.json").write_bytes((SAMPLES / "overfit" / "history.json").read_bytes())
+    (d / "healthy.json").write_bytes((SAMPLES / "healthy" / "history.json").read_bytes())
+
+    def buggy(kind):
+        if kind == "plateau":  # plateau breaks on the over-fitting run only
+
+            def detect(run, rule, params):
+                if "overfit" in run.name:
+                    raise IndexError("index 50 is out of bounds")
+                return []
+
+            return detect
+        return detector_for(kind)
+
+    monkeypatch.setattr(loganalyzer.diagnose, "detector_for", buggy)
+    report = tmp_path / "report.md"
+    for fmt in ("json", "text", "markdown"):
+        command = ["analyze", str(d), "--format", fmt, "-j", "1"]
+        if fmt == "markdown":
+            command = ["report", str(d), "-o", str(report), "-j", "1"]
+        with pytest.raises(SystemExit) as out:
+            cli.main(command)
+        assert out.value.code == cli.EXIT_INTERNAL
+        captured = capsys.readouterr()
+        lines = [line for line in captured.err.splitlines() if line.startswith("error:")]
+        assert len(lines) == 1 and "Traceback" not in captured.err
+        assert "overfit.json" in lines[0] and "rule LA104 (plateau)" in lines[0]
+        assert "IndexError" in lines[0] and "a bug in loganalyzer" in lines[0]
+        if fmt == "json":
+            doc = json.loads(captured.out)
+            kinds = {r["run"]: [f["kind"] for f in r["findings"]] for r in doc["runs"]}
+            assert len(doc["runs"]) == 2 and "overfitting" in kinds["overfit.json"]
+            assert doc["errors"][0]["internal"] is True
+        elif fmt == "text":
+            assert "Overfitting" in captured.out and "1 internal error" in captured.out
+        else:
+            text = report.read_text()
+            assert "## Internal errors" in text and "Could not be read" not in text
+            assert "Overfitting" in text
+    # --debug lets the exception through with its traceback
+    with pytest.raises(SystemExit) as out:
+        cli.main(["analyze", str(d), "--debug", "-j", "1"])
+    assert out.value.code == cli.EXIT_INTERNAL
+    assert "IndexError: index 50 is out of bounds" in capsys.readouterr().err
+    assert "LOGANALYZER_DEBUG" not in os.environ

@@ -223,7 +223,12 @@ def watch(
                     waited.add(err.line())
                     typer.echo(f"waiting: {' '.join(err.line().split())}", err=True)
             for run in runs:
-                for f in analyze_run(run, config).findings:
+                rr = analyze_run(run, config)
+                for err in rr.failures:  # a bug in one rule: said once, the watch goes on
+                    if err.line() not in reported_errors:
+                        reported_errors.add(err.line())
+                        typer.echo(f"error: {' '.join(err.line().split())}", err=True)
+                for f in rr.findings:
                     key = (run.name, f.rule, f.kind)
                     rank = severity_rank(f.severity)
                     if key in shown and shown[key] >= rank:

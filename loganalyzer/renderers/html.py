@@ -411,13 +411,16 @@ def summary_table(results: list[Any]) -> str:
 
 
 def _errors(analysis: Any) -> str:
-    if not analysis.errors:
-        return ""
-    return (
-        '<section class="errors"><h2>Could not be read</h2><ul class="errors">'
-        + "".join(f"<li>{esc(e.line())}</li>" for e in analysis.errors)
-        + "</ul></section>"
-    )
+    parts = []
+    for title, internal in (("Could not be read", False), ("Internal errors", True)):
+        errors = [e for e in analysis.errors if e.internal == internal]
+        if errors:
+            parts.append(
+                f'<section class="errors"><h2>{title}</h2><ul class="errors">'
+                + "".join(f"<li>{esc(e.line())}</li>" for e in errors)
+                + "</ul></section>"
+            )
+    return "".join(parts)
 
 
 def _skipped(analysis: Any) -> str:

@@ -229,11 +229,15 @@ def summary_table(results: list[Any]) -> str:
 
 
 def _errors(analysis: Any) -> str:
-    if not analysis.errors:
-        return ""
-    return "## Could not be read\n\n" + "\n".join(
-        f"- {md_text(e.source)}: {md_text(e.error)}" for e in analysis.errors
-    )
+    parts = []
+    for title, internal in (("Could not be read", False), ("Internal errors", True)):
+        errors = [e for e in analysis.errors if e.internal == internal]
+        if errors:
+            parts.append(
+                f"## {title}\n\n"
+                + "\n".join(f"- {md_text(e.source)}: {md_text(e.error)}" for e in errors)
+            )
+    return "\n\n".join(parts)
 
 
 def _skipped(analysis: Any) -> str:

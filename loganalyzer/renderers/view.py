@@ -441,8 +441,11 @@ def tally_line(analysis: Any, *, verbose: bool = False) -> str:
         f"{plural(len(analysis.runs), 'run')}: {plural(counts['error'], 'error')}, "
         f"{plural(counts['warning'], 'warning')}, {counts['ok']} ok"
     )
-    if analysis.errors:
-        text += f"; {len(analysis.errors)} unreadable"
+    internal = sum(e.internal for e in analysis.errors)
+    if len(analysis.errors) > internal:
+        text += f"; {len(analysis.errors) - internal} unreadable"
+    if internal:
+        text += f"; {plural(internal, 'internal error')} (a bug in loganalyzer)"
     if analysis.skipped:
         text += f"; {plural(len(analysis.skipped), 'file')} skipped"
         text += "" if verbose else " (-v to list)"
