@@ -35,7 +35,18 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: The formats a reader may report, as printed in ``--format json`` output.
-FORMATS = ("keras-json", "keras-csv", "lightning-csv", "hf-trainer", "tensorboard", "python")
+FORMATS = (
+    "keras-json",
+    "keras-csv",
+    "lightning-csv",
+    "hf-trainer",
+    "tensorboard",
+    "mlflow",
+    "wandb",
+    "wandb-csv",
+    "console",
+    "python",
+)
 
 #: What the index of ``Run.metrics`` counts.
 INDEX_KINDS = ("epoch", "step")

@@ -66,3 +66,20 @@ def test_diverged_run_keeps_its_nan_tail(runs):
     for filename in ("history.json", "training.csv"):
         loss = runs[f"diverging/{filename}"].series("loss")
         assert len(loss) == 30 and np.isnan(loss.iloc[-1]) and np.isfinite(loss.iloc[12])
+
+
+def test_every_reader_format_is_a_documented_format():
+    """`format` in the JSON output is one of `Run.FORMATS` (the documented list) for
+    every reader, the store and console readers included."""
+    import importlib
+    import pkgutil
+
+    import loganalyzer.readers as readers
+    from loganalyzer.run import FORMATS as DOCUMENTED
+
+    found = set()
+    for info in pkgutil.iter_modules(readers.__path__):
+        module = importlib.import_module(f"loganalyzer.readers.{info.name}")
+        if isinstance(getattr(module, "FORMAT", None), str):
+            found.add(module.FORMAT)
+    assert len(found) >= 9 and found <= set(DOCUMENTED)
