@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from functools import cache
 from os import PathLike
 
 import numpy as np
@@ -62,19 +63,22 @@ _PAST_END = "its length runs past the end of the file (damaged)"
 # ----------------------------------------------------------------------------- CRC32C
 
 
-def _make_crc_table() -> np.ndarray:
+def _make_crc_list() -> list[int]:
     poly = 0x82F63B78  # Castagnoli, reflected
-    table = np.zeros(256, dtype=np.uint32)
+    table = []
     for i in range(256):
         c = i
         for _ in range(8):
             c = (c >> 1) ^ poly if c & 1 else c >> 1
-        table[i] = c
+        table.append(c)
     return table
 
 
-_CRC_TABLE = _make_crc_table()
-_CRC_LIST = [int(x) for x in _CRC_TABLE]
+# The tables are built in plain Python ints, the 16-bit one on first use
+# (_crc_table16): importing this module (every file's sniff asks whether it is an event
+# file) then costs well under a millisecond instead of ~10 ms of numpy scalar writes.
+_CRC_LIST = _make_crc_list()
+_CRC_TABLE = np.array(_CRC_LIST, dtype=np.uint32)
 
 
 def crc32c(data: bytes) -> int:
@@ -102,15 +106,13 @@ def masked_crc32c(data: bytes) -> int:
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
-def _make_crc_table16() -> np.ndarray:
-    # CRC of two bytes at once: crc' = T16[(crc ^ w) & 0xFFFF] ^ (crc ^ w) >> 16
+@cache
+def _crc_table16() -> np.ndarray:
+    """CRC of two bytes at once: crc' = T16[(crc ^ w) & 0xFFFF] ^ (crc ^ w) >> 16."""
     c = np.arange(65536, dtype=np.uint32)
     for _ in range(2):
         c = _CRC_TABLE[c & 0xFF] ^ (c >> 8)
     return c
-
-
-_CRC_TABLE16 = _make_crc_table16()
 
 
 def _crc_registers(b: np.ndarray, starts: np.ndarray, length: int, init) -> np.ndarray:
@@ -130,7 +132,7 @@ def _crc_registers(b: np.ndarray, starts: np.ndarray, length: int, init) -> np.n
             words = views[parity]
             idx = (starts[sel] >> 1).astype(np.intp)
             c = crc[sel]
-            table = _CRC_TABLE16
+            table = _crc_table16()
             for _ in range(pairs):
                 c ^= words[idx]
                 c = table[c & 0xFFFF] ^ (c >> 16)
@@ -226,7 +228,7 @@ def _data_crcs(buf, b: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> n
     longest = int(ls[-1])
     bounds = np.searchsorted(ls, np.arange(longest + 3)).tolist()  # first index with ls >= x
     crc = np.full(len(order), 0xFFFFFFFF, dtype=np.uint32)
-    t8, t16 = _CRC_TABLE, _CRC_TABLE16
+    t8, t16 = _CRC_TABLE, _crc_table16()
     for j in range(longest // 2 + 1):
         lo, hi = bounds[2 * j + 1], bounds[2 * j + 2]
         if hi > lo:  # records of odd length 2j+1 end with one byte
