@@ -30,6 +30,7 @@ from loganalyzer.renderers.view import (
     RunView,
     advice_text,
     compare_view,
+    error_groups,
     finding_where,
     fmt_evidence,
     fmt_num,
@@ -411,16 +412,12 @@ def summary_table(results: list[Any]) -> str:
 
 
 def _errors(analysis: Any) -> str:
-    parts = []
-    for title, internal in (("Could not be read", False), ("Internal errors", True)):
-        errors = [e for e in analysis.errors if e.internal == internal]
-        if errors:
-            parts.append(
-                f'<section class="errors"><h2>{title}</h2><ul class="errors">'
-                + "".join(f"<li>{esc(e.line())}</li>" for e in errors)
-                + "</ul></section>"
-            )
-    return "".join(parts)
+    return "".join(
+        f'<section class="errors"><h2>{title}</h2><ul class="errors">'
+        + "".join(f"<li>{esc(e.line())}</li>" for e in errors)
+        + "</ul></section>"
+        for title, errors in error_groups(analysis)
+    )
 
 
 def _skipped(analysis: Any) -> str:

@@ -28,6 +28,7 @@ from loganalyzer.renderers.view import (
     RunView,
     advice_text,
     compare_view,
+    error_groups,
     finding_where,
     fmt_num,
     generated_line,
@@ -229,15 +230,10 @@ def summary_table(results: list[Any]) -> str:
 
 
 def _errors(analysis: Any) -> str:
-    parts = []
-    for title, internal in (("Could not be read", False), ("Internal errors", True)):
-        errors = [e for e in analysis.errors if e.internal == internal]
-        if errors:
-            parts.append(
-                f"## {title}\n\n"
-                + "\n".join(f"- {md_text(e.source)}: {md_text(e.error)}" for e in errors)
-            )
-    return "\n\n".join(parts)
+    return "\n\n".join(
+        f"## {title}\n\n" + "\n".join(f"- {md_text(e.source)}: {md_text(e.error)}" for e in errors)
+        for title, errors in error_groups(analysis)
+    )
 
 
 def _skipped(analysis: Any) -> str:

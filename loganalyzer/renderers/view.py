@@ -457,6 +457,17 @@ def tally_line(analysis: Any, *, verbose: bool = False) -> str:
 DRAWN_KINDS = frozenset({"overfitting", "loss-spike", "plateau", "divergence"})
 
 
+def error_groups(analysis: Any) -> list[tuple[str, list]]:
+    """The errors of an analysis as report sections: ``[(title, errors)]``, inputs that
+    could not be read first, then bugs met while analysing a readable run."""
+    groups = []
+    for title, internal in (("Could not be read", False), ("Internal errors", True)):
+        errors = [e for e in analysis.errors if e.internal == internal]
+        if errors:
+            groups.append((title, errors))
+    return groups
+
+
 def marks_for(rr: Any) -> Marks:
     """The positions findings and advice name, for the plots."""
     marks = Marks(monitor=rr.monitor)
