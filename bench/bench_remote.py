@@ -64,10 +64,15 @@ def start_server() -> tuple[subprocess.Popen, dict[str, str]]:
     return proc, env
 
 
+# The entry point of the venv running this bench (it need not be activated).
+_BESIDE = Path(sys.executable).with_name("loganalyzer")
+_LOGANALYZER = str(_BESIDE) if _BESIDE.exists() else "loganalyzer"
+
+
 def analyze(target: str, env: dict[str, str]) -> tuple[float, dict]:
     t = time.perf_counter()
     out = subprocess.run(
-        ["loganalyzer", "analyze", target, "-f", "json", "-j", "all", "--fail-on", "never"],
+        [_LOGANALYZER, "analyze", target, "-f", "json", "-j", "all", "--fail-on", "never"],
         capture_output=True,
         text=True,
         env={**os.environ, **env},

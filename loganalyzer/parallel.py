@@ -107,7 +107,7 @@ def _outputs(tasks: list, task: Callable, init_args: tuple, jobs: int, progress)
     if jobs == 1:
         _init(*init_args)
         try:
-            for done, out in enumerate(map(task, tasks), 1):
+            for done, out in enumerate(map(task, _fetching(tasks)), 1):
                 yield out
                 if progress is not None:
                     progress(done, total)
@@ -119,10 +119,39 @@ def _outputs(tasks: list, task: Callable, init_args: tuple, jobs: int, progress)
     ctx = multiprocessing.get_context(_start_method())
     chunksize = max(1, min(64, total // (jobs * 16)))
     with ctx.Pool(jobs, initializer=_init, initargs=init_args) as pool:
-        for done, out in enumerate(pool.imap(task, tasks, chunksize=chunksize), 1):
+        # the pool's task thread pulls units from _fetching as fast as it can: remote
+        # batches are downloaded while the workers analyse the ones already here
+        for done, out in enumerate(pool.imap(task, _fetching(tasks), chunksize=chunksize), 1):
             yield out
             if progress is not None:
                 progress(done, total)
+
+
+#: Remote objects fetched per concurrent batch (:func:`_fetching`).
+FETCH_BATCH = 64
+
+
+def _fetching(tasks: list, batch: int = FETCH_BATCH) -> Iterator:
+    """The units in order, the small remote files of each batch of ``batch`` units
+    fetched together (:func:`loganalyzer.sources.prefetch`) just before the batch is
+    handed out. A sweep in a bucket is then read while it is analysed: with every
+    object fetched first, ``analyze s3://...`` took the download *plus* the analysis
+    (3.1x the same runs on local disk in ``bench/bench_remote.py``). Event files are
+    streamed by their reader, never prefetched; local units pass straight through."""
+    from loganalyzer.sources import Source, prefetch
+
+    for start in range(0, len(tasks), batch):
+        chunk = tasks[start : start + batch]
+        remote = [
+            f
+            for u in chunk
+            if u.reader != "tensorboard"
+            for f in (u.files or (u.source,))
+            if isinstance(f, Source) and f.prefix
+        ]
+        if remote:
+            prefetch(remote)
+        yield from chunk
 
 
 def _prepare(paths, config, jobs) -> tuple[Any, Any, list, int]:
@@ -132,7 +161,7 @@ def _prepare(paths, config, jobs) -> tuple[Any, Any, list, int]:
         from loganalyzer.config import load_config
 
         config = load_config()
-    disc = discover(paths)
+    disc = discover(paths, prefetch=False)  # remote files are fetched batch by batch
     tasks = _tasks(disc)
     return config, disc, tasks, max(1, min(jobs or cpu_count(), len(tasks)))
 
