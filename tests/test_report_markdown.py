@@ -107,9 +107,12 @@ def _samples() -> Path:
 
 
 def test_cli_markdown_report_for_every_sample(tmp_path):
+    """Every scenario and every console log of sample_logs/ (one file format per
+    scenario: the HTML test renders all of them; the three formats share their curves)."""
     samples = _samples()
     out = tmp_path / "report.md"
-    res = _cli_report([str(samples), "-o", str(out)])
+    inputs = [samples / scenario / "training.csv" for scenario in SCENARIOS]
+    res = _cli_report([*map(str, inputs), str(samples / "console"), "-o", str(out)])
     assert res.exit_code in (0, 2), res.output
     if "0 runs" in res.output:
         pytest.skip("no reader reads sample_logs/ yet")
