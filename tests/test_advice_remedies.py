@@ -112,3 +112,16 @@ def test_the_healthy_controls_get_no_warning(name):
     result = analysed(name)
     assert all(f.severity == "info" for f in result.findings)
     assert "lower-lr" not in actions(result) and "grow" not in actions(result)
+
+
+def test_a_memorising_run_with_a_mild_rise_is_regularised_by_its_gap():
+    # overfit-mlp: training loss 0.0007 against validation 0.28 (a generalization gap);
+    # the validation loss is only 5 % above its best (a mild, info-level overfitting),
+    # which must not size the remedy down to the weakest setting.
+    result = analysed("overfit-mlp_seed4")
+    mild = [f for f in result.findings if f.kind == "overfitting"]
+    assert mild and all(f.severity == "info" for f in mild)
+    advice = {a.action: a for a in result.advice}
+    assert [a.action for a in result.advice][:2] == ["regularize", "dropout"]
+    assert advice["regularize"].params["factor"] == 1e-3
+    assert advice["dropout"].params["rate"] == 0.5
