@@ -46,7 +46,8 @@ def test_diagnosis_keeps_what_most_seeds_agree_on():
         ("noisy", 1, 3),
     ]
     assert [(f.kind, f.runs) for f in diag.notes] == [("overfitting", 1)]  # info in seed 3
-    assert [f.kind for f in diag.problems] == ["overfitting"]  # noisy: one seed of three
+    # every seed warned: the problems are every kind found, each with its seed count
+    assert [(f.kind, f.runs) for f in diag.problems] == [("overfitting", 2), ("noisy", 1)]
     # a warning in one seed and info in the others is a problem in one seed, not in all
     split = diagnose([record(1, [over]), record(2, [mild]), record(3, [mild])])
     assert [(f.kind, f.runs) for f in split.findings] == [("overfitting", 1)]
@@ -65,6 +66,27 @@ def test_diagnosis_keeps_what_most_seeds_agree_on():
     assert info.healthy and [a.request().label for a in info.advice] == [
         "train-longer(extra_epochs=9)"
     ]
+
+
+def test_a_model_that_warns_in_most_seeds_is_not_healthy_whatever_the_kinds():
+    # b-lr-diverge in the remedy bench: broken in every seed, read as overfitting in
+    # two, a plateau in two and under-fitting in one; no kind has a majority.
+    over, flat = ("LA101", "overfitting", "warning"), ("LA104", "plateau", "warning")
+    under = ("LA106", "underfitting", "warning")
+    lower = [("lower-lr", {"factor": 0.1})]
+    runs = [record(1, [over], lower), record(2, [over], lower), record(3, [flat], lower),
+            record(4, [flat], lower), record(5, [under])]  # fmt: skip
+    diag = diagnose(runs)
+    assert diag.warned == 5 and not diag.healthy
+    assert [(f.kind, f.runs) for f in diag.problems] == [
+        ("overfitting", 2),
+        ("plateau", 2),
+        ("underfitting", 1),
+    ]
+    assert [(a.action, a.runs, a.params) for a in diag.advice] == [("lower-lr", 4, {"factor": 0.1})]
+    # two seeds of five with a warning: most seeds are clean
+    mostly_clean = diagnose([record(1, [over]), record(2, [flat]), record(3), record(4), record(5)])
+    assert mostly_clean.warned == 2 and mostly_clean.healthy and not mostly_clean.problems
 
 
 def test_fixes_tried_are_the_top_testable_advice_and_skips_say_why():

@@ -39,6 +39,15 @@ from loganalyzer.run import Run
 #: not a defect (so it does not fail CI), but "train longer" is the advice it needs.
 ADVISE_ON_INFO = frozenset({"undertrained"})
 
+#: Findings read off a validation curve that a ``noisy`` warning says is mostly noise:
+#: a "rise" or a "gap" on such a curve may be the noise itself (a spike near the end,
+#: a lucky low early on). In a noisy run the actions only these findings call for
+#: (early stopping, regularisation, ...) rank ``NOISE_DEMOTION`` priority levels lower,
+#: after the noise's own remedies (a smaller rate, a larger batch): fix the cause
+#: first, then see whether a gap is left.
+READ_ON_NOISE = frozenset({"overfitting", "generalization-gap", "metric-disagreement"})
+NOISE_DEMOTION = 2
+
 __all__ = ["AdviceContext", "RunContext", "advise", "applies", "build_action"]
 
 #: action -> module below ``loganalyzer.advice`` that builds it.
@@ -97,6 +106,17 @@ def advise(
     learning rate before its overfitting), then the best (lowest) rule-pack priority,
     then the number of findings that call for it, then the pack's action order.
 
+    A run whose training loss blew up at its start and never learned after
+    (:func:`~loganalyzer.advice.context.collapse`) has one cause behind whatever its
+    findings read on what followed (a flat loss, a drifting validation loss): every
+    warning calls for ``lower-lr`` first.
+
+    The priority is the rule pack's, unless the run's context changes it: a builder
+    may promote its action (``lower-lr`` after a blow-up at the start, ``raise-lr``
+    for a loss that crawls) or demote it (``early-stopping`` that would not stop within
+    the log), and in a run with a ``noisy`` warning the actions called for only by
+    findings read on that noise rank lower (:data:`READ_ON_NOISE`).
+
     Args:
         run: The run the findings are about (numbers for the snippets come from it).
         findings: Its findings, as :func:`loganalyzer.diagnose.diagnose` returns them.
@@ -134,6 +154,13 @@ def advise(
         for link in rule.advice:
             if link.action in _MODULES:
                 wanted.setdefault(link.action, []).append((f, link.priority))
+        if context.collapse is not None and severity_rank(f.severity) >= severity_rank("warning"):
+            # What the findings read on a run wrecked in its first epoch has one cause.
+            wanted.setdefault("lower-lr", []).append((f, 0))
+    noisy = any(
+        f.kind == "noisy" and severity_rank(f.severity) >= severity_rank("warning")
+        for f in all_findings
+    )
     built: list[tuple[tuple, Advice]] = []
     for action, calls in wanted.items():
         calls.sort(key=lambda c: (c[1], -severity_rank(c[0].severity), c[0].rule))
@@ -152,6 +179,10 @@ def advise(
             continue
         if ctx.priority < priority:  # the builder promoted it (the run's context)
             priority, lead = ctx.priority, -1
+        elif ctx.priority > priority:  # ... or demoted it (it cannot work on this run)
+            priority = ctx.priority
+        if noisy and all(f.kind in READ_ON_NOISE for f in triggering):
+            priority += NOISE_DEMOTION
         worst = max(severity_rank(f.severity) for f in triggering)
         key = (-worst, priority, lead, -len(triggering), ADVICE_ACTIONS.index(action))
         built.append((key, advice))

@@ -158,10 +158,13 @@ def last_finite(run: Run, metric: str | None) -> float | None:
 def gap_severity(ctx: AdviceContext) -> float:
     """How far training and validation have drifted apart, from 0 (none) to 1 (large).
 
-    With an ``overfitting`` finding this is Prechelt's generalization loss GL (the %
-    the validation loss ended above its best) divided by 100, so a validation loss
-    that doubled from its best scores 1. Without one it is the relative gap
-    ``(val - train) / |val|`` at the end of the run. Clipped to [0, 1].
+    With an ``overfitting`` warning or error this is Prechelt's generalization loss GL
+    (the % the validation loss ended above its best) divided by 100, so a validation
+    loss that doubled from its best scores 1. Without one it is the relative gap
+    ``(val - train) / |val|`` at the end of the run: a *mild* (info) overfitting, GL
+    2-5 %, is no rise to size a remedy on, and a run that memorises its training set
+    (a generalization gap, validation flat) is measured by how far apart the curves
+    ended. Clipped to [0, 1].
 
     Example:
         >>> from loganalyzer.analysis import to_run
@@ -170,7 +173,7 @@ def gap_severity(ctx: AdviceContext) -> float:
         0.667
     """
     f = ctx.first("overfitting")
-    if f is not None:
+    if f is not None and severity_rank(f.severity) >= severity_rank("warning"):
         gl = f.evidence.get("gl")
         if isinstance(gl, (int, float)) and math.isfinite(gl):
             return float(np.clip(gl / 100.0, 0.0, 1.0))

@@ -11,6 +11,11 @@ run. :class:`RunContext` gathers it once per run, and every action's builder rea
 - the **optimizer** when the log names it (:func:`loganalyzer.framework.optimizer`);
 - the **chance level**: a classification loss stuck at ln(k) with accuracy near 1/k
   learned nothing from its inputs; more epochs or a smaller rate will not change that;
+- a **collapse** (:func:`collapse`): the training loss blew up at its start (the first
+  epoch's mean 10x the level it then sat at) and never really learned after: a
+  learning rate so high it wrecked the model (dead ReLUs, saturated units), which reads
+  as a flat, "under-fitting" loss (or a validation loss drifting on a broken model)
+  but calls for a smaller rate, not a bigger model or early stopping;
 - **suspect columns**: loss columns that behave like scores (``column-mismatch``);
 - the **framework** that wrote the log, for the snippets.
 
@@ -36,7 +41,7 @@ from loganalyzer.detectors.gradient_norm import GradNorms, grad_norms
 from loganalyzer.findings import Finding, as_index
 from loganalyzer.framework import guess, optimizer
 from loganalyzer.run import Run
-from loganalyzer.stats import median
+from loganalyzer.stats import mann_kendall, median
 
 
 def _num(x: float) -> str:
@@ -159,6 +164,70 @@ def chance(run: Run, findings: list[Finding]) -> Chance | None:
     return None
 
 
+@dataclass(frozen=True)
+class Collapse:
+    """A training loss that blew up at its start and was stuck after it.
+
+    Attributes:
+        at: Where the blow-up peaked (the log's own index).
+        peak: The loss there.
+        level: The median loss after it, where the loss stayed.
+    """
+
+    at: float | int
+    peak: float
+    level: float
+
+    @property
+    def ratio(self) -> float:
+        return self.peak / self.level
+
+
+def collapse(run: Run, ratio: float = 10.0, max_learned: float = 0.5) -> Collapse | None:
+    """Did the training loss blow up in its first points and never really learn after?
+
+    The method, as an engineer reads such a log: the highest training loss lies in the
+    first tenth of the log (at most its second point) and is at least ``ratio`` times
+    the median of everything after it (a mean over an epoch that high means the
+    weights were thrown far off during it); after it the loss removed less than
+    ``max_learned`` of the level it landed at (the medians of its first and last three
+    points) and its second half no longer falls (no significant Mann-Kendall trend
+    down): the model is stuck where the blow-up left it. A huge first epoch that the
+    loss keeps falling from (the mean over an epoch of an unnormalised regression) is
+    not one.
+
+    Example:
+        >>> from loganalyzer.analysis import to_run
+        >>> c = collapse(to_run({"loss": [23.8, 2.21, 2.32, 2.21, 2.21, 2.11, 2.17, 2.16]}))
+        >>> c.at, round(c.ratio, 1)
+        (0, 10.8)
+        >>> collapse(to_run({"loss": [90.0, 5.0, 2.0, 1.2, 0.8, 0.6, 0.5, 0.45]})) is None
+        True
+    """
+    s = run.points(run.train_loss)
+    if s is None:
+        return None
+    ok = np.isfinite(s.y)
+    x, y = s.x[ok], s.y[ok]
+    n = len(y)
+    if n < 6:
+        return None
+    p = int(np.argmax(y))
+    after = y[p + 1 :]
+    if p > max(1, n // 10) or len(after) < 5:
+        return None
+    level = float(median(after))
+    if level <= 0 or y[p] < ratio * level:
+        return None
+    landed = float(median(after[:3]))
+    if landed - float(median(after[-3:])) >= max_learned * landed:
+        return None
+    trend = mann_kendall(after[len(after) // 2 :])
+    if trend.z < 0 and trend.p / 2 < 0.05:
+        return None
+    return Collapse(as_index(x[p]), float(y[p]), level)
+
+
 @dataclass
 class RunContext:
     """Everything about a run that advice reads besides the findings that call for it.
@@ -173,6 +242,7 @@ class RunContext:
     optimizer: str | None
     chance: Chance | None
     suspect: set[str] = field(default_factory=set)
+    collapse: Collapse | None = None
 
     @classmethod
     def of(cls, run: Run, findings: list[Finding], framework: str | None = None) -> RunContext:
@@ -191,6 +261,7 @@ class RunContext:
             optimizer=optimizer(run),
             chance=chance(run, findings),
             suspect={f.metric for f in findings if f.kind == MISMATCH},
+            collapse=collapse(run),
         )
 
     @property

@@ -26,7 +26,8 @@ How ``patience`` and ``min_delta`` are chosen:
    (``clip(round(10 % of the length), 3, 10)``) and restores the best point itself is
    chosen; without margin next; otherwise the run gets the noise-sized setting and
    the advice says it would not have stopped within the log (``would_stop_at`` is
-   ``None``).
+   ``None``). Such a guard cannot lower this run's validation loss, so the advice
+   ranks ``CANNOT_STOP_DEMOTION`` priority levels lower, after the fixes that can.
 
 Example:
     >>> val = [1.0, 0.8, 0.65, 0.6, 0.58, 0.6, 0.64, 0.7, 0.75, 0.8, 0.86, 0.9]
@@ -63,6 +64,9 @@ from loganalyzer.findings import Advice
 from loganalyzer.stats import noise_sigma, smooth
 
 ACTION = "early-stopping"
+
+#: Priority levels an EarlyStopping that would not stop within the log loses.
+CANNOT_STOP_DEMOTION = 2
 
 
 @dataclass(frozen=True)
@@ -398,6 +402,10 @@ def build(ctx: AdviceContext) -> Advice | None:
             "have stopped there."
         )
     how += noisy_note
+    if stop_index is None:
+        # A guard that would not have stopped this run cannot lower its validation
+        # loss: the fixes that can rank before it.
+        ctx.priority += CANNOT_STOP_DEMOTION
     if unit != "epoch":
         every = eval_spacing(run, monitor)
         per = f" (one every {every} {unit}s here)" if every else ""

@@ -5,7 +5,10 @@ how much capacity is missing: a loss that lost at least half of its starting lev
 learned the easy part and needs a wider model (``factor`` 2, the usual first step
 of a capacity search); one that lost less than half captures little of the target
 (``factor`` 4). A loss stuck at a chance level ln(k) learned nothing from its
-inputs: capacity is not the cause, so no ``grow`` advice (``check-data`` is).
+inputs: capacity is not the cause, so no ``grow`` advice (``check-data`` is). Nor
+for a loss stuck after a blow-up at its start (the rate was too high: ``lower-lr``,
+see :func:`loganalyzer.advice.context.collapse`). A loss that crawls keeps this
+advice, after ``raise-lr``: a slow rate and a small model can look alike.
 
 For a Hugging Face Trainer fine-tune the capacity that can grow is the adapter's: the
 LoRA rank times the same factor, on all linear layers.
@@ -39,8 +42,10 @@ def grow_factor(start: float, final: float) -> float:
 
 
 def applies(ctx: AdviceContext) -> bool:
-    """Not at a chance level: a model that learned nothing is not too small."""
-    return ctx.context.chance is None and not ctx.context.lr_zero
+    """Not at a chance level (a model that learned nothing is not too small), nor after
+    a blow-up at the start (the rate wrecked the model)."""
+    c = ctx.context
+    return c.chance is None and not c.lr_zero and c.collapse is None
 
 
 def build(ctx: AdviceContext) -> Advice | None:

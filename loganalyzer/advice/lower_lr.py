@@ -6,6 +6,12 @@
   significant digits), because SGD's loss fluctuation around the trend grows roughly in
   proportion to the rate, so dividing the rate by the noise-to-trend ratio brings
   the noise down to the size of the trend;
+- a **collapse** (:func:`loganalyzer.advice.context.collapse`: the loss blew up in its
+  first epoch to 10x the level it then stuck at): ``factor = 0.1`` like a divergence,
+  and the action comes **first** (priority 0), called for by every warning of the run
+  (:func:`loganalyzer.advice.advise`): the flat, "under-fitting" loss or the drifting
+  validation loss after such a blow-up is a model wrecked by its rate, which neither
+  more capacity, a schedule for a plateau nor early stopping repairs;
 - anything else (spikes): ``factor = 0.5``.
 
 Which rate the factor applies to depends on the logged schedule
@@ -62,6 +68,14 @@ def _factor_and_why(ctx: AdviceContext) -> tuple[float, str, object]:
     kinds = {f.kind: f for f in ctx.findings}
     if "divergence" in kinds:
         return 0.1, "the loss diverged", kinds["divergence"]
+    c = ctx.context.collapse
+    if c is not None:
+        why = (
+            f"the training loss blew up to {fmt(c.peak)} at {ctx.index} {fmt(c.at)} "
+            f"({fmt(round(c.ratio))}x the level {fmt(c.level)} it then stuck at) and never "
+            "learned after it: the rate wrecked the model"
+        )
+        return 0.1, why, ctx.findings[0] if ctx.findings else None
     if "noisy" in kinds:
         f = kinds["noisy"]
         ratio = f.evidence.get("noise_to_trend")
@@ -74,6 +88,8 @@ def _factor_and_why(ctx: AdviceContext) -> tuple[float, str, object]:
 
 def build(ctx: AdviceContext) -> Advice:
     factor, why, f = _factor_and_why(ctx)
+    if ctx.context.collapse is not None:
+        ctx.priority = 0  # the cause: before any remedy for the flat loss it left
     sched = ctx.context.schedule
     unit = ctx.index
     params: dict = {"factor": factor}

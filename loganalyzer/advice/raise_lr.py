@@ -3,15 +3,20 @@
 Two situations call for it, and the run's context decides (the action does not apply
 otherwise, whatever finding calls for it):
 
-- the loss falls **steadily but far too slowly**: a significant fall over the whole run
-  (one-sided Mann-Kendall p < 0.01) that is not slowing down (the second half falls at
-  least half as fast as the first) and still removed less than a fifth of the loss:
-  ``factor = 3`` (half a decade, one step of a learning-rate range test);
+- the loss falls **steadily but far too slowly**
+  (:func:`loganalyzer.detectors._curves.steady_but_slow`): a significant fall over the
+  whole run (one-sided Mann-Kendall p < 0.01) that is not slowing down (the second half
+  falls at least half as fast as the first) and still removed less than a fifth of the
+  loss: ``factor = 3`` (half a decade, one step of a learning-rate range test);
 - the loss is **stuck at chance level with a tiny rate** (below 1e-5, 1e-6 for a
   Trainer fine-tune): ``factor = 10``.
 
 The new rate is the configured (peak) rate times the factor; without a logged rate
-only the factor is given.
+only the factor is given. A steady crawl comes **first** (priority 0): the loss shows
+the model is still learning, only slowly, so neither a bigger model (``grow`` does not
+apply to it) nor a schedule for a plateau is the first thing to try. After a collapse
+(a blow-up at the start, see :func:`loganalyzer.advice.context.collapse`) it never
+applies: that rate was too high, not too low.
 
 Example:
     >>> import numpy as np
@@ -21,35 +26,20 @@ Example:
 
 from __future__ import annotations
 
-import numpy as np
-
 from loganalyzer.advice._common import AdviceContext, because, finite_series, fmt, literal, nice
 from loganalyzer.advice._frameworks import set_lr
 from loganalyzer.advice.lower_lr import _relative
+from loganalyzer.detectors._curves import steady_but_slow
 from loganalyzer.findings import Advice
-from loganalyzer.stats import mann_kendall, median, theil_sen
 
 ACTION = "raise-lr"
 _BLOCKERS = ("divergence", "noisy", "loss-spike", "gradient-norm", "overfitting")
 
 
-def steady_but_slow(y, max_gain: float = 0.2, alpha: float = 0.01) -> bool:
-    """A significant, not slowing fall that removed less than ``max_gain`` of the loss."""
-    y = np.asarray(y, dtype=float)
-    y = y[np.isfinite(y)]
-    if len(y) < 8 or y[0] <= 0:
-        return False
-    trend = mann_kendall(y)
-    if not (trend.z < 0 and trend.p / 2 < alpha):
-        return False
-    k = max(2, len(y) // 10)
-    gain = (median(y[:k]) - median(y[-k:])) / median(y[:k])
-    if not 0 < gain < max_gain:
-        return False
-    x = np.arange(len(y), dtype=float)
-    h = len(y) // 2
-    s1, s2 = theil_sen(x[:h], y[:h]).slope, theil_sen(x[h:], y[h:]).slope
-    return bool(s1 < 0 and s2 <= 0.5 * s1)
+def crawls(ctx: AdviceContext) -> bool:
+    """Does the run's training loss fall steadily but far too slowly (:func:`steady_but_slow`)?"""
+    _, y = finite_series(ctx.run, ctx.run.train_loss)
+    return steady_but_slow(y)
 
 
 def _tiny(ctx: AdviceContext) -> bool:
@@ -60,12 +50,11 @@ def _tiny(ctx: AdviceContext) -> bool:
 
 def _situation(ctx: AdviceContext) -> str | None:
     c = ctx.context
-    if c.lr_zero or any(ctx.has(k) for k in _BLOCKERS):
+    if c.lr_zero or c.collapse is not None or any(ctx.has(k) for k in _BLOCKERS):
         return None
     if c.chance is not None:
         return "chance" if _tiny(ctx) else None
-    _, y = finite_series(ctx.run, ctx.run.train_loss)
-    return "slow" if steady_but_slow(y) else None
+    return "slow" if crawls(ctx) else None
 
 
 def applies(ctx: AdviceContext) -> bool:
@@ -74,6 +63,8 @@ def applies(ctx: AdviceContext) -> bool:
 
 def build(ctx: AdviceContext) -> Advice:
     situation = _situation(ctx) or "slow"
+    if situation == "slow":
+        ctx.priority = 0  # a crawl: the cause of the flat-looking loss, before its remedies
     factor = 10.0 if situation == "chance" else 3.0
     peak = ctx.context.schedule.peak
     if situation == "chance":

@@ -28,7 +28,7 @@ import numpy as np
 
 from loganalyzer.naming import direction  # noqa: F401  (detectors call C.direction)
 from loganalyzer.run import Run
-from loganalyzer.stats import median, noise_sigma, windows
+from loganalyzer.stats import mann_kendall, median, noise_sigma, theil_sen, windows
 from loganalyzer.stats import running_median as _running_median
 
 #: Fewer finite points than this on a curve and detectors stay silent on it
@@ -475,3 +475,31 @@ def generalization_loss(y: np.ndarray, best: int) -> float | None:
     if b <= 0:
         return None
     return 100.0 * (float(np.mean(y[-tail_size(len(y)) :])) / b - 1.0)
+
+
+def steady_but_slow(y, max_gain: float = 0.2, alpha: float = 0.01) -> bool:
+    """Does the curve crawl: a significant fall (one-sided Mann-Kendall p < ``alpha``)
+    that is not slowing down (the second half falls at least half as fast as the first,
+    Theil-Sen slopes) and still removed less than ``max_gain`` of the loss (medians of
+    the first and last tenth)? A healthy learning curve decelerates; a straight, shallow
+    descent is a model at the very start of its curve: a learning rate far too low.
+
+    Example:
+        >>> steady_but_slow(np.linspace(1.0, 0.9, 30)), steady_but_slow(np.exp(-np.arange(30)))
+        (True, False)
+    """
+    y = np.asarray(y, dtype=float)
+    y = y[np.isfinite(y)]
+    if len(y) < 8 or y[0] <= 0:
+        return False
+    trend = mann_kendall(y)
+    if not (trend.z < 0 and trend.p / 2 < alpha):
+        return False
+    k = max(2, len(y) // 10)
+    gain = (median(y[:k]) - median(y[-k:])) / median(y[:k])
+    if not 0 < gain < max_gain:
+        return False
+    x = np.arange(len(y), dtype=float)
+    h = len(y) // 2
+    s1, s2 = theil_sen(x[:h], y[:h]).slope, theil_sen(x[h:], y[h:]).slope
+    return bool(s1 < 0 and s2 <= 0.5 * s1)

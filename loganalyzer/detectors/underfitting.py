@@ -125,7 +125,12 @@ def learned_nothing(run: Run, t: np.ndarray, gap: float | None, p: dict) -> tupl
       its end and a training loss within ``prior_tol`` of ``H(a)``, having fallen by
       less than ``max_prior_fall`` — the model outputs the prior;
     - the loss never moved: it fell by less than ``min_learning`` of its start over
-      the whole run, with the validation loss beside it.
+      the whole run, with the validation loss beside it;
+    - the loss **crawls** (:func:`loganalyzer.detectors._curves.steady_but_slow`): a
+      significant but shallow fall (less than a fifth of the loss) that is not
+      slowing down, with the validation loss beside it. A learning curve bends; a
+      straight, shallow line is a model at the very start of its curve, whose learning
+      rate is far too low (evidence ``reason: "crawl"``).
     """
     begin, final = C.robust_start(t, 3), C.robust_end(t, 3)
     if begin <= 0 or final <= 0:
@@ -170,6 +175,14 @@ def learned_nothing(run: Run, t: np.ndarray, gap: float | None, p: dict) -> tupl
             f"over the whole run) with {run.val_loss} right beside it (gap "
             f"{100 * gap / final:+.1f}%): the model learned almost nothing",
             {"reason": "no-learning", "start_train_loss": begin},
+        )
+    if close and C.steady_but_slow(t):
+        return (
+            f"{run.train_loss} fell steadily but only {100 * fall:.1f}% over the whole run "
+            f"({C.fmt(begin)} to {C.fmt(final)}) without slowing down, with {run.val_loss} "
+            f"right beside it (gap {100 * gap / final:+.1f}%): the model has barely started "
+            "to learn (a straight, shallow descent, where a learning curve bends)",
+            {"reason": "crawl", "start_train_loss": begin},
         )
     return None
 
@@ -217,6 +230,8 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         why, extra = nothing
         start_index = float(t.first[0])
         what = "check the labels and the input pipeline, then the model's capacity"
+        if extra.get("reason") == "crawl":
+            what = "the learning rate is likely far too low: raise it before growing the model"
     elif chance is None:
         first = float(t.y[0])
         extra = {"start_train_loss": first}

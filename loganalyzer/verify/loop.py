@@ -95,6 +95,7 @@ class Diagnosis:
         notes: Info-level kinds.
         advice: Actions advised in at least half of the seeds, in rank order.
         errors: Seeds whose log could not be analysed, with why.
+        warned: Seeds with at least one warning or error, whatever its kind.
     """
 
     n: int
@@ -102,11 +103,17 @@ class Diagnosis:
     notes: list[FindingTally] = field(default_factory=list)
     advice: list[AdviceTally] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warned: int = 0
 
     @property
     def problems(self) -> list[FindingTally]:
-        """Warnings and errors found in at least half of the seeds."""
-        return [f for f in self.findings if 2 * f.runs >= self.n]
+        """The warnings and errors of a model at least half of whose seeds have one.
+
+        Counted by seed, not by kind: a run that broke in every seed may be read as
+        overfitting in two seeds, a plateau in two and under-fitting in one (each kind
+        a minority, the model broken in all five). Every kind found is listed, with
+        the seeds it was found in."""
+        return list(self.findings) if 2 * self.warned >= self.n > 0 else []
 
     @property
     def healthy(self) -> bool:
@@ -278,6 +285,8 @@ def diagnose(records: list[RunRecord]) -> Diagnosis:
                 per_kind[f["kind"]] = f
         for kind, f in per_kind.items():
             worst.setdefault(kind, []).append(f)
+        if any(f["severity"] != "info" for f in per_kind.values()):
+            diag.warned += 1
     for kind, found in worst.items():
         problems = [f for f in found if f["severity"] != "info"]
         infos = [f for f in found if f["severity"] == "info"]
