@@ -372,3 +372,16 @@ def test_verify_from_log_needs_a_keras_spec_for_other_frameworks():
     reqs, _, notes = requests_from_log(Path(rc.SAMPLES / "overfit" / "history.json"), 1)
     assert not any("Keras spec" in n for n in notes)
     assert reqs[0].params["monitor"] == "val_loss" and reqs[0].params["patience"] == 3
+
+
+def test_noise_in_a_warm_up_is_not_called_a_blow_up():
+    """An HF run whose loss is noisy from its first logged step under a warm-up: the
+    lower-lr advice says the training is noisy from the warm-up on, with the step the
+    noise starts (the training loss's, not the later validation's), never that the loss
+    'blew up', which no finding says."""
+    rr = rc.result_for(rc.LABELED / "other" / "213_vislung-vit" / "trainer_state.json")
+    assert "noisy" in {f.kind for f in rr.findings}
+    assert not {"divergence", "loss-spike"} & {f.kind for f in rr.findings}
+    lower = advice(rr, "lower-lr")
+    assert lower.summary.startswith("Training is noisy from the warm-up on (step 10;")
+    assert "blew up" not in lower.summary

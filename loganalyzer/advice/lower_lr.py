@@ -65,7 +65,9 @@ def _tripped_at(ctx: AdviceContext, f) -> float | None:
 
 
 def _factor_and_why(ctx: AdviceContext) -> tuple[float, str, object]:
-    kinds = {f.kind: f for f in ctx.findings}
+    kinds: dict = {}
+    for f in ctx.findings:  # the first of each kind: the most severe, then the training loss
+        kinds.setdefault(f.kind, f)
     if "divergence" in kinds:
         return 0.1, "the loss diverged", kinds["divergence"]
     c = ctx.context.collapse
@@ -114,11 +116,19 @@ def build(ctx: AdviceContext) -> Advice:
         if sched.kind == "warmup" and tripped is not None and f is not None and f.start is not None:
             if isinstance(sched.peak_at, (int, float)) and float(f.start) <= float(sched.peak_at):
                 warmup_steps = int(2 * float(sched.peak_at))
-                head = (
-                    f"The loss blew up during the warm-up ({unit} {fmt(f.start)}, rate "
-                    f"{fmt(nice(tripped, 3))} on its way to the peak {fmt(nice(sched.peak, 3))}): "
-                    "lower the peak from"
-                )
+                peak = fmt(nice(sched.peak, 3))
+                if f.kind == "noisy":  # a noisy curve did not blow up: say what was found
+                    head = (
+                        f"Training is noisy from the warm-up on ({unit} {fmt(f.start)}; the "
+                        f"rate rises to its peak {peak} at {unit} {fmt(sched.peak_at)}): "
+                        "lower the peak from"
+                    )
+                else:
+                    head = (
+                        f"The loss blew up during the warm-up ({unit} {fmt(f.start)}, rate "
+                        f"{fmt(nice(tripped, 3))} on its way to the peak {peak}): "
+                        "lower the peak from"
+                    )
     new_lr = nice(base * factor)
     params["learning_rate"] = new_lr
     if sched.kind == "rising":
