@@ -14,8 +14,14 @@ from pathlib import Path
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
-from loganalyzer.cli import JOBS_HELP, _error, no_logs_message
-from loganalyzer.commands.options import Framework
+from loganalyzer.cli import _error, no_logs_message
+from loganalyzer.commands.options import (
+    Framework,
+    framework_option,
+    jobs_option,
+    train_loss_option,
+    val_loss_option,
+)
 
 
 def _clean_params(params: list) -> list:
@@ -143,16 +149,10 @@ def analyze(
         metavar="CODES",
         help="Comma-separated rule codes or prefixes to leave out (replaces the config's).",
     ),
-    train_loss: str | None = typer.Option(
-        None, metavar="NAME", help="Metric to use as the training loss."
-    ),
-    val_loss: str | None = typer.Option(
-        None, metavar="NAME", help="Metric to use as the validation loss."
-    ),
-    jobs: str = typer.Option("all", "--jobs", "-j", metavar="N", help=JOBS_HELP),
-    framework: Framework | None = typer.Option(
-        None, "--framework", help="API of the advice's code (default: guessed from each log)."
-    ),
+    train_loss: str | None = train_loss_option(),
+    val_loss: str | None = val_loss_option(),
+    jobs: str = jobs_option(),
+    framework: Framework | None = framework_option(),
 ) -> None:
     """Analyse training logs: the verdict, the evidence and what to change, per run."""
     from loganalyzer.commands.analyze import run

@@ -32,7 +32,13 @@ from typing import Any
 
 import typer
 
-from loganalyzer.commands.options import Framework
+from loganalyzer.commands.options import (
+    Framework,
+    framework_option,
+    jobs_option,
+    train_loss_option,
+    val_loss_option,
+)
 
 
 class ReportFormat(str, Enum):
@@ -46,9 +52,6 @@ class FailOn(str, Enum):
     warning = "warning"
     error = "error"
 
-
-#: The same wording as ``analyze --jobs`` (one meaning everywhere).
-JOBS_HELP = "Worker processes for reading, analysing and drawing: a number, or 'all' cores."
 
 _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown"}
 
@@ -276,16 +279,10 @@ def report(
         help="Exit 1 when a finding has at least this severity (default never: writing the "
         "report is the job; unreadable inputs still exit 2).",
     ),
-    train_loss: str | None = typer.Option(
-        None, metavar="NAME", help="Metric to use as the training loss."
-    ),
-    val_loss: str | None = typer.Option(
-        None, metavar="NAME", help="Metric to use as the validation loss."
-    ),
-    jobs: str = typer.Option("all", "--jobs", "-j", metavar="N", help=JOBS_HELP),
-    framework: Framework | None = typer.Option(
-        None, "--framework", help="API of the advice's code (default: guessed from each log)."
-    ),
+    train_loss: str | None = train_loss_option(),
+    val_loss: str | None = val_loss_option(),
+    jobs: str = jobs_option(),
+    framework: Framework | None = framework_option(),
 ) -> None:
     """Write an HTML or Markdown report with annotated plots, findings and advice."""
     n_jobs = _jobs(jobs)
@@ -367,13 +364,9 @@ def compare(
     fail_on: FailOn = typer.Option(
         FailOn.never, "--fail-on", help="Exit 1 when a finding has at least this severity."
     ),
-    train_loss: str | None = typer.Option(
-        None, metavar="NAME", help="Metric to use as the training loss."
-    ),
-    val_loss: str | None = typer.Option(
-        None, metavar="NAME", help="Metric to use as the validation loss."
-    ),
-    jobs: str = typer.Option("all", "--jobs", "-j", metavar="N", help=JOBS_HELP),
+    train_loss: str | None = train_loss_option(),
+    val_loss: str | None = val_loss_option(),
+    jobs: str = jobs_option(),
 ) -> None:
     """Overlay the runs' losses (like with like) and tabulate how they differ."""
     from loganalyzer.comparison import compare as make_comparison
