@@ -257,15 +257,21 @@ def compare_siblings(result: Analysis, config: Any = None) -> Analysis:
     """Runs analysed together are compared with their siblings in the same sweep
     (``sweep-outlier``, :mod:`loganalyzer.detectors.sweep_outlier`); a run that gets a
     finding is advised again with it."""
-    found = sweep_findings([r.run for r in result.runs], config)
+    found = sweep_findings([r.run for r in result.runs], config, result.errors)
     for i, findings in found.items():
         add_sibling_findings(result.runs[i], findings)
     return result
 
 
-def sweep_findings(runs: list, config: Any = None) -> dict[int, list[Finding]]:
+def sweep_findings(
+    runs: list, config: Any = None, errors: list | None = None
+) -> dict[int, list[Finding]]:
     """``sweep-outlier`` findings of runs analysed together (the runs, or their
-    :class:`~loganalyzer.detectors.sweep_outlier.Sibling` summaries), by position."""
+    :class:`~loganalyzer.detectors.sweep_outlier.Sibling` summaries), by position.
+
+    A bug in the comparison costs the comparison: it is added to ``errors`` as one
+    internal error and no run gets a sweep finding (without ``errors``, or under
+    ``--debug``, the exception goes through)."""
     from loganalyzer.detectors.sweep_outlier import KIND, detect_sweep
     from loganalyzer.rulepack import load_rules
 
@@ -277,7 +283,14 @@ def sweep_findings(runs: list, config: Any = None) -> dict[int, list[Finding]]:
     params = dict(rule.params)
     if config is not None:
         params.update(config.params_for(rule.code))
-    return detect_sweep(runs, rule, params)
+    try:
+        return detect_sweep(runs, rule, params)
+    except Exception as exc:  # noqa: BLE001 - contained to the comparison, said as an error
+        if errors is None or debugging():
+            raise
+        where = f"the sweep of {len(runs)} runs"
+        errors.append(ReadError.internal_failure(where, f"rule {rule.code} ({KIND})", exc))
+        return {}
 
 
 def add_sibling_findings(rr: RunResult, findings: list[Finding]) -> None:

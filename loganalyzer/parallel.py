@@ -308,7 +308,7 @@ def analyze_to_json(
         late.extend(late_errors)
     out.errors.extend(late)
     out.runs = len(siblings)
-    found = sweep_findings(siblings, config)
+    found = sweep_findings(siblings, config, out.errors)
     if found:
         _init(*init_args)
         try:

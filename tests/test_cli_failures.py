@@ -169,3 +169,34 @@ def test_a_bug_in_one_rule_costs_that_rule_on_that_run_not_the_others(
     assert out.value.code == cli.EXIT_INTERNAL
     assert "IndexError: index 50 is out of bounds" in capsys.readouterr().err
     assert "LOGANALYZER_DEBUG" not in os.environ
+
+
+def test_a_bug_in_the_sweep_comparison_costs_the_comparison_only(tmp_path, monkeypatch, capsys):
+    """The sweep comparison (sweep-outlier, across runs) raising: every run's own
+    findings still come out, one error line names the comparison, exit 70."""
+    import loganalyzer.detectors.sweep_outlier as sweep
+
+    d = tmp_path / "sweep"
+    for k in range(3):
+        (d / f"run{k}").mkdir(parents=True)
+        (d / f"run{k}" / "history.json").write_bytes(
+            (SAMPLES / "overfit" / "history.json").read_bytes()
+        )
+
+    def broken(*args, **kwargs):
+        raise KeyError("val_loss")
+
+    monkeypatch.setattr(sweep, "detect_sweep", broken)
+    for fmt in ("json", "text"):
+        with pytest.raises(SystemExit) as out:
+            cli.main(["analyze", str(d), "--format", fmt, "-j", "1"])
+        assert out.value.code == cli.EXIT_INTERNAL
+        captured = capsys.readouterr()
+        lines = [line for line in captured.err.splitlines() if line.startswith("error:")]
+        assert len(lines) == 1 and "Traceback" not in captured.err
+        assert lines[0].startswith("error: the sweep of 3 runs: rule LA1")
+        assert "(sweep-outlier)" in lines[0] and "KeyError" in lines[0]
+        if fmt == "json":
+            doc = json.loads(captured.out)
+            assert len(doc["runs"]) == 3
+            assert all("overfitting" in [f["kind"] for f in r["findings"]] for r in doc["runs"])
