@@ -333,6 +333,8 @@ class Outcome:
     seconds: float = 0.0
     stop: str = ""
     curves: str = ""
+    model_notes: list[str] = field(default_factory=list)
+    tried: list[str] = field(default_factory=list)
 
     @property
     def top_helped(self) -> bool:
@@ -354,6 +356,9 @@ def judge(sc: Scenario, result: Any) -> Outcome:
     out.problems = [f"{f.kind} {f.runs}/{f.n}" for f in diag.findings]
     out.advice = [a.action for a in diag.advice]
     out.curves = _curves(result.runs)
+    out.model_notes = list(first.model_notes)
+    if first.verification is not None:
+        out.tried = [f"{v.label}: {v.verdict}" for v in first.verification.variants]
     if first.tried:
         req = first.tried[0]
         out.top = req.label
@@ -456,9 +461,12 @@ def _print_one(o: Outcome) -> None:
     print(f"\n== {sc.name}: {sc.cause}  ({o.seconds:.0f} s)", flush=True)
     print(f"   curves (seed {sc.first_seed}): {o.curves}")
     print(f"   found: {', '.join(o.problems) or 'nothing'}; advice: {', '.join(o.advice) or '-'}")
+    for note in o.model_notes:
+        print(f"   {note}")
     if o.top:
         right = "right" if o.top_right else "WRONG for this cause"
         print(f"   top advice {o.top} ({right}): {o.top_verdict} {o.top_change}")
+        print(f"   tried: {'; '.join(o.tried)}")
     print(f"   applied: {' + '.join(o.applied) or 'nothing'}; stopped: {o.stop}", flush=True)
 
 
@@ -512,6 +520,8 @@ def _as_json(o: Outcome) -> dict[str, Any]:
         "seconds": o.seconds,
         "stop": o.stop,
         "curves": o.curves,
+        "model_notes": o.model_notes,
+        "tried": o.tried,
     }
 
 

@@ -183,6 +183,10 @@ def test_the_loop_tells_what_was_wrong_tried_helped_and_left(tmp_path):
     found = {f["kind"] for f in first["diagnosis"]["findings"] if 2 * f["runs"] >= f["n"]}
     assert found & {"overfitting", "generalization-gap"}, found
     assert len(first["tried"]) == 2
+    # what the model showed (Adam: dropout before L2, when both are advised) is said
+    for note in first["model_notes"]:
+        assert note.startswith("from the model: ")
+        assert note.split(":", 1)[1].strip()[:30] in " ".join(text.split())
     fixes = first["verification"]["fixes"]
     assert all(f["metrics"]["best_val_loss"]["n"] == 3 for f in fixes)  # shown for every fix
     assert {(out / "round1" / "baseline" / f"seed{s}").is_dir() for s in (1, 2, 3)} == {True}

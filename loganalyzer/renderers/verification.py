@@ -625,13 +625,14 @@ def wrong_lines(diagnosis: Any) -> list[str]:
 
 
 def tried_lines(rnd: Any) -> list[str]:
-    """The advice, in rank order, and which of it was tried."""
+    """What the model showed about the advice, then the advice in rank order and which
+    of it was tried."""
     diag = rnd.diagnosis
+    lines = list(getattr(rnd, "model_notes", []))
     if not diag.advice:
-        return ["no advice (given in at least half of the seeds)"]
+        return lines + ["no advice (given in at least half of the seeds)"]
     tried = {r.action for r in rnd.tried}
     skipped = dict(rnd.skipped)
-    lines = []
     for i, a in enumerate(diag.advice, 1):
         label = a.request().label if a.action in tried else a.action
         where = f"advised in {a.runs}/{a.n} seeds ({', '.join(a.rules) or 'no rule'})"
@@ -849,6 +850,7 @@ def loop_to_dict(result: Any) -> dict[str, Any]:
                 "diagnosis": diag(rnd.diagnosis),
                 "tried": [r.label for r in rnd.tried],
                 "skipped": [{"action": a, "reason": why} for a, why in rnd.skipped],
+                "model_notes": list(rnd.model_notes),
                 "verification": None if rnd.verification is None else to_dict(rnd.verification),
                 "chosen": None if rnd.chosen is None else rnd.chosen.label,
             }

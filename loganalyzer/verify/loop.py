@@ -40,6 +40,7 @@ from loganalyzer.verify.experiment import (
     verify,
 )
 from loganalyzer.verify.fixes import DEFAULTS, UNTESTABLE, FixRequest
+from loganalyzer.verify.model_facts import read_facts, refine
 from loganalyzer.verify.stats import Comparison, paired
 
 #: Why the loop stopped, as shown to users.
@@ -133,6 +134,8 @@ class Round:
         diagnosis: What the analysis said about that model.
         tried: The fixes verified this round (advice order).
         skipped: Advice not tried, with why (``(action, reason)``).
+        model_notes: How what the model shows re-ranked the advice
+            (:mod:`loganalyzer.verify.model_facts`), one sentence each.
         verification: The comparison (``None`` when nothing was tried).
         chosen: The fix applied for the next round (``None``: none helped).
     """
@@ -144,6 +147,7 @@ class Round:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     verification: Verification | None = None
     chosen: VariantResult | None = None
+    model_notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -224,8 +228,8 @@ def close_loop(
     common["seeds"] = list(first.seeds)  # the seeds every later model is paired on
     try:
         for number in range(1, rounds + 1):
-            diagnosis = diagnose(baseline)
-            this = Round(number, applied, diagnosis)
+            diagnosis, model_notes = refine(diagnose(baseline), read_facts(spec, applied))
+            this = Round(number, applied, diagnosis, model_notes=model_notes)
             result.rounds.append(this)
             if diagnosis.healthy:
                 result.stop = "healthy"
@@ -261,7 +265,12 @@ def close_loop(
     except KeyboardInterrupt:  # outside a training (between runs, in an analysis)
         result.stop, result.interrupted = "interrupted", True
     result.applied = applied
-    result.final = diagnose(baseline)
+    if result.rounds and result.rounds[-1].applied == applied:
+        result.final = result.rounds[-1].diagnosis  # the last round's model is the final one
+    elif result.interrupted:
+        result.final = diagnose(baseline)
+    else:  # the fixed model, read as every round reads its model
+        result.final = refine(diagnose(baseline), read_facts(spec, applied))[0]
     if applied:
         result.overall = _overall(original, baseline)
     result.elapsed = time.perf_counter() - started
