@@ -348,6 +348,8 @@ class Outcome:
 
 
 def judge(sc: Scenario, result: Any) -> Outcome:
+    from loganalyzer.renderers.verification import change_text
+
     out = Outcome(sc, seconds=result.elapsed, stop=result.stop)
     first = result.rounds[0] if result.rounds else None
     if first is None:
@@ -370,9 +372,7 @@ def judge(sc: Scenario, result: Any) -> Outcome:
             c = v.comparisons.get(v.primary)
             if c is not None and c.n:
                 p = "–" if v.p_holm is None else f"{v.p_holm:.3f}"
-                out.top_change = (
-                    f"{100 * c.rel_diff:+.1f} % [{c.ci_low:+.3g}, {c.ci_high:+.3g}] Holm p {p}"
-                )
+                out.top_change = f"{change_text(c)}, Holm p {p}"
     out.applied = [r.label for r in result.applied]
     return out
 

@@ -58,7 +58,7 @@ def test_verify_writes_logs_and_report(tiny_spec, tmp_path):
          "--seeds", "2", "--epochs", "3", "-o", out_dir]
     )  # fmt: skip
     assert result.exit_code == 0, out
-    assert "dropout(rate=0.2)" in out and "95 % CI [" in out
+    assert "dropout(rate=0.2)" in out and "95 % CI of the ratio [×" in out
     for variant in ("baseline", "dropout_rate_0.2", "early-stopping_patience_1"):
         for seed in (1, 2):
             run = out_dir / variant / f"seed{seed}"
@@ -166,7 +166,7 @@ def test_demo_loop_finds_the_overfitting_and_a_fix_that_helped(tmp_path):
     assert "Round 1 — the model as given" in out and "overfitting" in out
     helped = [line for line in out.splitlines() if ": helped — " in line]
     assert helped, out
-    assert "95 % CI [" in out and "applied " in out
+    assert "95 % CI of the ratio [×" in out and "applied " in out
     assert (tmp_path / "verification.html").exists()
 
 

@@ -114,6 +114,13 @@ def test_refine_reranks_the_advice_and_says_why():
     ]
     assert "Smith & Le" in notes[0]
     assert refine(noisy, ModelFacts(optimizer="SGD", batch_size=32, input_rms=0.8)) == (noisy, [])
+    # ... when the noise is what most seeds show: over-fitting in more seeds comes first
+    mixed = diagnose(
+        [record(1, [("noisy", "warning"), ("overfitting", "warning")],
+                [("lower-lr", {"factor": 0.5}), ("early-stopping", {"patience": 3})]),
+         record(2, [("overfitting", "warning")], [("early-stopping", {"patience": 3})])]
+    )  # fmt: skip
+    assert refine(mixed, tiny) == (mixed, [])
     # raw inputs come before everything else
     both = ModelFacts(optimizer="SGD", batch_size=2, narrowest=64, input_rms=300.0)
     assert [a.action for a in refine(noisy, both)[0].advice] == [

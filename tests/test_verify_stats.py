@@ -96,3 +96,30 @@ def test_sign_test_matches_scipy_binomial():
     assert sign_test(3, 0).verdict == NO_CHANGE
     assert sign_test(0, 7).verdict == HURT
     assert sign_test(0, 0).p == 1.0
+
+
+def test_losses_are_judged_as_ratios_per_seed():
+    # b-too-small of the remedy bench: two seeds of five solve the spirals with 2 units;
+    # growing the net solves them in every seed. The differences are wildly unequal
+    # (0.41 ... 0.04), the ratios are not (every seed 0.06-0.5).
+    base = np.array([0.452, 0.076, 0.484, 0.495, 0.073])
+    grown = np.array([0.040, 0.036, 0.035, 0.032, 0.028])
+    diff = paired(base, grown)
+    assert diff.scale == "difference" and diff.verdict == HELPED
+    assert diff.p_t == pytest.approx(st.ttest_rel(grown, base).pvalue)
+    c = paired(base, grown, ratio=True)
+    ref = st.ttest_rel(np.log(grown), np.log(base))
+    ci = ref.confidence_interval(0.95)
+    assert c.scale == "ratio" and c.verdict == HELPED
+    assert c.p_t == pytest.approx(ref.pvalue) and c.p_t < diff.p_t / 3
+    assert c.ratio == pytest.approx(float(np.exp(np.mean(np.log(grown / base)))))
+    assert (c.ratio_low, c.ratio_high) == (
+        pytest.approx(math.exp(ci.low)),
+        pytest.approx(math.exp(ci.high)),
+    )
+    assert c.rel_diff == pytest.approx(c.ratio - 1)
+    # the differences are still reported beside the ratio
+    assert (c.mean_diff, c.ci_low) == (diff.mean_diff, diff.ci_low)
+    # a value that is not positive (a gap, a log-likelihood) falls back to differences
+    gap = paired([0.2, -0.1, 0.3], [0.1, -0.2, 0.2], ratio=True)
+    assert gap.scale == "difference" and math.isnan(gap.ratio)

@@ -52,6 +52,33 @@ def fmt_ci(mean: float, low: float, high: float) -> str:
     return f"{fmt(mean)} [{fmt(low)}, {fmt(high)}]"
 
 
+#: How losses are judged, said under every table.
+RATIO_NOTE = (
+    "Losses are judged as ratios per seed (paired t-test on log losses): their change is "
+    "the geometric-mean ratio minus one, with the 95 % CI the verdict rests on."
+)
+
+
+def change_text(c: Any) -> str:
+    """The relative change: ``-85.0 % [-93.1, -66.2 %]`` with the interval the verdict
+    rests on for a ratio comparison (losses), ``-12.0 %`` for a difference."""
+    if math.isnan(c.rel_diff):
+        return "–"
+    if c.scale != "ratio":
+        return f"{100 * c.rel_diff:+.1f} %"
+    return (
+        f"{100 * c.rel_diff:+.1f} % [{100 * (c.ratio_low - 1):+.1f}, "
+        f"{100 * (c.ratio_high - 1):+.1f} %]"
+    )
+
+
+def interval_text(c: Any) -> str:
+    """``95 % CI of the ratio [×0.07, ×0.31]`` or ``95 % CI of the difference [a, b]``."""
+    if c.scale == "ratio":
+        return f"95 % CI of the ratio [×{c.ratio_low:.3g}, ×{c.ratio_high:.3g}]"
+    return f"95 % CI of the difference [{fmt(c.ci_low)}, {fmt(c.ci_high)}]"
+
+
 def fmt_p(p: float | None) -> str:
     if p is None or math.isnan(p):
         return "–"
@@ -77,7 +104,7 @@ def rows(result: Any) -> list[dict[str, str]]:
                     "baseline": fmt(c.baseline_mean),
                     "fixed": fmt(c.fixed_mean),
                     "diff": fmt_ci(c.mean_diff, c.ci_low, c.ci_high),
-                    "rel": "–" if math.isnan(c.rel_diff) else f"{100 * c.rel_diff:+.1f} %",
+                    "rel": change_text(c),
                     "p_t": p_t,
                     "p_w": fmt_p(c.p_wilcoxon),
                     "verdict": v.verdict if primary else _verdict_text(metric, c.verdict),
@@ -111,12 +138,19 @@ def headline(v: Any) -> str:
                 + ")"
             )
         return text
-    pct = "" if math.isnan(c.rel_diff) else f" ({100 * c.rel_diff:+.1f} %)"
-    text = (
-        f"{v.label}: {v.verdict} — {what} {fmt(c.baseline_mean)} → {fmt(c.fixed_mean)}, "
-        f"mean paired difference {fmt(c.mean_diff)}{pct}, 95 % CI [{fmt(c.ci_low)}, "
-        f"{fmt(c.ci_high)}], paired t-test p = {fmt_p(c.p_t)}, n = {c.n} seeds"
-    )
+    text = f"{v.label}: {v.verdict} — {what} {fmt(c.baseline_mean)} → {fmt(c.fixed_mean)}, "
+    if c.scale == "ratio":
+        text += (
+            f"×{c.ratio:.3g} per seed (geometric mean, {100 * c.rel_diff:+.1f} %), "
+            f"{interval_text(c)}, paired t-test on log losses p = {fmt_p(c.p_t)}, "
+            f"n = {c.n} seeds"
+        )
+    else:
+        pct = "" if math.isnan(c.rel_diff) else f" ({100 * c.rel_diff:+.1f} %)"
+        text += (
+            f"mean paired difference {fmt(c.mean_diff)}{pct}, 95 % CI [{fmt(c.ci_low)}, "
+            f"{fmt(c.ci_high)}], paired t-test p = {fmt_p(c.p_t)}, n = {c.n} seeds"
+        )
     text += holm_text(v)
     if v.primary != "best_val_loss" and "best_val_loss" in v.comparisons:
         # A fix judged on the kept weights also shows the lowest loss it reached, so
@@ -238,6 +272,7 @@ def _terminal_table(console: Any, result: Any) -> None:
     if table.row_count:
         console.print(table)
         console.print("* the metric the verdict is based on (lower is better for all rows)")
+        console.print(RATIO_NOTE, soft_wrap=True)
     note = holm_note(result)
     if note:
         console.print(note, soft_wrap=True)
@@ -438,7 +473,7 @@ def _html_table(result: Any) -> str:
             f'<td class="{sev}">{esc(r["verdict"])}</td></tr>'
         )
     out.append("</tbody></table>")
-    out.append('<p class="hint">* the metric the verdict is based on.</p>')
+    out.append(f'<p class="hint">* the metric the verdict is based on. {RATIO_NOTE}</p>')
     note = holm_note(result)
     if note:
         out.append(f'<p class="hint">{esc(note)}</p>')
@@ -510,7 +545,7 @@ def _md_table(result: Any) -> list[str]:
         cells = [md(r["fix"]), metric, r["baseline"], r["fixed"], md(r["diff"]), r["rel"],
                  md(r["p_t"]), r["p_w"], r["verdict"]]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "\\* the metric the verdict is based on.", ""]
+    lines += ["", f"\\* the metric the verdict is based on. {RATIO_NOTE}", ""]
     note = holm_note(result)
     if note:
         lines += [md(note), ""]
@@ -662,8 +697,7 @@ def outcome_line(rnd: Any) -> str:
         )
         return (
             f"applied {v.label}: {METRIC_TITLES[v.primary]} {fmt(c.baseline_mean)} → "
-            f"{fmt(c.fixed_mean)} ({100 * c.rel_diff:+.1f} %, 95 % CI of the difference "
-            f"[{fmt(c.ci_low)}, {fmt(c.ci_high)}]){why}"
+            f"{fmt(c.fixed_mean)} ({100 * c.rel_diff:+.1f} %, {interval_text(c)}){why}"
         )
     if ver.interrupted:
         return "interrupted before the fixes could be judged on every seed"
@@ -680,7 +714,7 @@ def left_lines(result: Any) -> list[str]:
             pct = "" if math.isnan(c.rel_diff) else f" ({100 * c.rel_diff:+.1f} %)"
             parts.append(
                 f"{METRIC_TITLES[metric]} {fmt(c.baseline_mean)} → {fmt(c.fixed_mean)}{pct}, "
-                f"95 % CI [{fmt(c.ci_low)}, {fmt(c.ci_high)}]"
+                f"{interval_text(c)}"
             )
         lines.append(f"from the model as given to the model with {names}: " + "; ".join(parts))
     elif not result.applied:

@@ -83,6 +83,9 @@ TARGETS: dict[str, tuple[str, ...]] = {
 #: judged on the weights the run ends with; every other fix on the best val loss.
 PRIMARY = {"early-stopping": "kept_val_loss", "train-longer": "kept_val_loss"}
 
+#: Metrics that are losses: compared as ratios per seed (see :func:`~loganalyzer.verify.stats.paired`).
+LOSSES = ("best_val_loss", "kept_val_loss")
+
 
 @dataclass
 class DataCurve:
@@ -431,7 +434,7 @@ def _summarise(result: Verification, req: FixRequest, kinds: list[str], spec) ->
     for metric in METRICS:
         b = [base[s].metrics()[metric] for s in seeds]
         f = [fixed[s].metrics()[metric] for s in seeds]
-        comparisons[metric] = paired(b, f)
+        comparisons[metric] = paired(b, f, ratio=metric in LOSSES)
     primary = PRIMARY.get(req.action, "best_val_loss")
     saved = None
     if req.action == "early-stopping" and seeds:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from loganalyzer.verify.experiment import (
+    LOSSES,
     Progress,
     RunRecord,
     VariantResult,
@@ -362,8 +363,7 @@ def _overall(before: list[RunRecord], after: list[RunRecord]) -> dict[str, Compa
     a = {r.seed: r.metrics() for r in after}
     seeds = [s for s in b if s in a]
     return {
-        m: paired([b[s][m] for s in seeds], [a[s][m] for s in seeds])
-        for m in ("best_val_loss", "kept_val_loss")
+        m: paired([b[s][m] for s in seeds], [a[s][m] for s in seeds], ratio=True) for m in LOSSES
     }
 
 

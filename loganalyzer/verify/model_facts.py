@@ -30,8 +30,8 @@ softmax bottleneck     a hidden layer narrower than ``classes - 1`` before a sof
                        Softmax Bottleneck", ICLR 2018). It is a capacity problem
                        (``underfitting``, rule ``model``) in every seed, whatever the
                        loss curves look like, and ``grow`` is advised.
-tiny batches           a batch of at most 8 samples and a ``noisy`` problem:
-                       ``larger-batch`` first. The noise of an SGD step grows as the
+tiny batches           a batch of at most 8 samples and ``noisy`` the problem of
+                       the most seeds: ``larger-batch`` first. The noise of an SGD step grows as the
                        learning rate over the batch size (Smith & Le, "A Bayesian
                        Perspective on Generalization and Stochastic Gradient
                        Descent", ICLR 2018); when the batch is what is unusual,
@@ -223,7 +223,7 @@ def refine(diagnosis: Any, facts: ModelFacts | None) -> tuple[Any, list[str]]:
     warned = n if facts.bottleneck else diagnosis.warned  # a model problem is in every seed
     problems = {f.kind for f in findings} if 2 * warned >= n else set()
     # Later rules go before earlier ones: unscaled inputs come first of all.
-    if facts.batch_size <= TINY_BATCH and "noisy" in problems:
+    if facts.batch_size <= TINY_BATCH and _leads("noisy", findings, problems):
         advice = _promote(advice, tally("larger-batch", "Use larger batches"))
         notes.append(
             f"from the model: batches of {facts.batch_size} samples; the noise of a step "
@@ -257,6 +257,12 @@ def refine(diagnosis: Any, facts: ModelFacts | None) -> tuple[Any, list[str]]:
                     f"{int(facts.narrowest * factor)}"
                 )
     return replace(diagnosis, findings=findings, advice=advice, warned=warned), notes
+
+
+def _leads(kind: str, findings: list, problems: set[str]) -> bool:
+    """``kind`` is a problem found in at least as many seeds as any other problem."""
+    runs = {f.kind: f.runs for f in findings if f.kind in problems}
+    return kind in runs and runs[kind] >= max(runs.values())
 
 
 def _promote(advice: list, new: Any) -> list:
