@@ -89,6 +89,30 @@ def test_a_model_that_warns_in_most_seeds_is_not_healthy_whatever_the_kinds():
     assert mostly_clean.warned == 2 and mostly_clean.healthy and not mostly_clean.problems
 
 
+def test_advice_is_ranked_over_every_seed_not_only_the_seeds_that_gave_it():
+    # b-noisy-batches in the remedy bench: noise in three seeds of five (lower-lr first
+    # there), over-fitting in four (early stopping first in two of them). Averaged over
+    # only the seeds that gave it, lower-lr ranks 1.0 and goes first; counted over every
+    # seed (a seed that did not advise it ranks it after its last advice), early
+    # stopping, which four seeds of five ask for, goes first.
+    over, noisy = ("LA101", "overfitting", "warning"), ("LA105", "noisy", "warning")
+    under = ("LA106", "underfitting", "warning")
+    regularise = ["regularize", "dropout", "shrink", "augment", "add-data"]
+    seeds = [  # each seed's advice, in its order, as `analyze` gave it on the bench's logs
+        ([over, under, noisy], ["lower-lr", "lr-schedule", "check-data", "batch-norm",
+                                "larger-batch", "early-stopping", *regularise[:2], *regularise[3:]]),
+        ([noisy], ["lower-lr", "batch-norm", "larger-batch"]),
+        ([over], ["early-stopping", *regularise]),
+        ([over], ["early-stopping", *regularise]),
+        ([over, noisy], ["lower-lr", "batch-norm", "larger-batch", "early-stopping", *regularise]),
+    ]  # fmt: skip
+    diag = diagnose([record(s, f, [(a, {}) for a in acts]) for s, (f, acts) in enumerate(seeds, 1)])
+    ranks = {a.action: a.mean_rank for a in diag.advice}
+    assert ranks["early-stopping"] == pytest.approx((6 + 4 + 1 + 1 + 4) / 5)
+    assert ranks["lower-lr"] == pytest.approx((1 + 1 + 7 + 7 + 1) / 5)
+    assert [a.action for a in diag.advice][0] == "early-stopping"
+
+
 def test_fixes_tried_are_the_top_testable_advice_and_skips_say_why():
     runs = [
         record(s, [("LA102", "divergence", "error")],
