@@ -88,6 +88,10 @@ def main(argv: list[str] | None = None) -> None:
         # a lone surrogate in a run name, or PYTHONIOENCODING=ascii, is shown escaped
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    if argv is None and args[:1] == ["analyze"]:  # the process's own command line
+        from loganalyzer import _collector
+
+        _collector.pause()  # for the start-up; see loganalyzer._collector
     if not args or args[0] != "verify":  # verify trains models: numpy left as it starts
         _numpy_without_blas_threads()
     before = os.environ.get("LOGANALYZER_DEBUG")
@@ -133,6 +137,7 @@ def _run(args: list[str]) -> int:
     without importing typer (see :mod:`loganalyzer.commands.analyze` for why);
     everything else, help and usage errors included, goes through the typer app.
     """
+    from loganalyzer import _collector
     from loganalyzer.commands import analyze
 
     fast = analyze.fast_args(args) if FAST_PATH else None
@@ -140,12 +145,15 @@ def _run(args: list[str]) -> int:
         if fast is not None:
             code = analyze.invoke(fast)
         else:
+            _collector.resume()
             from loganalyzer.commands.app import app
 
             app(args=args, prog_name="loganalyzer")
             code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        _collector.resume()
     sys.stdout.flush()
     return code
 
