@@ -62,7 +62,7 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         run = self.run
-        return jsonable(
+        out = jsonable(
             {
                 "run": run.name,
                 "source": run.sources[0] if len(run.sources) == 1 else run.sources,
@@ -77,10 +77,12 @@ class RunResult:
                 "warnings": list(run.warnings),
                 "monitor": self.monitor,
                 "best": self.best,
-                "findings": [f.to_dict() for f in self.findings],
-                "advice": [a.to_dict() for a in self.advice],
             }
         )
+        # already JSON-safe (jsonable of its own output is the same): not walked again
+        out["findings"] = [f.to_dict() for f in self.findings]
+        out["advice"] = [a.to_dict() for a in self.advice]
+        return out
 
 
 @dataclass

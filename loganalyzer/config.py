@@ -26,11 +26,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 FAIL_ON = ("info", "warning", "error", "never")
 KEYS = ("select", "ignore", "fail-on", "rules")
 
@@ -229,6 +224,12 @@ def from_mapping(data: dict[str, Any], source: str = "<config>") -> Config:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    # imported here: most runs have no configuration file to parse
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

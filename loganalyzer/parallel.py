@@ -103,11 +103,14 @@ def _outputs(tasks: list, task: Callable, init_args: tuple, jobs: int, progress)
     """``task`` of every unit, in order: in this process for one job, else from one
     pool of ``jobs`` workers started once (results come back in order, a chunk of
     units at a time, as they are done)."""
+    from loganalyzer._collector import resume  # the command paused it for its start-up
+
     total = len(tasks)
     if jobs == 1:
         _init(*init_args)
         try:
             for done, out in enumerate(map(task, _fetching(tasks)), 1):
+                resume()  # the first input is judged: everything it needs is imported
                 yield out
                 if progress is not None:
                     progress(done, total)
@@ -116,6 +119,7 @@ def _outputs(tasks: list, task: Callable, init_args: tuple, jobs: int, progress)
         return
     import multiprocessing  # not for one input: its import costs what judging a log does
 
+    resume()  # before the workers are forked: they collect as usual
     ctx = multiprocessing.get_context(_start_method())
     chunksize = max(1, min(64, total // (jobs * 16)))
     with ctx.Pool(jobs, initializer=_init, initargs=init_args) as pool:

@@ -486,8 +486,10 @@ def running_median(y: np.ndarray, window: int) -> np.ndarray:
         return _running_median_sorted(y, h)
     out = np.empty(n)
     out[h : n - h] = np.sort(y[windows(n, window)], axis=1)[:, h]
-    for i in list(range(h)) + list(range(n - h, n)):
-        out[i] = _median_of(sorted(y[max(0, i - h) : i + h + 1].tolist()))
+    # the windows cut by an end, as lists: y[: i + h + 1] at the start, y[i - h :] at the end
+    head, tail = y[: 2 * h].tolist(), y[n - 2 * h :].tolist()
+    out[:h] = [_median_of(sorted(head[: i + h + 1])) for i in range(h)]
+    out[n - h :] = [_median_of(sorted(tail[i:])) for i in range(h)]
     return out
 
 

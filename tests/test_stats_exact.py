@@ -132,3 +132,24 @@ def test_theil_sen_needs_no_scipy_at_the_default_level():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_window_wiggles_are_each_windows_wiggle_bit_for_bit():
+    # plateau's per-start noise: the windows that fit whole go through a median-of-5
+    # network, the ones cut by an end through plain Python; both must give wiggle()'s
+    # value of that window, ties, signed zeros and huge values included
+    from loganalyzer.detectors._curves import wiggle, window_wiggles
+
+    rng = np.random.default_rng(7)
+    extra = [
+        rng.choice([0.0, -0.0, 1.0], 40),
+        np.exp(rng.normal(0, 50, 40)) * rng.choice([-1, 1], 40),
+        np.cumsum(rng.normal(size=40)) * 1e300,
+    ]
+    for k, y in enumerate([*curves(5, 40), *extra]):
+        before, after = k % 4, 1 + k % 17
+        count = len(y) - k % 9
+        got = window_wiggles(y, before, after, count=count)
+        want = [wiggle(y[max(0, i - before) : i + after].copy()) for i in range(max(0, count))]
+        assert got[: len(want)].tolist() == want
+        assert np.isnan(got[len(want) :]).all()

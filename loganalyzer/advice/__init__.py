@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from importlib import import_module
 
@@ -73,19 +74,22 @@ _MODULES = {
 }
 
 
+def _module(action: str):
+    name = f"loganalyzer.advice.{_MODULES[action]}"
+    return sys.modules.get(name) or import_module(name)  # asked per action of every run
+
+
 def build_action(ctx: AdviceContext) -> Advice | None:
     """Build one action's advice (rank 0; :func:`advise` ranks), or ``None`` when the
     run lacks what the action needs (for example no curve to tune EarlyStopping on)."""
-    module = import_module(f"loganalyzer.advice.{_MODULES[ctx.action]}")
-    return module.build(ctx)
+    return _module(ctx.action).build(ctx)
 
 
 def applies(ctx: AdviceContext) -> bool:
     """Does the action fit this run at all? Each action module may define
     ``applies(ctx)``: the run's context can rule an action out whatever finding calls
     for it (``lower-lr`` at a learning rate of 0, ``batch-norm`` for a Trainer model)."""
-    module = import_module(f"loganalyzer.advice.{_MODULES[ctx.action]}")
-    check = getattr(module, "applies", None)
+    check = getattr(_module(ctx.action), "applies", None)
     return True if check is None else bool(check(ctx))
 
 

@@ -402,10 +402,11 @@ def window_wiggles(y: np.ndarray, before: int, after: int, count: int | None = N
     m = before + after
     out = np.full(n, np.nan)
     lo, hi = before, min(n - after, count - 1)  # windows that fit whole
-    if m >= 5 and hi >= lo and np.isfinite(y).all():
+    finite = bool(np.isfinite(y).all())
+    if m >= 5 and hi >= lo and finite:
         w = y[windows(n, m)[: hi - lo + 1]]
         rm = np.empty_like(w)
-        rm[:, 2 : m - 2] = np.sort(w[:, windows(m, 5)], axis=2)[:, :, 2]
+        rm[:, 2 : m - 2] = _median5(*(w[:, j : m - 4 + j] for j in range(5)))
         head3, head4 = np.sort(w[:, :3], axis=1), np.sort(w[:, :4], axis=1)
         tail4, tail3 = np.sort(w[:, m - 4 :], axis=1), np.sort(w[:, m - 3 :], axis=1)
         rm[:, 0], rm[:, m - 1] = head3[:, 1], tail3[:, 1]
@@ -417,9 +418,39 @@ def window_wiggles(y: np.ndarray, before: int, after: int, count: int | None = N
         rest = [i for i in range(count) if not lo <= i <= hi]
     else:
         rest = range(count)
+    if finite:  # the few windows cut by an end: short lists, faster in plain Python
+        values = y.tolist()
+        for i in rest:
+            out[i] = _wiggle_of(values[max(0, i - before) : i + after])
+        return out
     for i in rest:
         out[i] = wiggle(y[max(0, i - before) : i + after])
     return out
+
+
+def _median5(a, b, c, d, e):
+    """The elementwise median of five arrays of finite values (one of their values,
+    as sorting would pick it): the smaller of the two pair minima and the larger of
+    the two pair maxima cannot be the median; the median of the three left is."""
+    f = np.maximum(np.minimum(a, b), np.minimum(c, d))
+    g = np.minimum(np.maximum(a, b), np.maximum(c, d))
+    return np.maximum(np.minimum(e, f), np.minimum(np.maximum(e, f), g))
+
+
+def _wiggle_of(z: list[float]) -> float:
+    """:func:`wiggle` of a short list of finite values (the same arithmetic on the
+    same doubles: the same value)."""
+    size = len(z)
+    if size < 3:
+        return 0.0
+    dev = []
+    for i in range(size):
+        s = sorted(z[max(0, i - 2) : i + 3])
+        k = len(s) // 2
+        dev.append(abs(z[i] - (s[k] if len(s) % 2 else (s[k - 1] + s[k]) / 2)))
+    dev.sort()
+    k = size // 2
+    return dev[k] if size % 2 else (dev[k - 1] + dev[k]) / 2
 
 
 @measure

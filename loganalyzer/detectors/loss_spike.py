@@ -161,7 +161,7 @@ def jump_levels(y: np.ndarray, lookback: int) -> np.ndarray:
         k = lookback // 2
         level = s[:, k] if lookback % 2 else (s[:, k - 1] + s[:, k]) / 2
         if lookback >= 2:
-            falling = np.all(np.diff(w, axis=1) < 0, axis=1)
+            falling = (w[:, 1:] < w[:, :-1]).all(axis=1)  # every step down
             level = np.where(falling, y[lookback - 1 : n - 1], level)
         out[lookback:] = level
     for i in range(1, min(lookback, n) if full else n):  # windows cut by the start
