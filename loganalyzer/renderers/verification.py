@@ -79,6 +79,12 @@ def interval_text(c: Any) -> str:
     return f"95 % CI of the difference [{fmt(c.ci_low)}, {fmt(c.ci_high)}]"
 
 
+def p_is(p: float | None) -> str:
+    """``p = 0.012``, ``p < 0.001`` (not ``p = <0.001``)."""
+    text = fmt_p(p)
+    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
+
+
 def fmt_p(p: float | None) -> str:
     if p is None or math.isnan(p):
         return "–"
@@ -133,7 +139,7 @@ def headline(v: Any) -> str:
             t = v.divergence_test
             text += (
                 f"; runs that diverged: baseline {base}/{n}, fixed {fixed}/{n} "
-                f"(exact sign test p = {fmt_p(t.p)}"
+                f"(exact sign test {p_is(t.p)}"
                 + ("; 6 or more seeds are needed for 6 of 6 to be significant" if n < 6 else "")
                 + ")"
             )
@@ -142,14 +148,14 @@ def headline(v: Any) -> str:
     if c.scale == "ratio":
         text += (
             f"×{c.ratio:.3g} per seed (geometric mean, {100 * c.rel_diff:+.1f} %), "
-            f"{interval_text(c)}, paired t-test on log losses p = {fmt_p(c.p_t)}, "
+            f"{interval_text(c)}, paired t-test on log losses {p_is(c.p_t)}, "
             f"n = {c.n} seeds"
         )
     else:
         pct = "" if math.isnan(c.rel_diff) else f" ({100 * c.rel_diff:+.1f} %)"
         text += (
             f"mean paired difference {fmt(c.mean_diff)}{pct}, 95 % CI [{fmt(c.ci_low)}, "
-            f"{fmt(c.ci_high)}], paired t-test p = {fmt_p(c.p_t)}, n = {c.n} seeds"
+            f"{fmt(c.ci_high)}], paired t-test {p_is(c.p_t)}, n = {c.n} seeds"
         )
     text += holm_text(v)
     if v.primary != "best_val_loss" and "best_val_loss" in v.comparisons:
@@ -169,7 +175,7 @@ def holm_text(v: Any) -> str:
     """``; Holm-adjusted p = 0.03 over 3 fixes`` (and whether that changed the verdict)."""
     if v.p_holm is None:
         return ""
-    text = f"; Holm-adjusted p = {fmt_p(v.p_holm)} over {v.family} fixes"
+    text = f"; Holm-adjusted {p_is(v.p_holm)} over {v.family} fixes"
     if v.uncorrected_verdict != v.verdict:
         text += f" (alone it would read {v.uncorrected_verdict})"
     return text
