@@ -178,3 +178,16 @@ def test_a_baseline_that_never_gives_a_finite_loss_is_judged_by_divergence():
     assert "baseline 3/3, fixed 0/3" in text and "p = 0.250" in text and "6 or more" in text
     six = summary(6)
     assert six.verdict == "helped" and six.divergence_test.p == 0.03125
+
+
+def test_the_ratio_note_is_said_only_where_a_loss_was_judged_as_a_ratio():
+    plain = fake_verification()  # compared on differences
+    assert "judged as ratios" not in render_markdown(plain, "files")[0]
+    ver = fake_verification()
+    v = ver.variants[0]
+    b, f = [0.452, 0.076, 0.484], [0.040, 0.036, 0.035]
+    v.comparisons["best_val_loss"] = paired(b, f, ratio=True)
+    text = render_markdown(ver, "files")[0]
+    assert "Losses are judged as ratios per seed" in text
+    best = next(r for r in rows(ver) if r["metric"] == "best val loss")
+    assert best["rel"].endswith("%]") and best["rel"].startswith("-")

@@ -59,6 +59,11 @@ RATIO_NOTE = (
 )
 
 
+def _ratios(result: Any) -> bool:
+    """Was any comparison of the verification judged on ratios?"""
+    return any(c.scale == "ratio" for v in result.variants for c in v.comparisons.values())
+
+
 def change_text(c: Any) -> str:
     """The relative change: ``-85.0 % [-93.1, -66.2 %]`` with the interval the verdict
     rests on for a ratio comparison (losses), ``-12.0 %`` for a difference."""
@@ -278,7 +283,8 @@ def _terminal_table(console: Any, result: Any) -> None:
     if table.row_count:
         console.print(table)
         console.print("* the metric the verdict is based on (lower is better for all rows)")
-        console.print(RATIO_NOTE, soft_wrap=True)
+        if _ratios(result):
+            console.print(RATIO_NOTE, soft_wrap=True)
     note = holm_note(result)
     if note:
         console.print(note, soft_wrap=True)
@@ -479,7 +485,8 @@ def _html_table(result: Any) -> str:
             f'<td class="{sev}">{esc(r["verdict"])}</td></tr>'
         )
     out.append("</tbody></table>")
-    out.append(f'<p class="hint">* the metric the verdict is based on. {RATIO_NOTE}</p>')
+    note = f" {RATIO_NOTE}" if _ratios(result) else ""
+    out.append(f'<p class="hint">* the metric the verdict is based on.{note}</p>')
     note = holm_note(result)
     if note:
         out.append(f'<p class="hint">{esc(note)}</p>')
@@ -551,7 +558,8 @@ def _md_table(result: Any) -> list[str]:
         cells = [md(r["fix"]), metric, r["baseline"], r["fixed"], md(r["diff"]), r["rel"],
                  md(r["p_t"]), r["p_w"], r["verdict"]]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", f"\\* the metric the verdict is based on. {RATIO_NOTE}", ""]
+    note = f" {RATIO_NOTE}" if _ratios(result) else ""
+    lines += ["", f"\\* the metric the verdict is based on.{note}", ""]
     note = holm_note(result)
     if note:
         lines += [md(note), ""]

@@ -181,6 +181,11 @@ def fit_after(requests: list[FixRequest] | tuple[FixRequest, ...], fit: dict) ->
     return out
 
 
+def model_fixes(requests) -> tuple[FixRequest, ...]:
+    """The fixes that change the model or its training (``add-data`` changes the data)."""
+    return tuple(r for r in requests if r.action != "add-data")
+
+
 def apply_chain(requests, model: Any, data: Any = None, fit: dict | None = None) -> Prepared:
     """Apply fixes one after the other (the loop's applied fixes, then the one tried).
 

@@ -54,8 +54,6 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
 #: Optimizers that scale each weight's step by its own gradient history (an L2 term in
 #: the loss is scaled with it). AdamW, Lion and SGD are not in it.
 ADAPTIVE = {"Adam", "Adamax", "Nadam", "RMSprop", "Adagrad", "Adadelta", "Adafactor", "Ftrl"}
@@ -143,18 +141,16 @@ def read_facts(spec: Any, applied: tuple = ()) -> ModelFacts:
         _output_layer_names,
         apply_chain,
         fit_after,
+        model_fixes,
     )
     from loganalyzer.verify.keras_env import require_keras
 
     facts = ModelFacts()
-    fit = fit_after(tuple(r for r in applied if r.action != "add-data"), dict(spec.fit))
-    facts.batch_size = int(fit.get("batch_size") or KERAS_BATCH_SIZE)
+    chain = model_fixes(applied)
+    facts.batch_size = int(fit_after(chain, dict(spec.fit)).get("batch_size") or KERAS_BATCH_SIZE)
     try:
         keras = require_keras()
-        model = spec.new_model()
-        model = apply_chain(
-            tuple(r for r in applied if r.action != "add-data"), model, spec.data, dict(spec.fit)
-        ).model
+        model = apply_chain(chain, spec.new_model(), spec.data, dict(spec.fit)).model
     except Exception as exc:  # the user's model: report, go on without facts
         facts.errors.append(f"could not build the model to read it: {exc}")
         return facts
@@ -178,7 +174,7 @@ def read_facts(spec: Any, applied: tuple = ()) -> ModelFacts:
     facts.narrowest = min(widths) if widths else None
     first = next((layer for layer in layers if type(layer).__name__ != "InputLayer"), None)
     facts.scales_inputs = first is not None and type(first).__name__ in INPUT_SCALERS
-    facts.input_rms = _input_rms(spec.data)
+    facts.input_rms = spec.data.input_rms()
     return facts
 
 
@@ -285,16 +281,3 @@ def _softmax_loss(model: Any) -> bool:
     loss = getattr(model, "loss", None)
     name = loss if isinstance(loss, str) else type(loss).__name__
     return "categoricalcrossentropy" in str(name).lower().replace("_", "")
-
-
-def _input_rms(data: Any) -> float | None:
-    """The largest root mean square of one input feature of the training arrays."""
-    x = getattr(data, "x_train", None)
-    if getattr(data, "is_dataset", False) or not isinstance(x, np.ndarray) or x.size == 0:
-        return None
-    if not np.issubdtype(x.dtype, np.number):
-        return None
-    flat = np.asarray(x, dtype=float).reshape(len(x), -1)
-    rms = np.sqrt(np.nanmean(flat**2, axis=0))
-    rms = rms[np.isfinite(rms)]
-    return float(rms.max()) if rms.size else None

@@ -89,12 +89,31 @@ class Data:
 
     def input_std(self) -> float | None:
         """Typical standard deviation of one input feature (for GaussianNoise), or None."""
+        x = self._features()
+        if x is None or np.ndim(self.x_train) < 2:
+            return None
+        return float(np.median(x.std(axis=0)))
+
+    def input_rms(self) -> float | None:
+        """The largest root mean square of one input feature (how far the raw inputs
+        are from order one), or None."""
+        x = self._features()
+        if x is None:
+            return None
+        rms = np.sqrt(np.nanmean(x**2, axis=0))
+        rms = rms[np.isfinite(rms)]
+        return float(rms.max()) if rms.size else None
+
+    def _features(self) -> np.ndarray | None:
+        """The numeric training inputs as (samples, features), or None (datasets)."""
         if self.is_dataset or not isinstance(self.x_train, np.ndarray):
             return None
+        if not np.issubdtype(self.x_train.dtype, np.number):
+            return None  # input_std said so by raising; neither statistic applies
         x = np.asarray(self.x_train, dtype=float)
-        if x.ndim < 2 or x.size == 0:
+        if x.size == 0:
             return None
-        return float(np.median(x.reshape(len(x), -1).std(axis=0)))
+        return x.reshape(len(x), -1)
 
 
 @dataclass

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from loganalyzer.verify.fixes import FixRequest, apply_chain, fit_after
+from loganalyzer.verify.fixes import FixRequest, apply_chain, fit_after, model_fixes
 
 #: History key of the regularization penalty at the end of each epoch (regularize only).
 PENALTY = "regularization_penalty"
@@ -77,7 +77,7 @@ class Job:
     @property
     def model_chain(self) -> tuple[FixRequest, ...]:
         """The fixes that change the model or its training (add-data changes the data)."""
-        return tuple(r for r in self.chain if r.action != "add-data")
+        return model_fixes(self.chain)
 
 
 @dataclass
