@@ -144,6 +144,27 @@ def numbers(values) -> np.ndarray:
     return np.array([number(v) for v in values], dtype=float)
 
 
+def number_columns(rows: list[list[str]]) -> list[np.ndarray]:
+    """:func:`numbers` of every column of ``rows`` (CSV rows of one width), one float
+    array per column. A table of clean numbers is converted in one pass over all its
+    cells (a column at a time cost a third of the time of reading a small log); a table
+    with a missing value or text anywhere, column by column as :func:`numbers` does.
+
+    Example:
+        >>> [c.tolist() for c in number_columns([["0", "1.5"], ["1", "NA"]])]
+        [[0.0, 1.0], [1.5, nan]]
+    """
+    cells = list(itertools.chain.from_iterable(rows))
+    if cells and "_" not in "".join(cells) and max(map(len, cells)) <= MAX_NUMBER_CHARS:
+        try:
+            table = np.array(list(map(float, cells)), dtype=float)
+        except ValueError:
+            pass  # a missing value or text somewhere: column by column
+        else:
+            return list(table.reshape(len(rows), -1).T.copy())
+    return [numbers(column) for column in zip(*rows, strict=True)]
+
+
 #: Spellings of a cell that was not logged (a logged NaN is written ``nan``).
 NOT_LOGGED = MISSING - {"nan"}
 
@@ -206,7 +227,40 @@ def parse_csv(text: str, source: str) -> CsvTable:
     Raises:
         LogReadError: when there is no header or no delimiter.
     """
-    return _parse_lines(text.splitlines(), source, text.endswith(("\n", "\r")))
+    lines = text.splitlines()
+    ends_cleanly = text.endswith(("\n", "\r"))
+    if '"' not in text and "\x00" not in text:
+        table = _plain_table(lines, ends_cleanly)
+        if table is not None:
+            return table
+    return _parse_lines(lines, source, ends_cleanly)
+
+
+def _plain_table(lines: list[str], ends_cleanly: bool) -> CsvTable | None:
+    """The table :func:`_parse_lines` gives for the common log, found with a few
+    whole-list operations: a header on line 1 and every other line a row of its width
+    (no quotes, no blank or repeated-header line, no row of the wrong width). Without
+    quotes the csv module splits a line exactly as ``str.split`` does, and its
+    row-by-row loop was most of the time of reading a small log (2,000 runs of 100
+    epochs: 0.18 -> 0.05 ms per file). ``None`` for anything else (the full parse)."""
+    if len(lines) < 2 or not lines[0].strip():
+        return None
+    delimiter = sniff_delimiter(lines[0])
+    if delimiter is None:
+        return None
+    header = _unique([c.strip() for c in lines[0].split(delimiter)])
+    rows = [ln.split(delimiter) for ln in lines[1:]]
+    if set(map(len, rows)) != {len(header)}:
+        return None
+    # A row with a blank first cell may be blank throughout; one whose first cell is the
+    # header's first name may be the header again: both are left to the full parse.
+    firsts = set(map(str.strip, [r[0] for r in rows]))
+    if "" in firsts or header[0] in firsts:
+        return None
+    table = CsvTable(header, rows, list(range(2, len(lines) + 1)), delimiter)
+    if not ends_cleanly and len(lines) > 2:
+        table.warnings.append(_NO_LINE_END.format(line=len(lines)))
+    return table
 
 
 def parse_csv_file(path: Path, source: str) -> CsvTable:
@@ -321,12 +375,7 @@ def _parse_lines(lines, source: str, ends_cleanly: bool, stride: int = 1) -> Csv
             f"last line truncated (line {last_line}); kept the {len(table.rows)} complete rows"
         )
     elif table.lines and table.lines[-1] == last_line and not ends_cleanly and last_line > 2:
-        # Loggers end every row with a line end: a last row without one may be cut
-        # inside its last number. It is kept, but the user should know.
-        table.warnings.append(
-            f"last line (line {last_line}) has no line end: the file may have been cut "
-            "while being written; its values are kept"
-        )
+        table.warnings.append(_NO_LINE_END.format(line=last_line))
     if bad:
         shown = ", ".join(str(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
         table.warnings.append(
@@ -334,6 +383,14 @@ def _parse_lines(lines, source: str, ends_cleanly: bool, stride: int = 1) -> Csv
             f"were skipped (line {shown})"
         )
     return table
+
+
+#: Loggers end every row with a line end: a last row without one may be cut inside its
+#: last number. It is kept, but the user should know.
+_NO_LINE_END = (
+    "last line (line {line}) has no line end: the file may have been cut while being "
+    "written; its values are kept"
+)
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -40,7 +40,7 @@ from loganalyzer.readers._text import (
     decode_head,
     looks_like_csv_log,
     number,
-    numbers,
+    number_columns,
     parse_csv_file,
     unlogged_last_cells,
 )
@@ -92,8 +92,8 @@ def read(path: Path) -> list[Run]:
     ep = epoch_column(header)
     # One float column per metric (numpy, not pandas: a CSVLogger file is small and
     # clean, and judging it must not pay for importing pandas).
-    cells = list(zip(*table.rows, strict=True))  # column by column (rows are whole)
-    columns = {name: numbers(cells[i]) for i, name in enumerate(header) if i != ep}
+    values = number_columns(table.rows)
+    columns = {name: values[i] for i, name in enumerate(header) if i != ep}
     if table.delimiter == ";":
         comma_cols = _decimal_commas(columns, header, table.rows)
         if comma_cols:
@@ -121,7 +121,7 @@ def read(path: Path) -> list[Run]:
             columns = {k: v[first:stop] for k, v in columns.items()}
             index = list(range(stop - first))
     else:
-        epochs = numbers(cells[ep])
+        epochs = values[ep]
         keep = np.abs(epochs) < 2**53  # NaN, inf or absurd: not an epoch number
         if not keep.all():
             warnings.append(f"{int((~keep).sum())} row(s) without an epoch number were skipped")
