@@ -330,7 +330,7 @@ class _Spool:
     """Byte strings kept in order: in memory up to ``limit`` bytes, then in a temporary
     file (a sweep of 100,000 runs renders about 300 MB of JSON)."""
 
-    def __init__(self, limit: int = 16 << 20):
+    def __init__(self, limit: int = 4 << 20):
         self.limit = limit
         self.parts: list[bytes] = []
         self.size = 0
@@ -346,7 +346,7 @@ class _Spool:
                 import tempfile
 
                 self.file = tempfile.TemporaryFile()
-                self.file.write(b"".join(self.parts))
+                self.file.writelines(self.parts)  # not joined: no second copy in memory
                 self.parts = []
         else:
             self.file.write(data)
