@@ -121,7 +121,8 @@ def _outputs(tasks: list, task: Callable, init_args: tuple, jobs: int, progress)
 
     resume()  # before the workers are forked: they collect as usual
     ctx = multiprocessing.get_context(_start_method())
-    chunksize = max(1, min(64, total // (jobs * 16)))
+    # Small chunks: the last chunk of a worker is work the other cores wait for
+    chunksize = max(1, min(MAX_CHUNK, total // (jobs * 16)))
     with ctx.Pool(jobs, initializer=_init, initargs=init_args) as pool:
         # the pool's task thread pulls units from _fetching as fast as it can: remote
         # batches are downloaded while the workers analyse the ones already here
@@ -130,6 +131,9 @@ def _outputs(tasks: list, task: Callable, init_args: tuple, jobs: int, progress)
             if progress is not None:
                 progress(done, total)
 
+
+#: The most inputs handed to a worker at once (:func:`_outputs`).
+MAX_CHUNK = 16
 
 #: Remote objects fetched per concurrent batch (:func:`_fetching`).
 FETCH_BATCH = 64
