@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import json
 import math
@@ -401,6 +402,14 @@ def _unique(names: list[str]) -> list[str]:
         seen[name] = seen.get(name, 0) + 1
         out.append(name if seen[name] == 1 else f"{name}.{seen[name]}")
     return out
+
+
+@functools.lru_cache(maxsize=4)
+def csv_head(head: bytes) -> CsvTable | None:
+    """:func:`looks_like_csv_log` of a file's first bytes (``None`` when they are not
+    text). Both CSV sniffers ask it of the same head: it is worked out once per file."""
+    text = decode_head(head)
+    return None if text is None else looks_like_csv_log(text)
 
 
 def looks_like_csv_log(text: str) -> CsvTable | None:

@@ -37,8 +37,7 @@ import numpy as np
 from loganalyzer.errors import LogReadError
 from loganalyzer.naming import _snake
 from loganalyzer.readers._text import (
-    decode_head,
-    looks_like_csv_log,
+    csv_head,
     number,
     number_columns,
     parse_csv_file,
@@ -68,10 +67,7 @@ def epoch_column(header: list[str]) -> int | None:
 
 def sniff(path: Path, head: bytes) -> bool:
     """A header of metric names over rows of numbers, with a loss/metric/epoch column."""
-    text = decode_head(head)
-    if text is None:
-        return False
-    table = looks_like_csv_log(text)
+    table = csv_head(head)
     if table is None:
         return False
     return any(any(h in _snake(name) for h in _HINTS) for name in table.header)

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.naming import canonical_name
-from loganalyzer.readers._text import decode_head, looks_like_csv_log, number, parse_csv_file
+from loganalyzer.readers._text import csv_head, number, parse_csv_file
 from loganalyzer.run import Run
 
 FORMAT = "lightning-csv"
@@ -50,10 +50,7 @@ FORMAT = "lightning-csv"
 
 def sniff(path: Path, head: bytes) -> bool:
     """A CSV header with both an ``epoch`` and a ``step`` column."""
-    text = decode_head(head)
-    if text is None:
-        return False
-    table = looks_like_csv_log(text)
+    table = csv_head(head)
     if table is None:
         return False
     names = {h.strip().lower() for h in table.header}
