@@ -91,3 +91,20 @@ def test_damaged_logs_and_edge_cases_split_the_same_both_ways():
     cases = EDGES + [_damaged(t, rng) for t in texts for _ in range(4)]
     for text in cases:
         assert _quick_parse(text) == _full_parse(text), text[:200]
+
+
+def test_columns_convert_to_the_same_numbers_at_once_or_one_by_one():
+    import numpy as np
+
+    from loganalyzer.readers._text import number_columns, numbers
+
+    tables = [parse_csv(t, "x.csv") for t in _real_csv_texts() if t.strip()]
+    tables.append(parse_csv("epoch,loss,val\n0,1e-3,NA\n1, 2 ,nan\n2,inf,1_0\n", "x.csv"))
+    for table in tables:
+        if not table.rows:
+            continue
+        at_once = number_columns(table.rows)
+        one_by_one = [numbers(c) for c in zip(*table.rows, strict=True)]
+        assert len(at_once) == len(one_by_one)
+        for a, b in zip(at_once, one_by_one, strict=True):
+            np.testing.assert_array_equal(a, b)
