@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import operator
 import re
 from pathlib import Path
 
@@ -171,6 +172,8 @@ def _last_segment(epochs: list[float]) -> tuple[list[float], slice, str]:
     continues the run (later rows win).
     Rows written in decreasing epoch order (a table sorted newest first) are one run.
     Returns the segment's epochs, the rows it spans (``slice``), and a warning."""
+    if all(map(operator.lt, epochs, epochs[1:])):  # the usual log: one run, epochs rising
+        return epochs, slice(None), ""
     if len(epochs) > 1 and all(b < a for a, b in zip(epochs, epochs[1:], strict=False)):
         return epochs, slice(None), "rows are in decreasing epoch order; read them in epoch order"
     start_epoch = epochs[0]
