@@ -28,7 +28,7 @@ import numpy as np
 
 from loganalyzer.naming import direction  # noqa: F401  (detectors call C.direction)
 from loganalyzer.run import Run
-from loganalyzer.stats import mann_kendall, median, noise_sigma, theil_sen, windows
+from loganalyzer.stats import mann_kendall, median, noise_sigma, theil_sen
 from loganalyzer.stats import running_median as _running_median
 
 #: Fewer finite points than this on a curve and detectors stay silent on it
@@ -387,8 +387,16 @@ def wiggle(y: np.ndarray) -> float:
 def window_wiggles(y: np.ndarray, before: int, after: int, count: int | None = None) -> np.ndarray:
     """:func:`wiggle` of the window ``y[max(0, i - before) : i + after]`` for every ``i``
     (the first ``count`` of them; NaN after), the same values in a few array
-    operations: the windows that fit whole are one matrix, their 5-point running
-    medians one sort of its 5-point slices.
+    operations on one matrix of all the windows.
+
+    Written this way for speed (plateau asks it of every curve, and a sweep has
+    thousands): inside a window of at least 4 points, a point's 5-point running median
+    is the whole curve's (computed once per curve and shared with :func:`wiggle`),
+    except at the window's two first and two last points, where it shrinks to the
+    median of 3 or 4 points (the curve's 3-point running median, or one sort of the
+    4-point slices). Windows shorter than the longest are padded with ``inf``, which
+    sorts after every deviation, so each row's median is taken among its own points.
+    Every median picks the same doubles as :func:`wiggle`'s: the same values.
 
     Example:
         >>> y = np.array([1.0, 1.2, 0.9, 1.1, 0.8, 1.3, 1.0, 0.7, 1.2, 1.0])
@@ -399,58 +407,34 @@ def window_wiggles(y: np.ndarray, before: int, after: int, count: int | None = N
     y = np.asarray(y, dtype=float)
     n = len(y)
     count = n if count is None else max(0, min(n, count))
-    m = before + after
     out = np.full(n, np.nan)
-    lo, hi = before, min(n - after, count - 1)  # windows that fit whole
-    finite = bool(np.isfinite(y).all())
-    if m >= 5 and hi >= lo and finite:
-        w = y[windows(n, m)[: hi - lo + 1]]
-        rm = np.empty_like(w)
-        rm[:, 2 : m - 2] = _median5(*(w[:, j : m - 4 + j] for j in range(5)))
-        head3, head4 = np.sort(w[:, :3], axis=1), np.sort(w[:, :4], axis=1)
-        tail4, tail3 = np.sort(w[:, m - 4 :], axis=1), np.sort(w[:, m - 3 :], axis=1)
-        rm[:, 0], rm[:, m - 1] = head3[:, 1], tail3[:, 1]
-        rm[:, 1] = (head4[:, 1] + head4[:, 2]) / 2
-        rm[:, m - 2] = (tail4[:, 1] + tail4[:, 2]) / 2
-        res = np.sort(np.abs(w - rm), axis=1)
-        k = m // 2
-        out[lo : hi + 1] = res[:, k] if m % 2 else (res[:, k - 1] + res[:, k]) / 2
-        rest = [i for i in range(count) if not lo <= i <= hi]
-    else:
-        rest = range(count)
-    if finite:  # the few windows cut by an end: short lists, faster in plain Python
-        values = y.tolist()
-        for i in rest:
-            out[i] = _wiggle_of(values[max(0, i - before) : i + after])
+    starts = np.maximum(0, np.arange(count) - before)
+    size = np.minimum(n, np.arange(count) + after) - starts
+    whole = size >= 4
+    if not np.isfinite(y).all():
+        whole[:] = False
+    for i in np.flatnonzero(~whole).tolist():  # short windows and curves with NaN or inf
+        out[i] = wiggle(y[starts[i] : starts[i] + size[i]])
+    if not whole.any():
         return out
-    for i in rest:
-        out[i] = wiggle(y[max(0, i - before) : i + after])
+    rows = np.flatnonzero(whole)
+    a, size = starts[rows], size[rows]
+    b = a + size
+    cols = np.arange(int(size.max()))
+    idx = np.minimum(a[:, None] + cols, n - 1)
+    r3 = running_median(y, 3)
+    rm = running_median(y, 5)[idx]
+    four = np.sort(y[np.r_[a, b - 4][:, None] + np.arange(4)], axis=1)
+    m4 = (four[:, 1] + four[:, 2]) / 2
+    k = np.arange(len(a))
+    rm[:, 0], rm[:, 1] = r3[a + 1], m4[: len(a)]
+    rm[k, size - 2], rm[k, size - 1] = m4[len(a) :], r3[b - 2]
+    dev = np.abs(y[idx] - rm)
+    dev[cols >= size[:, None]] = np.inf
+    dev.sort(axis=1)
+    h = size // 2
+    out[rows] = np.where(size % 2 == 1, dev[k, h], (dev[k, h - 1] + dev[k, h]) / 2)
     return out
-
-
-def _median5(a, b, c, d, e):
-    """The elementwise median of five arrays of finite values (one of their values,
-    as sorting would pick it): the smaller of the two pair minima and the larger of
-    the two pair maxima cannot be the median; the median of the three left is."""
-    f = np.maximum(np.minimum(a, b), np.minimum(c, d))
-    g = np.minimum(np.maximum(a, b), np.maximum(c, d))
-    return np.maximum(np.minimum(e, f), np.minimum(np.maximum(e, f), g))
-
-
-def _wiggle_of(z: list[float]) -> float:
-    """:func:`wiggle` of a short list of finite values (the same arithmetic on the
-    same doubles: the same value)."""
-    size = len(z)
-    if size < 3:
-        return 0.0
-    dev = []
-    for i in range(size):
-        s = sorted(z[max(0, i - 2) : i + 3])
-        k = len(s) // 2
-        dev.append(abs(z[i] - (s[k] if len(s) % 2 else (s[k - 1] + s[k]) / 2)))
-    dev.sort()
-    k = size // 2
-    return dev[k] if size % 2 else (dev[k - 1] + dev[k]) / 2
 
 
 @measure

@@ -120,9 +120,10 @@ class Plateaus:
         wiggle = C.window_wiggles(y, 2, self.min_len + 2, count=n - self.min_len + 1)
         noise = np.minimum(self.noise_tol * wiggle, self.max_noise_tol * size)
         self.tol = np.maximum(self.level_tol * size, noise)
-        later = np.triu(np.ones((n, n), dtype=bool), 1)  # [i, k]: k after i
-        self.better = _first(later & (y[None, :] < (self.best - self.tol)[:, None]))
-        self.gain = _first(later & (y[None, :] < (self.best - self.level_tol * size)[:, None]))
+        # where the tolerance, and level_tol alone, is first beaten after each point:
+        # both thresholds in one comparison against the points after each start
+        limits = np.stack([self.best - self.tol, self.best - self.level_tol * size])
+        self.better, self.gain = _first(_later(n) & (y < limits[:, :, None]))
         self._flat_to: dict[int, np.ndarray] = {}
         return self
 
@@ -202,10 +203,26 @@ class Plateaus:
         return out
 
 
-def _first(mask: np.ndarray) -> list[int]:
+def _first(mask: np.ndarray) -> list:
     """Per row, the column of the first True (-1 when none)."""
-    found = mask.any(axis=1)
-    return np.where(found, mask.argmax(axis=1), -1).tolist()
+    found = mask.any(axis=-1)
+    return np.where(found, mask.argmax(axis=-1), -1).tolist()
+
+
+_LATER: dict[int, np.ndarray] = {}
+
+
+def _later(n: int) -> np.ndarray:
+    """``[i, k]`` is True where ``k`` comes after ``i`` (kept per length: curves come
+    in few, and building it cost a tenth of the detector)."""
+    mask = _LATER.get(n)
+    if mask is None:
+        mask = np.triu(np.ones((n, n), dtype=bool), 1)
+        mask.flags.writeable = False
+        if len(_LATER) > 64:
+            _LATER.clear()
+        _LATER[n] = mask
+    return mask
 
 
 def _lr_drop(run: Run, start: float, end: float, after: float, factor: float) -> float | None:
