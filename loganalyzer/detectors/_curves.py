@@ -507,11 +507,15 @@ def steady_but_slow(y, max_gain: float = 0.2, alpha: float = 0.01) -> bool:
     y = y[np.isfinite(y)]
     if len(y) < 8 or y[0] <= 0:
         return False
+    k = max(2, len(y) // 10)
+    head, tail = median(y[:k]), median(y[-k:])
+    if head and not 0 < (head - tail) / head < max_gain:
+        return False  # the gain first: most curves fail it, at a tenth of the trend's cost
+    # (a zero head level is left to the division below, after the trend, as before)
     trend = mann_kendall(y)
     if not (trend.z < 0 and trend.p / 2 < alpha):
         return False
-    k = max(2, len(y) // 10)
-    gain = (median(y[:k]) - median(y[-k:])) / median(y[:k])
+    gain = (head - tail) / head
     if not 0 < gain < max_gain:
         return False
     x = np.arange(len(y), dtype=float)
