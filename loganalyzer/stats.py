@@ -184,11 +184,11 @@ def noise_sigma(y: np.ndarray) -> float:
     y = y[np.isfinite(y)]
     if len(y) < 3:
         return 0.0
+    d = y[1:] - y[:-1]  # np.diff's values without its overhead (asked of every curve)
     if len(y) >= 4:
-        d = np.diff(y, n=2)
+        d = d[1:] - d[:-1]
         scale = np.sqrt(6.0)
     else:
-        d = np.diff(y)
         scale = np.sqrt(2.0)
     mad = median(np.abs(d - median(d)))
     return float(1.4826 * mad / scale)
@@ -248,7 +248,7 @@ def tie_counts(y: np.ndarray) -> np.ndarray:
     same = s[1:] == s[:-1]
     if not same.any():
         return np.zeros(0, dtype=np.int64)
-    edges = np.flatnonzero(np.r_[True, ~same, True])
+    edges = np.flatnonzero(np.concatenate(([True], ~same, [True])))
     counts = np.diff(edges)
     return counts[counts > 1]
 
@@ -393,9 +393,9 @@ def theil_sen(x: np.ndarray, y: np.ndarray, alpha: float = 0.95) -> Slope:
 def _average_ranks(v: np.ndarray) -> np.ndarray:
     order = np.argsort(v, kind="stable")
     s = v[order]
-    first = np.r_[True, s[1:] != s[:-1]]
+    first = np.concatenate(([True], s[1:] != s[:-1]))
     starts = np.flatnonzero(first)
-    counts = np.diff(np.r_[starts, len(v)])
+    counts = np.diff(np.concatenate((starts, [len(v)])))
     mid = starts + 1 + (counts - 1) / 2.0
     ranks = np.empty(len(v))
     ranks[order] = np.repeat(mid, counts)
@@ -439,7 +439,7 @@ def mann_whitney_greater(x: np.ndarray, y: np.ndarray) -> float:
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     n1, n2 = len(x), len(y)
-    xy = np.r_[x, y]
+    xy = np.concatenate((x, y))
     ranks = _average_ranks(xy)
     u1 = float(np.sum(ranks[:n1])) - n1 * (n1 + 1) / 2
     ties = tie_counts(xy)

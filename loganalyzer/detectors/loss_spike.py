@@ -167,7 +167,7 @@ def jump_levels(y: np.ndarray, lookback: int) -> np.ndarray:
     for i in range(1, min(lookback, n) if full else n):  # windows cut by the start
         before = y[max(0, i - lookback) : i]
         level_i = float(median(before))
-        if len(before) >= 2 and np.all(np.diff(before) < 0):
+        if len(before) >= 2 and (before[1:] < before[:-1]).all():
             level_i = float(y[i - 1])
         out[i] = level_i
     return out

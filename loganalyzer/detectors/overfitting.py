@@ -124,7 +124,7 @@ class LevelShift:
         windows = (after[-m:], after[:m]) if m >= 4 else None
         # The best's neighbourhood (two points on each side): when it already sits
         # where the curve ends, the "rise" is the best point's own dip, not a shift.
-        near = np.r_[y[max(0, b - 2) : b], y[b + 1 : b + 3]]
+        near = np.concatenate((y[max(0, b - 2) : b], y[b + 1 : b + 3]))
         share = (end_mean - float(median(near))) / rise if rise > 0 and len(near) else 1.0
         return Shift(
             b,

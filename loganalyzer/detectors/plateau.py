@@ -157,7 +157,7 @@ class Plateaus:
         starts = np.arange(j + 1)
         rising = (j - starts >= 3) & (end - ref > self.max_rise * size)
         # a rise: Kendall's tau of y[i + 1 : j + 1] (every suffix of y[: j + 1] at once)
-        tau = np.r_[suffix_taus(y[: j + 1])[1:], np.nan]
+        tau = np.concatenate((suffix_taus(y[: j + 1])[1:], [np.nan]))
         rise = rising & np.isfinite(tau) & (tau >= self.max_rise_tau)
         highest = np.maximum.accumulate(self.smooth[: j + 1][::-1])[::-1]
         return ~rise & (highest - ref <= self.max_excursion * size)
