@@ -155,10 +155,15 @@ class Plateaus:
         end = np.full(j + 1, median(y[max(0, j - 2) : j + 1]))
         end[max(0, j - 1) :] = [median(y[i : j + 1]) for i in range(max(0, j - 1), j + 1)]
         starts = np.arange(j + 1)
-        rising = (j - starts >= 3) & (end - ref > self.max_rise * size)
-        # a rise: Kendall's tau of y[i + 1 : j + 1] (every suffix of y[: j + 1] at once)
-        tau = np.concatenate((suffix_taus(y[: j + 1])[1:], [np.nan]))
-        rise = rising & np.isfinite(tau) & (tau >= self.max_rise_tau)
+        rise = (j - starts >= 3) & (end - ref > self.max_rise * size)
+        if rise.any():
+            # a rise: Kendall's tau of y[i + 1 : j + 1], for every start i from the first
+            # that ends up at once (the suffixes of y[first + 1 : j + 1]); the taus cost
+            # more than the rest, and the starts before it need none
+            first = int(np.argmax(rise))
+            tau = np.full(j + 1, np.nan)
+            tau[first:j] = suffix_taus(y[first + 1 : j + 1])
+            rise &= np.isfinite(tau) & (tau >= self.max_rise_tau)
         highest = np.maximum.accumulate(self.smooth[: j + 1][::-1])[::-1]
         return ~rise & (highest - ref <= self.max_excursion * size)
 
