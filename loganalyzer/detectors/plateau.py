@@ -39,7 +39,7 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
-from loganalyzer.stats import mann_kendall, median, suffix_taus, theil_sen
+from loganalyzer.stats import later_mask, mann_kendall, median, suffix_taus, theil_sen
 
 KIND = "plateau"
 
@@ -123,7 +123,7 @@ class Plateaus:
         # where the tolerance, and level_tol alone, is first beaten after each point:
         # both thresholds in one comparison against the points after each start
         limits = np.stack([self.best - self.tol, self.best - self.level_tol * size])
-        self.better, self.gain = _first(_later(n) & (y < limits[:, :, None]))
+        self.better, self.gain = _first(later_mask(n) & (y < limits[:, :, None]))
         self._flat_to: dict[int, np.ndarray] = {}
         return self
 
@@ -212,22 +212,6 @@ def _first(mask: np.ndarray) -> list:
     """Per row, the column of the first True (-1 when none)."""
     found = mask.any(axis=-1)
     return np.where(found, mask.argmax(axis=-1), -1).tolist()
-
-
-_LATER: dict[int, np.ndarray] = {}
-
-
-def _later(n: int) -> np.ndarray:
-    """``[i, k]`` is True where ``k`` comes after ``i`` (kept per length: curves come
-    in few, and building it cost a tenth of the detector)."""
-    mask = _LATER.get(n)
-    if mask is None:
-        mask = np.triu(np.ones((n, n), dtype=bool), 1)
-        mask.flags.writeable = False
-        if len(_LATER) > 64:
-            _LATER.clear()
-        _LATER[n] = mask
-    return mask
 
 
 def _lr_drop(run: Run, start: float, end: float, after: float, factor: float) -> float | None:
