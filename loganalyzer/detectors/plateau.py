@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,7 +125,7 @@ class Plateaus:
         # both thresholds in one comparison against the points after each start
         limits = np.stack([self.best - self.tol, self.best - self.level_tol * size])
         self.better, self.gain = _first(later_mask(n) & (y < limits[:, :, None]))
-        self._flat_to: dict[int, np.ndarray] = {}
+        self._flat_to: dict[int, list[bool]] = {}
         return self
 
     def _tol(self, ref: float, i: int | None = None) -> float:
@@ -143,9 +144,10 @@ class Plateaus:
     def _flat(self, i: int, j: int) -> bool:
         """Is the stretch ``[i, j]`` flat: not a rise and not a hump (see the module
         docs)? Answered for every start ``i`` of stretches ending at ``j`` at once."""
-        if j not in self._flat_to:
-            self._flat_to[j] = self._flat_starts(j)
-        return bool(self._flat_to[j][i])
+        flat = self._flat_to.get(j)
+        if flat is None:
+            flat = self._flat_to[j] = self._flat_starts(j).tolist()
+        return flat[i]
 
     def _flat_starts(self, j: int) -> np.ndarray:
         y = self.y
@@ -168,21 +170,24 @@ class Plateaus:
         return ~rise & (highest - ref <= self.max_excursion * size)
 
     def predict(self) -> list[Stretch]:
+        # plain Python over the lists fit() made: this loop visits most points
         y, n = self.y, len(self.y)
+        better, gains = self.better, self.gain
+        tail = n - max(1, math.ceil(0.1 * n))  # where undertrained's last tenth starts
         out: list[Stretch] = []
         i = 0
         while i <= n - self.min_len:
-            ref = float(self.best[i])
             # the point before the first one that beats the best by the tolerance
-            j = self.better[i] - 1 if self.better[i] >= 0 else n - 1
+            j = better[i] - 1 if better[i] >= 0 else n - 1
             if j == n - 1:
                 # The noise tolerance may carry a stretch to the end past a new low
                 # that beats the best by level_tol: from there the curve improved
                 # (what ``undertrained`` reports), so the stretch ends before it.
-                gain = self.gain[i]
-                if gain >= 0 and gain >= n - max(1, int(np.ceil(0.1 * n))):
+                gain = gains[i]
+                if gain >= 0 and gain >= tail:
                     j = gain - 1
             if j - i + 1 >= self.min_len and self._flat(i, j):
+                ref = float(self.best[i])
                 inside = y[i : j + 1]
                 out.append(Stretch(i, j, ref, float(median(inside)), ref - float(inside.min())))
                 i = j + 1
