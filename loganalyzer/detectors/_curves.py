@@ -464,7 +464,8 @@ def direction_changes(y: np.ndarray, min_swing: float = 0.05) -> float:
         return 0.0
     d = y[1:] - y[:-1]  # np.diff's values without its overhead (asked of every curve)
     level = np.abs(running_median(y, 5))
-    turns = (np.sign(d[1:]) != np.sign(d[:-1])) & (d[1:] != 0) & (d[:-1] != 0)
+    sign, moved = np.sign(d), d != 0
+    turns = (sign[1:] != sign[:-1]) & moved[1:] & moved[:-1]
     visible = np.abs(d[1:]) >= min_swing * level[1:-1]
     return float(np.count_nonzero(turns & visible)) / (n - 2)
 

@@ -120,10 +120,10 @@ class Spikes:
         y, n = self.y, len(self.y)
         level = self.level
         h = y - level
-        size = np.where(level > 0, level, self.scale)
-        rel = np.where(level > 0, self.min_rel_height, 0.1)
+        # min_rel_height of the level, or a tenth of the curve's scale for a level <= 0
+        need = np.where(level > 0, self.min_rel_height * level, 0.1 * self.scale)
         noise = self.noise if n >= 20 else np.array([self._noise(i) for i in range(n)])
-        jumps = (h >= rel * size) & (h >= self.min_height_noise * noise)
+        jumps = (h >= need) & (h >= self.min_height_noise * noise)
         out: list[Spike] = []
         i = max(1, start)
         for k in np.flatnonzero(jumps).tolist():  # the jumps, in order
