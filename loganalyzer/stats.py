@@ -164,7 +164,8 @@ def median(a) -> float:
         >>> median(np.array([3.0, 1.0, 2.0, 10.0])), median([1, 5, 2])
         (2.5, 2.0)
     """
-    s = np.sort(np.asarray(a, dtype=float), axis=None)
+    s = np.array(a, dtype=float).ravel()  # a copy, sorted in place: np.sort(a, axis=None)
+    s.sort()  # without its wrapper's flatten (the same sort of the same values)
     n = s.size
     if not n or s[-1] != s[-1]:  # NaN sorts last
         return math.nan

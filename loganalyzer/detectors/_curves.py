@@ -65,7 +65,7 @@ class Curve:
 
     @property
     def n(self) -> int:
-        return int(len(self.y))
+        return len(self.y)
 
     @property
     def x(self) -> np.ndarray:
