@@ -401,10 +401,12 @@ def window_wiggles(y: np.ndarray, before: int, after: int, count: int | None = N
     thousands): inside a window of at least 4 points, a point's 5-point running median
     is the whole curve's (computed once per curve and shared with :func:`wiggle`),
     except at the window's two first and two last points, where it shrinks to the
-    median of 3 or 4 points (the curve's 3-point running median, or one sort of the
-    4-point slices). Windows shorter than the longest are padded with ``inf``, which
-    sorts after every deviation, so each row's median is taken among its own points.
-    Every median picks the same doubles as :func:`wiggle`'s: the same values.
+    median of 3 or 4 points (the curve's 3-point running median; the middle two of 4
+    points are the larger pair minimum and the smaller pair maximum). Windows shorter
+    than the longest are padded with ``inf``, which sorts after every deviation, so
+    each row's median is taken among its own points. Every median picks the same
+    doubles as :func:`wiggle`'s (up to the sign of a zero, which the absolute
+    deviation drops): the same values.
 
     Example:
         >>> y = np.array([1.0, 1.2, 0.9, 1.1, 0.8, 1.3, 1.0, 0.7, 1.2, 1.0])
@@ -416,27 +418,33 @@ def window_wiggles(y: np.ndarray, before: int, after: int, count: int | None = N
     n = len(y)
     count = n if count is None else max(0, min(n, count))
     out = np.full(n, np.nan)
-    starts = np.maximum(0, np.arange(count) - before)
-    size = np.minimum(n, np.arange(count) + after) - starts
+    if not count:
+        return out
+    rows = np.arange(count)
+    starts = np.maximum(0, rows - before)
+    size = np.minimum(n, rows + after) - starts
     whole = size >= 4
     if not np.isfinite(y).all():
         whole[:] = False
-    for i in np.flatnonzero(~whole).tolist():  # short windows and curves with NaN or inf
-        out[i] = wiggle(y[starts[i] : starts[i] + size[i]])
-    if not whole.any():
-        return out
-    rows = np.flatnonzero(whole)
-    a, size = starts[rows], size[rows]
-    b = a + size
+    if not whole.all():
+        for i in np.flatnonzero(~whole).tolist():  # short windows, curves with NaN or inf
+            out[i] = wiggle(y[starts[i] : starts[i] + size[i]])
+        if not whole.any():
+            return out
+        rows = np.flatnonzero(whole)
+        starts, size = starts[rows], size[rows]
+    a, b = starts, starts + size
     cols = np.arange(int(size.max()))
     idx = np.minimum(a[:, None] + cols, n - 1)
     r3 = running_median(y, 3)
     rm = running_median(y, 5)[idx]
-    four = np.sort(y[np.concatenate((a, b - 4))[:, None] + np.arange(4)], axis=1)
-    m4 = (four[:, 1] + four[:, 2]) / 2
+    # the median of y[s : s + 4] for every s, from the slices (no sort)
+    v0, v1, v2, v3 = y[: n - 3], y[1 : n - 2], y[2 : n - 1], y[3:]
+    low = np.maximum(np.minimum(v0, v1), np.minimum(v2, v3))
+    m4 = (low + np.minimum(np.maximum(v0, v1), np.maximum(v2, v3))) / 2
     k = np.arange(len(a))
-    rm[:, 0], rm[:, 1] = r3[a + 1], m4[: len(a)]
-    rm[k, size - 2], rm[k, size - 1] = m4[len(a) :], r3[b - 2]
+    rm[:, 0], rm[:, 1] = r3[a + 1], m4[a]
+    rm[k, size - 2], rm[k, size - 1] = m4[b - 4], r3[b - 2]
     dev = np.abs(y[idx] - rm)
     dev[cols >= size[:, None]] = np.inf
     dev.sort(axis=1)
