@@ -164,7 +164,8 @@ def median(a) -> float:
         >>> median(np.array([3.0, 1.0, 2.0, 10.0])), median([1, 5, 2])
         (2.5, 2.0)
     """
-    s = np.sort(np.asarray(a, dtype=float), axis=None)
+    s = np.array(a, dtype=float).ravel()  # a copy, sorted in place: np.sort(a, axis=None)
+    s.sort()  # without its wrapper's flatten (the same sort of the same values)
     n = s.size
     if not n or s[-1] != s[-1]:  # NaN sorts last
         return math.nan
@@ -184,11 +185,11 @@ def noise_sigma(y: np.ndarray) -> float:
     y = y[np.isfinite(y)]
     if len(y) < 3:
         return 0.0
+    d = y[1:] - y[:-1]  # np.diff's values without its overhead (asked of every curve)
     if len(y) >= 4:
-        d = np.diff(y, n=2)
+        d = d[1:] - d[:-1]
         scale = np.sqrt(6.0)
     else:
-        d = np.diff(y)
         scale = np.sqrt(2.0)
     mad = median(np.abs(d - median(d)))
     return float(1.4826 * mad / scale)
@@ -234,6 +235,21 @@ def _upper(n: int) -> tuple[np.ndarray, np.ndarray]:
     return pairs
 
 
+_LATER: dict[int, np.ndarray] = {}
+
+
+def later_mask(n: int) -> np.ndarray:
+    """``[i, k]`` is True where ``k`` comes after ``i`` (read-only; kept per size)."""
+    mask = _LATER.get(n)
+    if mask is None:
+        mask = np.triu(np.ones((n, n), dtype=bool), 1)
+        mask.flags.writeable = False
+        if len(_LATER) > 64:
+            _LATER.clear()
+        _LATER[n] = mask
+    return mask
+
+
 def s_statistic(y: np.ndarray) -> int:
     """Mann–Kendall's S: over all pairs ``i < j``, +1 where ``y[j] > y[i]``, -1 where
     it is lower (concordant minus discordant pairs against the position)."""
@@ -248,7 +264,7 @@ def tie_counts(y: np.ndarray) -> np.ndarray:
     same = s[1:] == s[:-1]
     if not same.any():
         return np.zeros(0, dtype=np.int64)
-    edges = np.flatnonzero(np.r_[True, ~same, True])
+    edges = np.flatnonzero(np.concatenate(([True], ~same, [True])))
     counts = np.diff(edges)
     return counts[counts > 1]
 
@@ -313,13 +329,15 @@ def suffix_taus(y: np.ndarray) -> np.ndarray:
     out = np.full(n, np.nan)
     if n < 2 or np.isnan(y).any():
         return out
-    i, j = _upper(n)
-    d = y[j] - y[i]
-    per_row = np.bincount(i, weights=np.sign(d), minlength=n)
-    ties_row = np.bincount(i, weights=(d == 0), minlength=n)
-    s = np.cumsum(per_row[::-1])[::-1].round().astype(np.int64)
-    ties = np.cumsum(ties_row[::-1])[::-1].round().astype(np.int64)
+    # Every pair (i, k > i) as one n x n comparison, not a gather of the pairs (five
+    # times faster on a curve's hundred points); a pair that is neither above nor
+    # below is a tie.
+    later = later_mask(n)
+    up = ((y[None, :] > y[:, None]) & later).sum(axis=1)
+    down = ((y[None, :] < y[:, None]) & later).sum(axis=1)
     m = n - np.arange(n)
+    s = np.cumsum((up - down)[::-1])[::-1]
+    ties = np.cumsum((m - 1 - up - down)[::-1])[::-1]
     tot = m * (m - 1) // 2
     ok = ties < tot  # else every pair is tied (or there is one point): no tau
     tau = s[ok] / np.sqrt(tot[ok]) / np.sqrt(tot[ok] - ties[ok])
@@ -393,9 +411,9 @@ def theil_sen(x: np.ndarray, y: np.ndarray, alpha: float = 0.95) -> Slope:
 def _average_ranks(v: np.ndarray) -> np.ndarray:
     order = np.argsort(v, kind="stable")
     s = v[order]
-    first = np.r_[True, s[1:] != s[:-1]]
+    first = np.concatenate(([True], s[1:] != s[:-1]))
     starts = np.flatnonzero(first)
-    counts = np.diff(np.r_[starts, len(v)])
+    counts = np.diff(np.concatenate((starts, [len(v)])))
     mid = starts + 1 + (counts - 1) / 2.0
     ranks = np.empty(len(v))
     ranks[order] = np.repeat(mid, counts)
@@ -439,7 +457,7 @@ def mann_whitney_greater(x: np.ndarray, y: np.ndarray) -> float:
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     n1, n2 = len(x), len(y)
-    xy = np.r_[x, y]
+    xy = np.concatenate((x, y))
     ranks = _average_ranks(xy)
     u1 = float(np.sum(ranks[:n1])) - n1 * (n1 + 1) / 2
     ties = tie_counts(xy)

@@ -28,7 +28,7 @@ import numpy as np
 
 from loganalyzer.naming import direction  # noqa: F401  (detectors call C.direction)
 from loganalyzer.run import Run
-from loganalyzer.stats import mann_kendall, median, noise_sigma, theil_sen, windows
+from loganalyzer.stats import mann_kendall, median, noise_sigma, theil_sen
 from loganalyzer.stats import running_median as _running_median
 
 #: Fewer finite points than this on a curve and detectors stay silent on it
@@ -65,16 +65,24 @@ class Curve:
 
     @property
     def n(self) -> int:
-        return int(len(self.y))
+        return len(self.y)
 
     @property
     def x(self) -> np.ndarray:
-        """A representative log index per point (block centre)."""
-        return (self.first + self.last) / 2.0
+        """A representative log index per point (block centre); computed once (the
+        detectors ask for it about ten times per curve), read-only like ``y``."""
+        x = self.memo.get("x")
+        if x is None:
+            x = self.memo["x"] = (self.first + self.last) / 2.0
+            x.flags.writeable = False
+        return x
 
     @property
     def binned(self) -> bool:
-        return bool(np.any(self.size > 1))
+        binned = self.memo.get("binned")
+        if binned is None:
+            binned = self.memo["binned"] = bool(np.any(self.size > 1))
+        return binned
 
 
 def remember(c: Curve, key: Any, compute) -> Any:
@@ -144,12 +152,12 @@ def measure(fn):
 
     @functools.wraps(fn)
     def remembered(y, *args):
+        hit = _MEASURED.get((name, id(y), args))  # asked ~30 times per run: cheap tests first
+        if hit is not None and hit[0]() is y:
+            return hit[1]
         if not isinstance(y, np.ndarray) or y.flags.writeable:
             return fn(y, *args)
         key = (name, id(y), args)
-        hit = _MEASURED.get(key)
-        if hit is not None and hit[0]() is y:
-            return hit[1]
         value = fn(y, *args)
         if isinstance(value, np.ndarray):
             value.flags.writeable = False
@@ -218,7 +226,7 @@ def scale(y: np.ndarray) -> float:
     if not len(y):
         return 1.0
     mag = float(median(np.abs(y)))
-    rng = float(np.max(y) - np.min(y))
+    rng = float(y.max() - y.min())
     return max(mag, rng, 1e-12)
 
 
@@ -366,7 +374,7 @@ def swing(y: np.ndarray) -> float:
         0.25
     """
     y = np.asarray(y, dtype=float)
-    return float(median(np.abs(np.diff(y)))) if len(y) > 1 else 0.0
+    return float(median(np.abs(y[1:] - y[:-1]))) if len(y) > 1 else 0.0  # np.diff, less overhead
 
 
 @measure
@@ -387,8 +395,18 @@ def wiggle(y: np.ndarray) -> float:
 def window_wiggles(y: np.ndarray, before: int, after: int, count: int | None = None) -> np.ndarray:
     """:func:`wiggle` of the window ``y[max(0, i - before) : i + after]`` for every ``i``
     (the first ``count`` of them; NaN after), the same values in a few array
-    operations: the windows that fit whole are one matrix, their 5-point running
-    medians one sort of its 5-point slices.
+    operations on one matrix of all the windows.
+
+    Written this way for speed (plateau asks it of every curve, and a sweep has
+    thousands): inside a window of at least 4 points, a point's 5-point running median
+    is the whole curve's (computed once per curve and shared with :func:`wiggle`),
+    except at the window's two first and two last points, where it shrinks to the
+    median of 3 or 4 points (the curve's 3-point running median; the middle two of 4
+    points are the larger pair minimum and the smaller pair maximum). Windows shorter
+    than the longest are padded with ``inf``, which sorts after every deviation, so
+    each row's median is taken among its own points. Every median picks the same
+    doubles as :func:`wiggle`'s (up to the sign of a zero, which the absolute
+    deviation drops): the same values.
 
     Example:
         >>> y = np.array([1.0, 1.2, 0.9, 1.1, 0.8, 1.3, 1.0, 0.7, 1.2, 1.0])
@@ -399,58 +417,40 @@ def window_wiggles(y: np.ndarray, before: int, after: int, count: int | None = N
     y = np.asarray(y, dtype=float)
     n = len(y)
     count = n if count is None else max(0, min(n, count))
-    m = before + after
     out = np.full(n, np.nan)
-    lo, hi = before, min(n - after, count - 1)  # windows that fit whole
-    finite = bool(np.isfinite(y).all())
-    if m >= 5 and hi >= lo and finite:
-        w = y[windows(n, m)[: hi - lo + 1]]
-        rm = np.empty_like(w)
-        rm[:, 2 : m - 2] = _median5(*(w[:, j : m - 4 + j] for j in range(5)))
-        head3, head4 = np.sort(w[:, :3], axis=1), np.sort(w[:, :4], axis=1)
-        tail4, tail3 = np.sort(w[:, m - 4 :], axis=1), np.sort(w[:, m - 3 :], axis=1)
-        rm[:, 0], rm[:, m - 1] = head3[:, 1], tail3[:, 1]
-        rm[:, 1] = (head4[:, 1] + head4[:, 2]) / 2
-        rm[:, m - 2] = (tail4[:, 1] + tail4[:, 2]) / 2
-        res = np.sort(np.abs(w - rm), axis=1)
-        k = m // 2
-        out[lo : hi + 1] = res[:, k] if m % 2 else (res[:, k - 1] + res[:, k]) / 2
-        rest = [i for i in range(count) if not lo <= i <= hi]
-    else:
-        rest = range(count)
-    if finite:  # the few windows cut by an end: short lists, faster in plain Python
-        values = y.tolist()
-        for i in rest:
-            out[i] = _wiggle_of(values[max(0, i - before) : i + after])
+    if not count:
         return out
-    for i in rest:
-        out[i] = wiggle(y[max(0, i - before) : i + after])
+    rows = np.arange(count)
+    starts = np.maximum(0, rows - before)
+    size = np.minimum(n, rows + after) - starts
+    whole = size >= 4
+    if not np.isfinite(y).all():
+        whole[:] = False
+    if not whole.all():
+        for i in np.flatnonzero(~whole).tolist():  # short windows, curves with NaN or inf
+            out[i] = wiggle(y[starts[i] : starts[i] + size[i]])
+        if not whole.any():
+            return out
+        rows = np.flatnonzero(whole)
+        starts, size = starts[rows], size[rows]
+    a, b = starts, starts + size
+    cols = np.arange(int(size.max()))
+    idx = np.minimum(a[:, None] + cols, n - 1)
+    r3 = running_median(y, 3)
+    rm = running_median(y, 5)[idx]
+    # the median of y[s : s + 4] for every s, from the slices (no sort)
+    v0, v1, v2, v3 = y[: n - 3], y[1 : n - 2], y[2 : n - 1], y[3:]
+    low = np.maximum(np.minimum(v0, v1), np.minimum(v2, v3))
+    m4 = (low + np.minimum(np.maximum(v0, v1), np.maximum(v2, v3))) / 2
+    k = np.arange(len(a))
+    rm[:, 0], rm[:, 1] = r3[a + 1], m4[a]
+    rm[k, size - 2], rm[k, size - 1] = m4[b - 4], r3[b - 2]
+    dev = np.abs(y[idx] - rm)
+    dev[cols >= size[:, None]] = np.inf
+    dev.sort(axis=1)
+    h = size // 2
+    out[rows] = np.where(size % 2 == 1, dev[k, h], (dev[k, h - 1] + dev[k, h]) / 2)
     return out
-
-
-def _median5(a, b, c, d, e):
-    """The elementwise median of five arrays of finite values (one of their values,
-    as sorting would pick it): the smaller of the two pair minima and the larger of
-    the two pair maxima cannot be the median; the median of the three left is."""
-    f = np.maximum(np.minimum(a, b), np.minimum(c, d))
-    g = np.minimum(np.maximum(a, b), np.maximum(c, d))
-    return np.maximum(np.minimum(e, f), np.minimum(np.maximum(e, f), g))
-
-
-def _wiggle_of(z: list[float]) -> float:
-    """:func:`wiggle` of a short list of finite values (the same arithmetic on the
-    same doubles: the same value)."""
-    size = len(z)
-    if size < 3:
-        return 0.0
-    dev = []
-    for i in range(size):
-        s = sorted(z[max(0, i - 2) : i + 3])
-        k = len(s) // 2
-        dev.append(abs(z[i] - (s[k] if len(s) % 2 else (s[k - 1] + s[k]) / 2)))
-    dev.sort()
-    k = size // 2
-    return dev[k] if size % 2 else (dev[k - 1] + dev[k]) / 2
 
 
 @measure
@@ -470,9 +470,10 @@ def direction_changes(y: np.ndarray, min_swing: float = 0.05) -> float:
     n = len(y)
     if n < 3:
         return 0.0
-    d = np.diff(y)
+    d = y[1:] - y[:-1]  # np.diff's values without its overhead (asked of every curve)
     level = np.abs(running_median(y, 5))
-    turns = (np.sign(d[1:]) != np.sign(d[:-1])) & (d[1:] != 0) & (d[:-1] != 0)
+    sign, moved = np.sign(d), d != 0
+    turns = (sign[1:] != sign[:-1]) & moved[1:] & moved[:-1]
     visible = np.abs(d[1:]) >= min_swing * level[1:-1]
     return float(np.count_nonzero(turns & visible)) / (n - 2)
 
@@ -523,11 +524,15 @@ def steady_but_slow(y, max_gain: float = 0.2, alpha: float = 0.01) -> bool:
     y = y[np.isfinite(y)]
     if len(y) < 8 or y[0] <= 0:
         return False
+    k = max(2, len(y) // 10)
+    head, tail = median(y[:k]), median(y[-k:])
+    if head and not 0 < (head - tail) / head < max_gain:
+        return False  # the gain first: most curves fail it, at a tenth of the trend's cost
+    # (a zero head level is left to the division below, after the trend, as before)
     trend = mann_kendall(y)
     if not (trend.z < 0 and trend.p / 2 < alpha):
         return False
-    k = max(2, len(y) // 10)
-    gain = (median(y[:k]) - median(y[-k:])) / median(y[:k])
+    gain = (head - tail) / head
     if not 0 < gain < max_gain:
         return False
     x = np.arange(len(y), dtype=float)

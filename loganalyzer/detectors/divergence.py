@@ -134,11 +134,12 @@ def drift(y: np.ndarray, factor: float = 2.0, alpha: float = 0.05) -> int | None
     after = y[best:]
     if len(after) < 5 or y[best] <= 0:
         return None
+    if not C.end_level(after) >= factor * y[best]:
+        return None  # asked first: most losses end near their best, and the test costs more
     # The trend is tested over the whole run: after a noisy best only a few points
     # remain, and a loss that ends above where it began has gone the wrong way.
     trend = mann_kendall(y)
-    end = C.end_level(after)
-    if trend.z > 0 and trend.p / 2 < alpha and end >= factor * y[best]:
+    if trend.z > 0 and trend.p / 2 < alpha:
         return best
     return None
 
@@ -170,8 +171,10 @@ def stays_up(y: np.ndarray, factor: float = 2.0, share: float = 0.8) -> int | No
     # ... and it gives back a quarter of the progress made (from the median of the first
     # points): a loss memorised down to its last logged digit (0.0001 -> 0.0002) is not
     # "2x its best" in any sense that matters.
+    if not end >= factor * level:
+        return None
     lost = (end - level) >= 0.25 * (C.robust_start(y, 3) - level)
-    if end >= factor * level and lost and float(np.mean(after > 1.5 * level)) >= share:
+    if lost and float(np.mean(after > 1.5 * level)) >= share:
         return best
     return None
 

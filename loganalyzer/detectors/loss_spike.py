@@ -120,10 +120,10 @@ class Spikes:
         y, n = self.y, len(self.y)
         level = self.level
         h = y - level
-        size = np.where(level > 0, level, self.scale)
-        rel = np.where(level > 0, self.min_rel_height, 0.1)
+        # min_rel_height of the level, or a tenth of the curve's scale for a level <= 0
+        need = np.where(level > 0, self.min_rel_height * level, 0.1 * self.scale)
         noise = self.noise if n >= 20 else np.array([self._noise(i) for i in range(n)])
-        jumps = (h >= rel * size) & (h >= self.min_height_noise * noise)
+        jumps = (h >= need) & (h >= self.min_height_noise * noise)
         out: list[Spike] = []
         i = max(1, start)
         for k in np.flatnonzero(jumps).tolist():  # the jumps, in order
@@ -145,7 +145,9 @@ class Spikes:
 def jump_levels(y: np.ndarray, lookback: int) -> np.ndarray:
     """The level each point would jump from: the median of the ``lookback`` points
     before it, or the previous point when those fall steadily (a steady descent is its
-    own level); NaN for the first point. One sort of all the windows at once.
+    own level); NaN for the first point. For an odd ``lookback`` on finite values the
+    medians are the curve's centred running median (kept per curve: plateau and
+    divergence ask for it too), else one sort of all the windows at once.
 
     Example:
         >>> jump_levels(np.array([1.0, 0.9, 0.8, 0.75, 4.0, 0.7]), 3).tolist()
@@ -156,18 +158,22 @@ def jump_levels(y: np.ndarray, lookback: int) -> np.ndarray:
     out = np.full(n, np.nan)
     full = lookback >= 1 and n > lookback
     if full:
-        w = y[windows(n, lookback)[: n - lookback]]  # the points before lookback..n-1
-        s = np.sort(w, axis=1)
         k = lookback // 2
-        level = s[:, k] if lookback % 2 else (s[:, k - 1] + s[:, k]) / 2
-        if lookback >= 2:
-            falling = (w[:, 1:] < w[:, :-1]).all(axis=1)  # every step down
+        if lookback % 2 and np.isfinite(y).all():
+            # the lookback points before i are the window centred on i - 1 - k
+            level = C.running_median(y, lookback)[k : n - 1 - k]
+        else:
+            s = np.sort(y[windows(n, lookback)[: n - lookback]], axis=1)
+            level = s[:, k] if lookback % 2 else (s[:, k - 1] + s[:, k]) / 2
+        if lookback >= 2:  # every step down in the window: the previous point instead
+            down = y[1:] < y[:-1]
+            falling = down[windows(n - 1, lookback - 1)[: n - lookback]].all(axis=1)
             level = np.where(falling, y[lookback - 1 : n - 1], level)
         out[lookback:] = level
     for i in range(1, min(lookback, n) if full else n):  # windows cut by the start
         before = y[max(0, i - lookback) : i]
         level_i = float(median(before))
-        if len(before) >= 2 and np.all(np.diff(before) < 0):
+        if len(before) >= 2 and (before[1:] < before[:-1]).all():
             level_i = float(y[i - 1])
         out[i] = level_i
     return out

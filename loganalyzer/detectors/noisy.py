@@ -57,6 +57,9 @@ DEFAULTS = {
 }
 
 
+_PARAMS = tuple(sorted(DEFAULTS))  # the key of a profile: every parameter, in one order
+
+
 def minibatch(run: Run, c: C.Curve) -> bool:
     """Is ``c`` a training loss logged per minibatch: at least twice as many points as
     the validation loss (several per evaluation), or, with no validation, a step log?"""
@@ -123,7 +126,7 @@ def profile(c: C.Curve, p: dict | None = None) -> tuple[float, float, bool]:
     """:func:`turns_and_ratio` of the curve ``c``: computed once per curve (and
     parameters) and shared by the detectors that ask whether a curve is noisy."""
     q = {**DEFAULTS, **(p or {})}
-    key = ("noisy", *(q[k] for k in sorted(DEFAULTS)))
+    key = ("noisy", *(q[k] for k in _PARAMS))
     return C.remember(c, key, lambda: turns_and_ratio(c.y, q))
 
 

@@ -44,7 +44,8 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -86,9 +87,16 @@ class Shift:
     gl: float | None  # Prechelt's GL in percent (None for a loss <= 0)
     wiggle: float  # the curve's typical distance from its running median
     rise_wiggles: float  # (end_mean - best_value) / wiggle
-    shift_p: float | None  # one-sided Mann-Whitney: end window above the window after b
     monotone: bool  # every step after the best goes up
     shift_share: float  # share of the rise that the best's neighbourhood also shows
+    windows: tuple | None = field(default=None, repr=False)  # (end window, window after b)
+
+    @cached_property
+    def shift_p(self) -> float | None:
+        """One-sided Mann-Whitney p that the end window sits above the window right
+        after the best (``None`` with fewer than 4 points in each). Computed when first
+        asked: most curves are dismissed on their GL before, and the test costs more."""
+        return None if self.windows is None else mann_whitney_greater(*self.windows)
 
 
 class LevelShift:
@@ -112,14 +120,11 @@ class LevelShift:
         rise_w = rise / max(wiggle, floor)
         after = y[b + 1 :]
         monotone = len(after) >= 1 and bool(np.all(np.diff(y[b:]) > 0))
-        shift_p = None
         m = min(k, len(after) // 2)
-        if m >= 4:
-            early, late = after[:m], after[-m:]
-            shift_p = mann_whitney_greater(late, early)
+        windows = (after[-m:], after[:m]) if m >= 4 else None
         # The best's neighbourhood (two points on each side): when it already sits
         # where the curve ends, the "rise" is the best point's own dip, not a shift.
-        near = np.r_[y[max(0, b - 2) : b], y[b + 1 : b + 3]]
+        near = np.concatenate((y[max(0, b - 2) : b], y[b + 1 : b + 3]))
         share = (end_mean - float(median(near))) / rise if rise > 0 and len(near) else 1.0
         return Shift(
             b,
@@ -129,9 +134,9 @@ class LevelShift:
             C.generalization_loss(y, b),
             wiggle,
             rise_w,
-            shift_p,
             monotone,
             float(share),
+            windows,
         )
 
 

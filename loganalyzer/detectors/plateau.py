@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +40,7 @@ from loganalyzer.detectors import _curves as C
 from loganalyzer.findings import Finding
 from loganalyzer.rulepack import Rule
 from loganalyzer.run import Run
-from loganalyzer.stats import mann_kendall, median, suffix_taus, theil_sen
+from loganalyzer.stats import later_mask, mann_kendall, median, suffix_taus, theil_sen
 
 KIND = "plateau"
 
@@ -120,10 +121,11 @@ class Plateaus:
         wiggle = C.window_wiggles(y, 2, self.min_len + 2, count=n - self.min_len + 1)
         noise = np.minimum(self.noise_tol * wiggle, self.max_noise_tol * size)
         self.tol = np.maximum(self.level_tol * size, noise)
-        later = np.triu(np.ones((n, n), dtype=bool), 1)  # [i, k]: k after i
-        self.better = _first(later & (y[None, :] < (self.best - self.tol)[:, None]))
-        self.gain = _first(later & (y[None, :] < (self.best - self.level_tol * size)[:, None]))
-        self._flat_to: dict[int, np.ndarray] = {}
+        # where the tolerance, and level_tol alone, is first beaten after each point:
+        # both thresholds in one comparison against the points after each start
+        limits = np.stack([self.best - self.tol, self.best - self.level_tol * size])
+        self.better, self.gain = _first(later_mask(n) & (y < limits[:, :, None]))
+        self._flat_to: dict[int, list[bool]] = {}
         return self
 
     def _tol(self, ref: float, i: int | None = None) -> float:
@@ -142,9 +144,10 @@ class Plateaus:
     def _flat(self, i: int, j: int) -> bool:
         """Is the stretch ``[i, j]`` flat: not a rise and not a hump (see the module
         docs)? Answered for every start ``i`` of stretches ending at ``j`` at once."""
-        if j not in self._flat_to:
-            self._flat_to[j] = self._flat_starts(j)
-        return bool(self._flat_to[j][i])
+        flat = self._flat_to.get(j)
+        if flat is None:
+            flat = self._flat_to[j] = self._flat_starts(j).tolist()
+        return flat[i]
 
     def _flat_starts(self, j: int) -> np.ndarray:
         y = self.y
@@ -154,29 +157,37 @@ class Plateaus:
         end = np.full(j + 1, median(y[max(0, j - 2) : j + 1]))
         end[max(0, j - 1) :] = [median(y[i : j + 1]) for i in range(max(0, j - 1), j + 1)]
         starts = np.arange(j + 1)
-        rising = (j - starts >= 3) & (end - ref > self.max_rise * size)
-        # a rise: Kendall's tau of y[i + 1 : j + 1] (every suffix of y[: j + 1] at once)
-        tau = np.r_[suffix_taus(y[: j + 1])[1:], np.nan]
-        rise = rising & np.isfinite(tau) & (tau >= self.max_rise_tau)
+        rise = (j - starts >= 3) & (end - ref > self.max_rise * size)
+        if rise.any():
+            # a rise: Kendall's tau of y[i + 1 : j + 1], for every start i from the first
+            # that ends up at once (the suffixes of y[first + 1 : j + 1]); the taus cost
+            # more than the rest, and the starts before it need none
+            first = int(np.argmax(rise))
+            tau = np.full(j + 1, np.nan)
+            tau[first:j] = suffix_taus(y[first + 1 : j + 1])
+            rise &= np.isfinite(tau) & (tau >= self.max_rise_tau)
         highest = np.maximum.accumulate(self.smooth[: j + 1][::-1])[::-1]
         return ~rise & (highest - ref <= self.max_excursion * size)
 
     def predict(self) -> list[Stretch]:
+        # plain Python over the lists fit() made: this loop visits most points
         y, n = self.y, len(self.y)
+        better, gains = self.better, self.gain
+        tail = n - max(1, math.ceil(0.1 * n))  # where undertrained's last tenth starts
         out: list[Stretch] = []
         i = 0
         while i <= n - self.min_len:
-            ref = float(self.best[i])
             # the point before the first one that beats the best by the tolerance
-            j = self.better[i] - 1 if self.better[i] >= 0 else n - 1
+            j = better[i] - 1 if better[i] >= 0 else n - 1
             if j == n - 1:
                 # The noise tolerance may carry a stretch to the end past a new low
                 # that beats the best by level_tol: from there the curve improved
                 # (what ``undertrained`` reports), so the stretch ends before it.
-                gain = self.gain[i]
-                if gain >= 0 and gain >= n - max(1, int(np.ceil(0.1 * n))):
+                gain = gains[i]
+                if gain >= 0 and gain >= tail:
                     j = gain - 1
             if j - i + 1 >= self.min_len and self._flat(i, j):
+                ref = float(self.best[i])
                 inside = y[i : j + 1]
                 out.append(Stretch(i, j, ref, float(median(inside)), ref - float(inside.min())))
                 i = j + 1
@@ -202,10 +213,10 @@ class Plateaus:
         return out
 
 
-def _first(mask: np.ndarray) -> list[int]:
+def _first(mask: np.ndarray) -> list:
     """Per row, the column of the first True (-1 when none)."""
-    found = mask.any(axis=1)
-    return np.where(found, mask.argmax(axis=1), -1).tolist()
+    found = mask.any(axis=-1)
+    return np.where(found, mask.argmax(axis=-1), -1).tolist()
 
 
 def _lr_drop(run: Run, start: float, end: float, after: float, factor: float) -> float | None:
