@@ -252,26 +252,38 @@ def _longest_waits(curves: np.ndarray, min_delta: float, mode: str, until: int) 
     patience ``p`` lets a curve run past ``until`` exactly when this is below ``p``."""
     reps, n = curves.shape
     last = min(until, n - 1)
-    seen = curves[:, : last + 1]
+    # Epochs as rows, reruns along each row: every step below (the running best, the
+    # epoch-by-epoch loop) then reads one contiguous row of all reruns at a time, which
+    # on ~200 x 100 curves is several times faster than scanning along rows.
+    seen = np.ascontiguousarray(curves[:, : last + 1].T)
+    lower = mode == "min"
     if min_delta == 0:  # the best so far is the running minimum (maximum)
-        best = (np.minimum if mode == "min" else np.maximum).accumulate(seen, axis=1)
-        later = seen[:, 1:]
-        better = later < best[:, :-1] if mode == "min" else later > best[:, :-1]
+        best = (np.minimum if lower else np.maximum).accumulate(seen, axis=0)
+        better = seen[1:] < best[:-1] if lower else seen[1:] > best[:-1]
     else:  # the best moves only on an improvement by min_delta: epoch by epoch
-        better = np.empty((reps, last), dtype=bool)
-        best = curves[:, 0].copy()
+        better = np.empty((last, reps), dtype=bool)
+        shifted = seen + min_delta if lower else seen - min_delta
+        beats = np.less if lower else np.greater
+        best = seen[0].copy()
         for e in range(1, last + 1):
-            cur = curves[:, e]
-            better[:, e - 1] = step = (
-                cur + min_delta < best if mode == "min" else cur - min_delta > best
-            )
-            np.copyto(best, cur, where=step)
+            beats(shifted[e], best, out=better[e - 1])
+            np.copyto(best, seen[e], where=better[e - 1])
     # wait at each epoch: epochs since the last improvement (epoch 0 counts as one)
-    epochs = np.arange(1, last + 1)
-    since = np.maximum.accumulate(np.where(better, epochs, 0), axis=1)
-    wait = epochs - since
-    longest = wait.max(axis=1, initial=0)
+    epochs = np.arange(1, last + 1)[:, np.newaxis]
+    since = np.maximum.accumulate(np.where(better, epochs, 0), axis=0)
+    longest = (epochs - since).max(axis=0, initial=0)
     return np.where(longest > 0, longest, -1)
+
+
+@functools.lru_cache(maxsize=4)
+def _rerun_draws(n: int, reps: int) -> np.ndarray:
+    """Which residual each rerun takes at each point, epochs as rows: what
+    ``default_rng(0).choice(resid, size=(reps, n))`` draws (it draws these indices,
+    ``choice(n, ...)``, and takes ``resid`` at them). They depend on the length alone,
+    so a sweep of equal-length runs draws them once."""
+    draws = np.ascontiguousarray(np.random.default_rng(0).choice(n, size=(reps, n)).T)
+    draws.flags.writeable = False
+    return draws
 
 
 def robust_patience(
@@ -302,16 +314,17 @@ def robust_patience(
     target = int(np.argmin(trend) if mode == "min" else np.argmax(trend))
     if target >= len(y) - window_for(len(y)):
         return start, 1.0  # the trend is still improving at the end: nothing to protect
-    rng = np.random.default_rng(0)
-    curves = trend + rng.choice(resid, size=(reps, len(y)))
-    longest = _longest_waits(curves, min_delta, mode, target)
-    first = None
-    for patience in range(start, start + 25):
-        share = float(np.mean(longest < patience))  # the reruns that get past the best
-        first = share if first is None else first
+    # the reruns up to the trend's best (all that is judged), epochs as rows
+    reruns = trend[: target + 1, np.newaxis] + resid[_rerun_draws(len(y), reps)[: target + 1]]
+    longest = np.sort(_longest_waits(reruns.T, min_delta, mode, target))
+    patiences = range(start, start + 25)
+    # the reruns that get past the best with each patience: their longest wait is shorter
+    passing = np.searchsorted(longest, patiences).tolist()
+    for patience, count in zip(patiences, passing, strict=True):
+        share = count / reps
         if share >= level:
             return patience, share
-    return start, first  # no patience within reach protects it: keep the fitted one
+    return start, passing[0] / reps  # no patience within reach protects it: keep the fitted one
 
 
 def _monitor(ctx: AdviceContext) -> str | None:
