@@ -272,14 +272,23 @@ def _longest_waits(curves: np.ndarray, min_delta: float, mode: str, until: int) 
     return np.where(longest > 0, longest, -1)
 
 
-@functools.lru_cache(maxsize=4)
+_DRAWS: dict[tuple[int, int], np.ndarray] = {}
+
+
 def _rerun_draws(n: int, reps: int) -> np.ndarray:
     """Which residual each rerun takes at each point, epochs as rows: what
     ``default_rng(0).choice(resid, size=(reps, n))`` draws (it draws these indices,
     ``choice(n, ...)``, and takes ``resid`` at them). They depend on the length alone,
-    so a sweep of equal-length runs draws them once."""
-    draws = np.ascontiguousarray(np.random.default_rng(0).choice(n, size=(reps, n)).T)
-    draws.flags.writeable = False
+    so a sweep of equal-length runs draws them once (kept for short curves only: a
+    long curve's draws are large)."""
+    draws = _DRAWS.get((n, reps))
+    if draws is None:
+        draws = np.ascontiguousarray(np.random.default_rng(0).choice(n, size=(reps, n)).T)
+        draws.flags.writeable = False
+        if n <= 1000:
+            if len(_DRAWS) >= 8:
+                _DRAWS.clear()
+            _DRAWS[n, reps] = draws
     return draws
 
 
