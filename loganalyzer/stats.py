@@ -342,10 +342,12 @@ class Slope:
 _Z_95 = -1.959963984540054
 
 
-def theil_sen(x: np.ndarray, y: np.ndarray, alpha: float = 0.95) -> Slope:
+def theil_sen(x: np.ndarray, y: np.ndarray, alpha: float | None = 0.95) -> Slope:
     """Theil–Sen slope of ``y`` on ``x`` (non-finite pairs dropped); the median of the
     pairwise slopes, its intercept and Sen's confidence interval, as
-    ``scipy.stats.theilslopes`` gives them."""
+    ``scipy.stats.theilslopes`` gives them. ``alpha=None``: the slope and intercept
+    alone (the interval NaN), for a caller that reads no interval (it costs twice the
+    slope on a short curve)."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     ok = np.isfinite(x) & np.isfinite(y)
@@ -362,6 +364,8 @@ def theil_sen(x: np.ndarray, y: np.ndarray, alpha: float = 0.95) -> Slope:
     slopes.sort()
     slope = median(slopes)
     intercept = median(y) - slope * median(x)
+    if alpha is None:
+        return Slope(float(slope), math.nan, math.nan, float(intercept))
     if alpha == 0.95:
         z = _Z_95
     else:  # another level: the quantile from scipy, imported only then
