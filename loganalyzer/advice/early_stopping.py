@@ -262,9 +262,9 @@ def _longest_waits(curves: np.ndarray, min_delta: float, mode: str, until: int) 
         shifted = seen + min_delta if lower else seen - min_delta
         beats = np.less if lower else np.greater
         best = seen[0].copy()
-        for e in range(1, last + 1):
-            beats(shifted[e], best, out=better[e - 1])
-            np.copyto(best, seen[e], where=better[e - 1])
+        for now, bar, step in zip(seen[1:], shifted[1:], better, strict=True):
+            beats(bar, best, out=step)  # into better[e - 1]
+            np.copyto(best, now, where=step)
     # wait at each epoch: epochs since the last improvement (epoch 0 counts as one)
     epochs = np.arange(1, last + 1)[:, np.newaxis]
     since = np.maximum.accumulate(np.where(better, epochs, 0), axis=0)
