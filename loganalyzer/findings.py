@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from math import isfinite
 from typing import Any
 
 SEVERITIES = ("info", "warning", "error")
@@ -72,8 +73,7 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        # jsonable() builds new containers: asdict()'s deep copy would be spent twice
-        return jsonable({f.name: getattr(self, f.name) for f in fields(self)})
+        return _fields_dict(self)
 
 
 @dataclass
@@ -98,8 +98,7 @@ class Advice:
     params: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        # jsonable() builds new containers: asdict()'s deep copy would be spent twice
-        return jsonable({f.name: getattr(self, f.name) for f in fields(self)})
+        return _fields_dict(self)
 
 
 def as_index(x: Any) -> Any:
@@ -117,17 +116,36 @@ def as_index(x: Any) -> Any:
     return x
 
 
+def _fields_dict(obj) -> dict[str, Any]:
+    """A dataclass's fields as a JSON-safe dict: :func:`jsonable` builds new containers,
+    so ``asdict()``'s deep copy would be spent twice; the names are read once per class."""
+    names = _FIELD_NAMES.get(type(obj))
+    if names is None:
+        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in fields(obj))
+    return jsonable({name: getattr(obj, name) for name in names})
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+#: Values :func:`jsonable` returns as they are (a finite ``float`` too).
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def jsonable(obj: Any) -> Any:
     """Make numpy scalars, tuples and non-finite floats JSON-safe (NaN/inf -> str)."""
     kind = type(obj)  # the plain types first: this runs on every value of the output
-    if kind is str or kind is int or kind is bool or obj is None:
-        return obj
-    if kind is float and math.isfinite(obj):
+    if kind in _PLAIN or (kind is float and isfinite(obj)):
         return obj
     if kind is dict:
-        return {str(k): jsonable(v) for k, v in obj.items()}
+        # a plain value inside is kept here, without a call per value (most of them)
+        return {
+            k if type(k) is str else str(k): v
+            if type(v) in _PLAIN or (type(v) is float and isfinite(v))
+            else jsonable(v)
+            for k, v in obj.items()
+        }
     if kind is list or kind is tuple:
-        return [jsonable(v) for v in obj]
+        return [v if type(v) in _PLAIN else jsonable(v) for v in obj]
     if is_dataclass(obj) and not isinstance(obj, type):
         return jsonable(asdict(obj))
     if isinstance(obj, dict):

@@ -360,10 +360,12 @@ class Slope:
 _Z_95 = -1.959963984540054
 
 
-def theil_sen(x: np.ndarray, y: np.ndarray, alpha: float = 0.95) -> Slope:
+def theil_sen(x: np.ndarray, y: np.ndarray, alpha: float | None = 0.95) -> Slope:
     """Theil–Sen slope of ``y`` on ``x`` (non-finite pairs dropped); the median of the
     pairwise slopes, its intercept and Sen's confidence interval, as
-    ``scipy.stats.theilslopes`` gives them."""
+    ``scipy.stats.theilslopes`` gives them. ``alpha=None``: the slope and intercept
+    alone (the interval NaN), for a caller that reads no interval (it costs twice the
+    slope on a short curve)."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     ok = np.isfinite(x) & np.isfinite(y)
@@ -380,6 +382,8 @@ def theil_sen(x: np.ndarray, y: np.ndarray, alpha: float = 0.95) -> Slope:
     slopes.sort()
     slope = median(slopes)
     intercept = median(y) - slope * median(x)
+    if alpha is None:
+        return Slope(float(slope), math.nan, math.nan, float(intercept))
     if alpha == 0.95:
         z = _Z_95
     else:  # another level: the quantile from scipy, imported only then
@@ -570,8 +574,11 @@ def smooth(y: np.ndarray, window: int | None = None) -> np.ndarray:
         window = min(max(round(n * 0.05), 3), 51)
     window = max(1, window | 1)
     half = window // 2
-    padded = np.pad(y, half, mode="edge")
-    view = np.lib.stride_tricks.sliding_window_view(padded, window)
+    padded = np.concatenate((y[:1].repeat(half), y, y[-1:].repeat(half)))  # "edge" pad
+    if len(padded) * window <= 200_000:  # short: the kept window indices, no view's overhead
+        view = padded[windows(len(padded), window)]
+    else:
+        view = np.lib.stride_tricks.sliding_window_view(padded, window)
     if not np.isnan(y).any():
         return np.sort(view, axis=1)[:, half]  # the middle of an odd window
     # NaN points left out of their windows (numpy.nanmedian's values)

@@ -81,7 +81,9 @@ def _theilslopes(x, y, alpha=0.95):
     if len(x) > 3000:
         idx = np.unique(np.linspace(0, len(x) - 1, 3000).round().astype(int))
         x, y = x[idx], y[idx]
-    r = st.theilslopes(y, x, alpha=alpha)
+    r = st.theilslopes(y, x, alpha=0.95 if alpha is None else alpha)
+    if alpha is None:  # the slope and intercept alone, as theil_sen(alpha=None)
+        return S.Slope(float(r[0]), np.nan, np.nan, float(r[1]))
     return S.Slope(float(r[0]), float(r[2]), float(r[3]), float(r[1]))
 
 
