@@ -17,8 +17,8 @@ faster than runmedic on the same files in the same bench run.
 
 ``--scale`` times loganalyzer alone on 1,000 / 10,000 / 100,000 runs (``--scale-sizes``):
 linear means a flat time per run; a flat memory curve means the peak memory does not
-grow with N (the runs' JSON texts are spooled to a temporary file, the parent keeps a
-few hundred bytes per run).
+grow with N (the runs' JSON texts are spooled to a temporary file; the parent still
+keeps about a kilobyte per run, so it is not flat yet: see bench/README.md).
 
 Every command runs with a bytecode cache, as an installed tool has one (``pip``
 compiles ``.pyc`` files at install time).
