@@ -544,3 +544,15 @@ def test_a_training_loss_drifting_up_through_noise_is_a_divergence():
     assert "divergence" not in {
         f.kind for f in loganalyzer.analyze({"loss": falling}).runs[0].findings
     }
+
+
+def test_a_loss_that_falls_through_zero_keeps_its_advice():
+    # A likelihood loss that starts positive, sits at 0 and goes negative: the crawl
+    # check (under-fitting, raise-lr) divided by its first tenth's level, 0, and the
+    # whole advice of the run was lost to an internal error.
+    from loganalyzer.analysis import analyze_run
+
+    y = np.r_[1.0, 0.0, 0.0, -np.linspace(0.1, 2.7, 27)]
+    result = analyze_run(to_run({"loss": y.tolist()}, name="nll"))
+    assert result.failures == []
+    assert result.advice, "the run's findings are advised on"

@@ -526,14 +526,13 @@ def steady_but_slow(y, max_gain: float = 0.2, alpha: float = 0.01) -> bool:
         return False
     k = max(2, len(y) // 10)
     head, tail = median(y[:k]), median(y[-k:])
-    if head and not 0 < (head - tail) / head < max_gain:
-        return False  # the gain first: most curves fail it, at a tenth of the trend's cost
-    # (a zero head level is left to the division below, after the trend, as before)
+    # The gain first: most curves fail it, at a tenth of the trend's cost. A loss whose
+    # first tenth sits at 0 (a positive start, then zeros, then below: a likelihood that
+    # goes negative) has no relative gain, so it is no crawl.
+    if head <= 0 or not 0 < (head - tail) / head < max_gain:
+        return False
     trend = mann_kendall(y)
     if not (trend.z < 0 and trend.p / 2 < alpha):
-        return False
-    gain = (head - tail) / head
-    if not 0 < gain < max_gain:
         return False
     x = np.arange(len(y), dtype=float)
     h = len(y) // 2
