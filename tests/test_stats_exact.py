@@ -153,3 +153,21 @@ def test_window_wiggles_are_each_windows_wiggle_bit_for_bit():
         want = [wiggle(y[max(0, i - before) : i + after].copy()) for i in range(max(0, count))]
         assert got[: len(want)].tolist() == want
         assert np.isnan(got[len(want) :]).all()
+
+
+@pytest.mark.parametrize("n", [5, 256, 257, 1200, 3001])
+def test_mann_kendall_s_on_short_and_long_curves(n):
+    # Long curves are counted a block of rows at a time, short ones over kept index
+    # pairs: both must be S, here counted pair by pair with ties and infinities.
+    rng = np.random.default_rng(n)
+    y = np.round(rng.normal(size=n), 1)  # many ties
+    y[rng.integers(0, n, 3)] = np.inf
+    signs = np.sign(np.subtract.outer(y, y).T)  # [i, j]: sign(y[j] - y[i])
+    expected = int(np.nansum(np.triu(np.nan_to_num(signs, nan=0.0), 1)))
+    assert S.s_statistic(y) == expected
+
+
+def test_a_long_curve_keeps_no_pairs_in_memory():
+    # 4,000 points' index pairs were 128 MB, kept for every length seen
+    S.mann_kendall(np.random.default_rng(0).normal(size=4000))
+    assert 4000 not in S._UPPER
