@@ -21,7 +21,6 @@ type) is a :class:`ConfigError` whose message is one line: file, where, why.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -224,12 +223,9 @@ def from_mapping(data: dict[str, Any], source: str = "<config>") -> Config:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    # imported here: most runs have no configuration file to parse
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
+    from loganalyzer.rulepack import toml_parser
 
+    tomllib = toml_parser()
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

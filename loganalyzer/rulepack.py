@@ -138,13 +138,19 @@ def rules_dir() -> Path:
     )
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    # imported here: a pack read from the cache needs no TOML parser
+def toml_parser():
+    """Python's TOML parser (``tomllib``; ``tomli`` before 3.11), imported when a file
+    is parsed: a rule pack read from its cache, and a run without a configuration
+    file, need none."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
+    return tomllib
 
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    tomllib = toml_parser()
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:

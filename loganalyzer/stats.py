@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, insort
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -221,22 +223,31 @@ class TrendTest:
         return self.s < 0
 
 
-_UPPER: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+def kept(store: dict, key: Any, make: Callable[[], Any], limit: int) -> Any:
+    """``make()``, worked out once per ``key`` and kept in ``store``: index arrays and
+    masks that depend on a curve's length only (curves come in few lengths). What is
+    kept is read-only, and ``store`` is emptied once it holds ``limit`` entries, so its
+    memory stays bounded."""
+    value = store.get(key)
+    if value is None:
+        value = make()
+        for array in value if isinstance(value, tuple) else (value,):
+            array.flags.writeable = False
+        if len(store) >= limit:
+            store.clear()
+        store[key] = value
+    return value
 
+
+_UPPER: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 #: Curves up to this long use :func:`_upper`'s kept index pairs (at most 0.5 MB each).
 _PAIRS_KEPT = 256
 
 
 def _upper(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs ``i < j`` of ``n`` points (kept: curves come in few lengths)."""
-    pairs = _UPPER.get(n)
-    if pairs is None:
-        pairs = np.triu_indices(n, 1)
-        if len(_UPPER) > 64:
-            _UPPER.clear()
-        _UPPER[n] = pairs
-    return pairs
+    """Index pairs ``i < j`` of ``n`` points (kept per size)."""
+    return kept(_UPPER, n, lambda: np.triu_indices(n, 1), 64)
 
 
 _LATER: dict[int, np.ndarray] = {}
@@ -244,14 +255,7 @@ _LATER: dict[int, np.ndarray] = {}
 
 def later_mask(n: int) -> np.ndarray:
     """``[i, k]`` is True where ``k`` comes after ``i`` (read-only; kept per size)."""
-    mask = _LATER.get(n)
-    if mask is None:
-        mask = np.triu(np.ones((n, n), dtype=bool), 1)
-        mask.flags.writeable = False
-        if len(_LATER) > 64:
-            _LATER.clear()
-        _LATER[n] = mask
-    return mask
+    return kept(_LATER, n, lambda: np.triu(np.ones((n, n), dtype=bool), 1), 64)
 
 
 def s_statistic(y: np.ndarray) -> int:
@@ -540,14 +544,12 @@ def windows(n: int, width: int) -> np.ndarray:
     """Indices of every window of ``width`` consecutive points of ``n``: row ``i`` is
     ``i, i + 1, ..., i + width - 1`` (``y[windows(len(y), w)]`` is the sliding window
     view, without its cost on short curves). Kept per size: curves come in few."""
-    idx = _WINDOWS.get((n, width))
-    if idx is None:
-        idx = np.arange(n - width + 1)[:, None] + np.arange(width)[None, :]
-        idx.flags.writeable = False
-        if len(_WINDOWS) > 512:
-            _WINDOWS.clear()
-        _WINDOWS[(n, width)] = idx
-    return idx
+    return kept(
+        _WINDOWS,
+        (n, width),
+        lambda: np.arange(n - width + 1)[:, None] + np.arange(width)[None, :],
+        512,
+    )
 
 
 def _median_of(s: list) -> float:

@@ -61,7 +61,7 @@ from loganalyzer.advice._common import (
 )
 from loganalyzer.advice._frameworks import comment, hf_args, hf_eval_fields, value
 from loganalyzer.findings import Advice
-from loganalyzer.stats import noise_sigma, smooth
+from loganalyzer.stats import kept, noise_sigma, smooth
 
 ACTION = "early-stopping"
 
@@ -281,15 +281,11 @@ def _rerun_draws(n: int, reps: int) -> np.ndarray:
     ``choice(n, ...)``, and takes ``resid`` at them). They depend on the length alone,
     so a sweep of equal-length runs draws them once (kept for short curves only: a
     long curve's draws are large)."""
-    draws = _DRAWS.get((n, reps))
-    if draws is None:
-        draws = np.ascontiguousarray(np.random.default_rng(0).choice(n, size=(reps, n)).T)
-        draws.flags.writeable = False
-        if n <= 1000:
-            if len(_DRAWS) >= 8:
-                _DRAWS.clear()
-            _DRAWS[n, reps] = draws
-    return draws
+
+    def draw() -> np.ndarray:
+        return np.ascontiguousarray(np.random.default_rng(0).choice(n, size=(reps, n)).T)
+
+    return kept(_DRAWS, (n, reps), draw, 8) if n <= 1000 else draw()
 
 
 def robust_patience(
