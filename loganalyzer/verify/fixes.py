@@ -274,7 +274,7 @@ def _transform(keras, request: FixRequest, p: dict[str, Any], model: Any, data: 
 
         def clone(layer, is_output):
             cfg = layer.get_config()
-            if _is_weight_layer(keras, layer):
+            if is_weight_layer(keras, layer):
                 reg = (
                     keras.regularizers.L2(factor) if kind == "l2" else keras.regularizers.L1(factor)
                 )
@@ -290,7 +290,7 @@ def _transform(keras, request: FixRequest, p: dict[str, Any], model: Any, data: 
         _require_weight_layers(keras, model, action)
 
         def after(layer, is_output):
-            if is_output or not _is_weight_layer(keras, layer):
+            if is_output or not is_weight_layer(keras, layer):
                 return []
             return [keras.layers.Dropout(rate)]
 
@@ -306,7 +306,7 @@ def _transform(keras, request: FixRequest, p: dict[str, Any], model: Any, data: 
 
         def clone(layer, is_output):
             cfg = layer.get_config()
-            if not is_output and _is_weight_layer(keras, layer):
+            if not is_output and is_weight_layer(keras, layer):
                 key = "units" if "units" in cfg else "filters"
                 cfg[key] = max(1, int(round(cfg[key] * factor)))
             return layer.__class__.from_config(cfg)
@@ -318,7 +318,7 @@ def _transform(keras, request: FixRequest, p: dict[str, Any], model: Any, data: 
 
         def clone(layer, is_output):
             cfg = layer.get_config()
-            if not is_output and _is_weight_layer(keras, layer):
+            if not is_output and is_weight_layer(keras, layer):
                 activations[layer.name] = cfg.get("activation", "linear")
                 cfg["activation"] = "linear"
             return layer.__class__.from_config(cfg)
@@ -394,7 +394,7 @@ def _rebuild(keras, model, clone, after=None, before=None, block_end=False):
     follow it (``Dense -> BatchNormalization -> Activation -> Dropout``), which is
     where dropout belongs.
     """
-    outputs = _output_layer_names(model)
+    outputs = output_layer_names(model)
 
     def clone_one(layer):
         if layer.__class__.__name__ == "InputLayer":
@@ -490,8 +490,8 @@ def _copy_matching_weights(old, new) -> None:
     ``regularize`` and ``dropout``, the Dense/Conv kernels for ``batch-norm``) makes the
     pair differ only by the fix, which narrows the confidence interval.
     """
-    by_name = {layer.name: layer for layer in _all_layers(old)}
-    for layer in _all_layers(new):
+    by_name = {layer.name: layer for layer in all_layers(old)}
+    for layer in all_layers(new):
         src = by_name.get(layer.name)
         if src is None or type(src) is not type(layer):
             continue
@@ -500,11 +500,12 @@ def _copy_matching_weights(old, new) -> None:
             layer.set_weights(weights)
 
 
-def _all_layers(model) -> list[Any]:
+def all_layers(model) -> list[Any]:
+    """Every layer of ``model``, nested models' layers included, in order."""
     out = []
     for layer in model.layers:
         if hasattr(layer, "layers") and hasattr(layer, "inputs"):
-            out += _all_layers(layer)
+            out += all_layers(layer)
         else:
             out.append(layer)
     return out
@@ -612,7 +613,7 @@ def _ensure_built(model, data) -> None:
     model.build((None, *data.x_train.shape[1:]))
 
 
-def _output_layer_names(model) -> set[str]:
+def output_layer_names(model) -> set[str]:
     """Names of the layers that make the model's outputs: the layer producing each
     output and, walking back through weightless layers (``Activation("softmax")``,
     ``Reshape``, ``Dropout``, ...), the Dense/Conv layer that feeds it. Fixes never
@@ -652,16 +653,17 @@ def _weight_layer_types(keras) -> tuple[type, ...]:
     )
 
 
-def _is_weight_layer(keras, layer) -> bool:
+def is_weight_layer(keras, layer) -> bool:
+    """Is ``layer`` a Dense or convolution layer (the layers fixes size and regularise)?"""
     return isinstance(layer, _weight_layer_types(keras))
 
 
 def _require_weight_layers(keras, model, action: str, hidden_only: bool = True) -> None:
-    outputs = _output_layer_names(model)
+    outputs = output_layer_names(model)
     found = [
         layer
         for layer in model.layers
-        if _is_weight_layer(keras, layer) and not (hidden_only and layer.name in outputs)
+        if is_weight_layer(keras, layer) and not (hidden_only and layer.name in outputs)
     ]
     if not found:
         where = "hidden Dense/Conv" if hidden_only else "Dense/Conv"

@@ -136,12 +136,12 @@ def read_facts(spec: Any, applied: tuple = ()) -> ModelFacts:
     """
     from loganalyzer.verify.fixes import (
         KERAS_BATCH_SIZE,
-        _all_layers,
-        _is_weight_layer,
-        _output_layer_names,
+        all_layers,
         apply_chain,
         fit_after,
+        is_weight_layer,
         model_fixes,
+        output_layer_names,
     )
     from loganalyzer.verify.keras_env import require_keras
 
@@ -158,11 +158,11 @@ def read_facts(spec: Any, applied: tuple = ()) -> ModelFacts:
     facts.optimizer = type(opt).__name__
     decay = (opt.get_config() or {}).get("weight_decay")
     facts.adaptive = facts.optimizer in ADAPTIVE and not decay
-    layers = _all_layers(model)
-    outputs = _output_layer_names(model)
+    layers = all_layers(model)
+    outputs = output_layer_names(model)
     widths = []
     for layer in layers:
-        if not _is_weight_layer(keras, layer):
+        if not is_weight_layer(keras, layer):
             continue
         cfg = layer.get_config()
         size = cfg.get("units", cfg.get("filters"))
