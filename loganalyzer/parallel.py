@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -94,13 +94,32 @@ def _start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
-def _tasks(disc: Any) -> list:
-    from loganalyzer.readers import units
+class _Tasks(Sequence):
+    """:func:`loganalyzer.readers.units` of a discovery, the same units in the same
+    order, without a :class:`~loganalyzer.readers.Unit` kept per single file: each is
+    made when it is handed out (100,000 of them were 10 MB of the parent's memory)."""
 
-    return units(disc)
+    def __init__(self, disc: Any) -> None:
+        from loganalyzer.readers import Discovery, units
+
+        self.files = disc.files
+        self.folders = units(Discovery(tb_files=disc.tb_files, groups=disc.groups))
+
+    def __len__(self) -> int:
+        return len(self.files) + len(self.folders)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        from loganalyzer.readers import Unit
+
+        n = len(self.files)
+        if i < 0:
+            i += len(self)
+        return Unit(self.files[i]) if i < n else self.folders[i - n]
 
 
-def _outputs(tasks: list, task: Callable, init_args: tuple, jobs: int, progress) -> Iterator:
+def _outputs(tasks: Sequence, task: Callable, init_args: tuple, jobs: int, progress) -> Iterator:
     """``task`` of every unit, in order: in this process for one job, else from one
     pool of ``jobs`` workers started once (results come back in order, a chunk of
     units at a time, as they are done)."""
@@ -140,7 +159,7 @@ MAX_CHUNK = 16
 FETCH_BATCH = 64
 
 
-def _fetching(tasks: list, batch: int = FETCH_BATCH) -> Iterator:
+def _fetching(tasks: Sequence, batch: int = FETCH_BATCH) -> Iterator:
     """The units in order, the small remote files of each batch of ``batch`` units
     fetched together (:func:`loganalyzer.sources.prefetch`) just before the batch is
     handed out. A sweep in a bucket is then read while it is analysed: with every
@@ -163,7 +182,7 @@ def _fetching(tasks: list, batch: int = FETCH_BATCH) -> Iterator:
         yield from chunk
 
 
-def _prepare(paths, config, jobs) -> tuple[Any, Any, list, int]:
+def _prepare(paths, config, jobs) -> tuple[Any, Any, _Tasks, int]:
     from loganalyzer.readers import discover
 
     if config is None:
@@ -171,7 +190,7 @@ def _prepare(paths, config, jobs) -> tuple[Any, Any, list, int]:
 
         config = load_config()
     disc = discover(paths, prefetch=False)  # remote files are fetched batch by batch
-    tasks = _tasks(disc)
+    tasks = _Tasks(disc)
     return config, disc, tasks, max(1, min(jobs or cpu_count(), len(tasks)))
 
 
@@ -219,11 +238,15 @@ def _rendered(unit: Any) -> tuple[list[tuple[bytes, Any, int]], list, list, list
     """:func:`_task`, with every run as its finished JSON text and what the parent
     still needs of it: its sweep summary and its worst severity (a few hundred bytes per
     run: the parent never unpickles a run)."""
-    from loganalyzer.detectors.sweep_outlier import sibling
+    from loganalyzer.detectors.sweep_outlier import SiblingTable, sibling
     from loganalyzer.renderers.json_text import run_item
 
     results, errors, skipped, late = _task(unit)
-    runs = [(run_item(rr.to_dict()).encode("ascii"), sibling(rr.run), _worst(rr)) for rr in results]
+    pack = SiblingTable.pack
+    runs = [
+        (run_item(rr.to_dict()).encode("ascii"), pack(sibling(rr.run)), _worst(rr))
+        for rr in results
+    ]
     return runs, errors, skipped, late
 
 
@@ -292,32 +315,32 @@ def analyze_to_json(
         1
     """
     from loganalyzer.analysis import add_sibling_findings, sweep_findings
+    from loganalyzer.detectors.sweep_outlier import SiblingTable
     from loganalyzer.renderers.json_text import run_item
 
     config, disc, tasks, jobs = _prepare(paths, config, jobs)
     out = JsonResult(errors=list(disc.missing), skipped=list(disc.passed), texts=_Spool())
     late: list[ReadError] = []
-    siblings: list = []
+    siblings = SiblingTable(_Spool())
     unit_of, rank_in_unit = array("l"), array("l")
     init_args = (disc, config, train_loss, val_loss, framework)
-    shared: dict = {}  # one copy of each sweep key, folder and name (a sweep repeats them)
     outputs = _outputs(tasks, _rendered, init_args, jobs, progress)
-    for u, (runs, errors, skipped, late_errors) in enumerate(outputs):
-        for k, (text, summary, worst) in enumerate(runs):
-            out.texts.add(text)
-            for attr in ("key", "folder", "metric", "label"):
-                value = getattr(summary, attr)
-                object.__setattr__(summary, attr, shared.setdefault(value, value))
-            siblings.append(summary)
-            unit_of.append(u)
-            rank_in_unit.append(k)
-            out.worst = max(out.worst, worst)
-        out.errors.extend(errors)
-        out.skipped.extend(skipped)
-        late.extend(late_errors)
-    out.errors.extend(late)
-    out.runs = len(siblings)
-    found = sweep_findings(siblings, config, out.errors)
+    try:
+        for u, (runs, errors, skipped, late_errors) in enumerate(outputs):
+            for k, (text, summary, worst) in enumerate(runs):
+                out.texts.append(text)
+                siblings.append(summary)
+                unit_of.append(u)
+                rank_in_unit.append(k)
+                out.worst = max(out.worst, worst)
+            out.errors.extend(errors)
+            out.skipped.extend(skipped)
+            late.extend(late_errors)
+        out.errors.extend(late)
+        out.runs = len(siblings)
+        found = sweep_findings(siblings, config, out.errors)
+    finally:
+        siblings.records.close()
     if found:
         _init(*init_args)
         try:
@@ -342,7 +365,7 @@ class _Spool:
         self.file = None
         self.lengths = array("l")
 
-    def add(self, data: bytes) -> None:
+    def append(self, data: bytes) -> None:
         self.lengths.append(len(data))
         if self.file is None:
             self.parts.append(data)

@@ -1,0 +1,59 @@
+"""The sweep comparison of a large ``--format json`` sweep keeps its run summaries as
+columns (:class:`~loganalyzer.detectors.sweep_outlier.SiblingTable`): 16 bytes per run
+in memory, the rest written away. It must flag the very runs, with the very evidence,
+that the comparison of the summaries as objects flags."""
+
+from __future__ import annotations
+
+import random
+
+from loganalyzer.detectors.sweep_outlier import Sibling, SiblingTable, detect_sweep
+from loganalyzer.rulepack import rule_by_code
+
+
+def _summaries(seed: int, n: int) -> list[Sibling]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        key = rng.choice(
+            [
+                None,
+                ("csv", "epoch", "val_loss", "log.csv", 50, b"a"),
+                ("csv", "epoch", "val_loss", "log.csv", 50, b"b"),
+                ("trainer_state", "step", "loss", "trainer_state.json", 7, b"c"),
+            ]
+        )
+        folder = rng.choice(["s", "s/a", "s/a/b", "s/a/b/c", "t/x", "t/y", None])
+        level = rng.choice([None, 0.5, 0.52, 0.49, 0.55, 2.5, 9.0, rng.uniform(0.1, 5)])
+        end = rng.choice([49, 49.0, 1e3, None])
+        out.append(Sibling(f"run {i} é", key, folder, level, "val_loss", "val/loss", end))
+    return out
+
+
+def test_the_table_flags_what_the_objects_flag():
+    rule = rule_by_code("LA113")
+    flagged = 0
+    for seed in range(40):
+        runs = _summaries(seed, random.Random(seed).randint(0, 60))
+        table = SiblingTable([])
+        for s in runs:
+            table.append(SiblingTable.pack(s))
+        for params in ({}, {"min_runs": 2}, {"min_runs": 9, "max_depth": 1}):
+            want = detect_sweep(runs, rule, params)
+            got = detect_sweep(table, rule, params)
+            assert sorted(got) == sorted(want)
+            for i in want:
+                assert [f.to_dict() for f in got[i]] == [f.to_dict() for f in want[i]]
+            flagged += len(want)
+    assert flagged > 20  # the comparison had outliers to find
+
+
+def test_only_runs_that_share_a_key_are_read_back():
+    table = SiblingTable([])
+    shared = ("csv", "epoch", "loss", "log.csv", 10, b"x")
+    for i in range(6):
+        key = shared if i % 2 else ("csv", "epoch", "loss", f"{i}.csv", 10, b"x")
+        table.append(SiblingTable.pack(Sibling(str(i), key, "d", 1.0, "loss", "loss", 9)))
+    assert sorted(table.sharing(3)) == [1, 3, 5]
+    assert table.sharing(4) == {}
+    assert [s.name for s in table.sharing(1).values()] == [str(i) for i in range(6)]
