@@ -66,7 +66,7 @@ def _task(unit: Any) -> tuple[list[RunResult], list[ReadError], list[ReadError],
     for source, runs, error, is_error in readers.iter_read(disc, [unit]):
         if error is None:
             for run in runs or []:
-                run.name = readers.display_name(source, run.name, disc)
+                run.name = readers.display_name(source, run.name, disc, bool(unit.reader))
                 try:
                     run.override_losses(_STATE["train_loss"], _STATE["val_loss"])
                 except KeyError as exc:

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from loganalyzer import analyze
 from loganalyzer.cli import app
+from loganalyzer.parallel import analyze_paths
 from loganalyzer.readers import read_paths
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,3 +167,25 @@ def test_stdin_that_is_not_a_log_is_one_line():
     res = _cli("analyze", "-", input="hello\nworld\n")
     assert res.exit_code == 2
     assert res.stderr.startswith("error: <stdin>: not a training log")
+
+
+def test_overlapping_arguments_read_each_log_once_under_the_first_arguments_name(tmp_path):
+    """A file found by two arguments is read once, named as the first argument that
+    found it: relative to a directory argument, or as given when it was named itself;
+    a TensorBoard run folder is named relative to the directory it was found in."""
+    a = tmp_path / "a"
+    (a / "sub").mkdir(parents=True)
+    for f in (a / "x.csv", a / "y.csv", a / "sub" / "z.csv"):
+        shutil.copy(GOOD, f)
+    shutil.copytree(SAMPLES / "healthy" / "tensorboard", a / "sub" / "tb")
+    cases = {
+        (a / "x.csv", a): [str(a / "x.csv"), "sub/tb", "sub/z.csv", "y.csv"],
+        (a, a / "x.csv"): ["sub/tb", "sub/z.csv", "x.csv", "y.csv"],
+        (a / "sub", a): ["tb", "x.csv", "y.csv", "z.csv"],
+        (a / "sub" / "tb", a): ["sub/z.csv", "tb", "x.csv", "y.csv"],
+    }
+    for args, want in cases.items():
+        names = sorted(r.name for r in read_paths([str(p) for p in args]).runs)
+        assert names == want, args
+        result = analyze_paths([str(p) for p in args], jobs=2)  # the workers name them
+        assert sorted(r.run.name for r in result.runs) == want

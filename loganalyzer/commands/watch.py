@@ -107,7 +107,7 @@ class Follower:
                 continue
             self.waiting.pop(key, None)
             for run in got:
-                run.name = readers.display_name(unit.source, run.name, disc)
+                run.name = readers.display_name(unit.source, run.name, disc, bool(unit.reader))
             runs.extend(got)
         return runs, errors
 

@@ -34,6 +34,7 @@ import errno
 import os
 import re
 import stat
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -90,7 +91,9 @@ class Discovery:
     tb_files: list = field(default_factory=list)  # event files, grouped into runs later
     groups: list = field(default_factory=list)  # (module name, run_dir, [files]) of stores
     explicit: set = field(default_factory=set)  # files the user named (errors, not skips)
-    roots: dict = field(default_factory=dict)  # file -> directory argument it was found in
+    # folder -> the directory argument its files were found in (by folder, not by file:
+    # a sweep of 100,000 files kept 100,000 entries; see :func:`root_of`)
+    roots: dict = field(default_factory=dict)
     missing: list[ReadError] = field(default_factory=list)  # could not be read: errors
     passed: list[ReadError] = field(default_factory=list)  # FIFOs, devices: not opened
 
@@ -122,18 +125,22 @@ def discover(paths: Iterable[str | os.PathLike | Source], *, prefetch: bool = Tr
     With ``prefetch``, small remote files are fetched here in one concurrent batch.
     """
     found = Discovery()
-    seen: set[str] = set()
+    # the names seen in each real folder: a sweep's file names are kept once (interned:
+    # the paths hold the same strings), not as 100,000 joined paths
+    seen: dict[str, set[str]] = {}
 
     def add(p, explicit: bool, root=None, key: str | None = None) -> None:
         if key is None:
             key = os.path.realpath(p) if isinstance(p, Path) else str(p)
-        if key in seen:
+        folder, name = os.path.split(key)
+        names = seen.setdefault(folder, set())
+        if name in names:
             return
-        seen.add(key)
+        names.add(sys.intern(name))
         if explicit:
             found.explicit.add(p)
         if root is not None:
-            found.roots[p] = root
+            found.roots.setdefault(p.parent, root)
         (found.tb_files if is_event_file(p) else found.files).append(p)
 
     for raw in paths:
@@ -441,10 +448,11 @@ def read_paths(paths: Iterable[str | os.PathLike]) -> ReadResult:
     """
     disc = discover(paths)
     result = ReadResult(errors=list(disc.missing), skipped=list(disc.passed))
-    for source, runs, error, is_error in iter_read(disc):
+    for unit in units(disc):
+        source, runs, error, is_error = next(iter_read(disc, [unit]))
         if error is None:
             for run in runs or []:
-                run.name = display_name(source, run.name, disc)
+                run.name = display_name(source, run.name, disc, bool(unit.reader))
             result.runs.extend(runs or [])
         elif is_error:  # named, unreadable, or a damaged log: an error wherever it is
             result.errors.append(error)
@@ -469,21 +477,26 @@ def _below(source, root) -> str | None:
     return None
 
 
-def display_name(source, reader_name: str, disc: Discovery) -> str:
+def root_of(source, disc: Discovery, folder: bool = False):
+    """The directory argument ``source`` was found in: ``None`` for a file named on the
+    command line. A run ``folder``'s is that of the first file found in it or below it."""
+    if not folder:
+        return None if source in disc.explicit else disc.roots.get(source.parent)
+    for d, root in disc.roots.items():
+        if source == d or source in d.parents:
+            return root
+    return None
+
+
+def display_name(source, reader_name: str, disc: Discovery, folder: bool = False) -> str:
     """The name a run is shown under: its path relative to the directory argument it
     was found in (``overfit/history.json``, ``overfit/tensorboard``), or the path as
     given for a file named on the command line. A reader's ``#k`` suffix (several runs
-    in one file) is kept."""
+    in one file) is kept. ``folder``: ``source`` is a run folder, not a file."""
     if isinstance(source, str):
         source = Path(source)
     suffix = reader_name[reader_name.index("#") :] if "#" in reader_name else ""
-    root = disc.roots.get(source)
-    if root is None:
-        # Run folders are keyed by folder; find the argument that holds it.
-        for f, r in disc.roots.items():
-            if source == f.parent or source in f.parents:
-                root = r
-                break
+    root = root_of(source, disc, folder)
     if root is not None:
         name = _below(source, root)
         if name is None:
