@@ -94,6 +94,7 @@ class Discovery:
     # folder -> the directory argument its files were found in (by folder, not by file:
     # a sweep of 100,000 files kept 100,000 entries; see :func:`root_of`)
     roots: dict = field(default_factory=dict)
+    below: dict | None = None  # folder -> the root of the first folder in or below it
     missing: list[ReadError] = field(default_factory=list)  # could not be read: errors
     passed: list[ReadError] = field(default_factory=list)  # FIFOs, devices: not opened
 
@@ -482,10 +483,12 @@ def root_of(source, disc: Discovery, folder: bool = False):
     command line. A run ``folder``'s is that of the first file found in it or below it."""
     if not folder:
         return None if source in disc.explicit else disc.roots.get(source.parent)
-    for d, root in disc.roots.items():
-        if source == d or source in d.parents:
-            return root
-    return None
+    if disc.below is None:  # once: each folder and its ancestors -> the first root below
+        disc.below = {}
+        for d, root in disc.roots.items():
+            for a in (d, *d.parents):
+                disc.below.setdefault(a, root)
+    return disc.below.get(source)
 
 
 def display_name(source, reader_name: str, disc: Discovery, folder: bool = False) -> str:
