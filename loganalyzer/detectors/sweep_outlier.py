@@ -34,6 +34,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
@@ -267,14 +268,15 @@ def detect_sweep(
     for members in groups(runs, p):
         levels = {i: runs[i].level for i in members}
         levels = {i: v for i, v in levels.items() if v is not None}
-        if len(levels) < int(p["min_runs"]):
+        if len(levels) < max(2, int(p["min_runs"])):  # a run alone has no siblings
             continue
+        ordered = sorted(levels.values())
         for i, level in levels.items():
-            others = sorted(v for j, v in levels.items() if j != i)
-            better = others[: max(1, (len(others) + 1) // 2)]
-            reference = float(median(better))
+            reference = _reference(ordered, level)
             if reference <= 0 or level < float(p["min_ratio"]) * reference:
                 continue
+            at = bisect.bisect_left(ordered, level)
+            others = ordered[:at] + ordered[at + 1 :]
             run = runs[i]
             found[i] = [
                 Finding(
@@ -302,3 +304,19 @@ def detect_sweep(
                 )
             ]
     return found
+
+
+def _reference(ordered: list[float], level: float) -> float:
+    """The median of the better half of the *other* runs' levels: ``ordered`` are all
+    the levels of the sweep, sorted, ``level`` is this run's. Read off ``ordered``
+    without building the others' list for every run (that made a sweep of n runs cost
+    n * n: 2.25 million steps for 1,500 runs, ten billion for 100,000)."""
+    n = len(ordered)
+    k = max(1, n // 2)  # the better half of the n - 1 others
+    at = bisect.bisect_left(ordered, level)  # this run's place; the others skip it
+
+    def other(j: int) -> float:  # the j-th smallest of the others
+        return ordered[j] if j < at else ordered[j + 1]
+
+    middle = [other((k - 1) // 2)] if k % 2 else [other(k // 2 - 1), other(k // 2)]
+    return float(median(middle))

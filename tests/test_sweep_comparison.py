@@ -1,14 +1,17 @@
-"""The sweep comparison of a large ``--format json`` sweep keeps its run summaries as
-columns (:class:`~loganalyzer.detectors.sweep_outlier.SiblingTable`): 16 bytes per run
-in memory, the rest written away. It must flag the very runs, with the very evidence,
-that the comparison of the summaries as objects flags."""
+"""The sweep comparison at scale. A large ``--format json`` sweep keeps its run
+summaries as columns (:class:`~loganalyzer.detectors.sweep_outlier.SiblingTable`): 16
+bytes per run in memory, the rest written away. It must flag the very runs, with the
+very evidence, that the comparison of the summaries as objects flags. Each run's
+reference (the median of the better half of its siblings) is read off one sorted list,
+not from a list of the others built per run, and must be the same number."""
 
 from __future__ import annotations
 
 import random
 
-from loganalyzer.detectors.sweep_outlier import Sibling, SiblingTable, detect_sweep
+from loganalyzer.detectors.sweep_outlier import Sibling, SiblingTable, _reference, detect_sweep
 from loganalyzer.rulepack import rule_by_code
+from loganalyzer.stats import median
 
 
 def _summaries(seed: int, n: int) -> list[Sibling]:
@@ -57,3 +60,33 @@ def test_only_runs_that_share_a_key_are_read_back():
     assert sorted(table.sharing(3)) == [1, 3, 5]
     assert table.sharing(4) == {}
     assert [s.name for s in table.sharing(1).values()] == [str(i) for i in range(6)]
+
+
+def test_each_runs_reference_is_the_median_of_the_better_half_of_the_others():
+    rng = random.Random(0)
+    for _ in range(3000):
+        n = rng.randint(2, 40)
+        pool = [rng.choice([0.1, 0.5, 1.0, 2.0, 7.5]) for _ in range(3)]
+        levels = [
+            rng.choice(pool) if rng.random() < 0.5 else rng.uniform(0.01, 9) for _ in range(n)
+        ]
+        ordered = sorted(levels)
+        for i, level in enumerate(levels):
+            others = sorted(v for j, v in enumerate(levels) if j != i)
+            want = float(median(others[: max(1, (len(others) + 1) // 2)]))
+            assert _reference(ordered, level) == want
+
+
+def test_a_sweep_of_thousands_is_compared_in_one_pass():
+    rule = rule_by_code("LA113")
+    key = ("csv", "epoch", "loss", "log.csv", 10, b"x")
+    runs = [
+        Sibling(f"s{i}", key, f"sweep/{i}", 1.0 + (i % 7) / 100, "loss", "loss", 9)
+        for i in range(20000)
+    ]
+    runs[123] = Sibling("broken", key, "sweep/123", 5.0, "loss", "loss", 9)
+    found = detect_sweep(runs, rule, {})
+    assert list(found) == [123]
+    evidence = found[123][0].evidence
+    # the better half of the 19,999 others ends at 1.00-1.03; its median is 1.01
+    assert len(evidence["siblings"]) == 19999 and evidence["reference"] == 1.01
