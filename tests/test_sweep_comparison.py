@@ -89,4 +89,7 @@ def test_a_sweep_of_thousands_is_compared_in_one_pass():
     assert list(found) == [123]
     evidence = found[123][0].evidence
     # the better half of the 19,999 others ends at 1.00-1.03; its median is 1.01
-    assert len(evidence["siblings"]) == 19999 and evidence["reference"] == 1.01
+    assert evidence["reference"] == 1.01 and evidence["sibling_count"] == 19999
+    # the evidence lists the best 50 siblings, not 19,999 names in each finding
+    assert evidence["siblings"] == [f"s{i}" for i in range(0, 350, 7)]
+    assert evidence["sibling_levels"] == [1.0] * 50
