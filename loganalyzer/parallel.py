@@ -44,9 +44,15 @@ def _init(
     train_loss: str | None,
     val_loss: str | None,
     framework: str | None = None,
+    redo: dict | None = None,
 ) -> None:
     _STATE.update(
-        disc=disc, config=config, train_loss=train_loss, val_loss=val_loss, framework=framework
+        disc=disc,
+        config=config,
+        train_loss=train_loss,
+        val_loss=val_loss,
+        framework=framework,
+        redo=redo,
     )
 
 
@@ -304,8 +310,8 @@ def analyze_to_json(
     ``analyze_paths(...).to_json()``, the same text, but the runs are never held: each
     worker renders its runs' JSON, the texts are kept in order (in memory, or in a
     temporary file for a large sweep), and only the summary the sweep comparison needs
-    stays in memory. A run that comparison flags is analysed again here and rendered
-    with its new finding. Arguments as :func:`analyze_paths`.
+    stays in memory. The runs that comparison flags are analysed again by the workers
+    and rendered with their new findings. Arguments as :func:`analyze_paths`.
 
     Example:
         >>> import io
@@ -314,9 +320,8 @@ def analyze_to_json(
         >>> out.getvalue().count("no such file or directory")
         1
     """
-    from loganalyzer.analysis import add_sibling_findings, sweep_findings
+    from loganalyzer.analysis import sweep_findings
     from loganalyzer.detectors.sweep_outlier import SiblingTable
-    from loganalyzer.renderers.json_text import run_item
 
     config, disc, tasks, jobs = _prepare(paths, config, jobs)
     out = JsonResult(errors=list(disc.missing), skipped=list(disc.passed), texts=_Spool())
@@ -341,16 +346,31 @@ def analyze_to_json(
         found = sweep_findings(siblings, config, out.errors)
     finally:
         siblings.records.close()
-    if found:
-        _init(*init_args)
-        try:
-            for i, findings in found.items():
-                rr = _task(tasks[unit_of[i]])[0][rank_in_unit[i]]
-                add_sibling_findings(rr, findings)
-                out.redone[i] = run_item(rr.to_dict())
-                out.worst = max(out.worst, _worst(rr))
-        finally:
-            _STATE.clear()
+    if found:  # flagged runs are analysed again with their new findings, by the workers
+        redo: dict = {}
+        for i, findings in found.items():
+            redo.setdefault(tasks[unit_of[i]], []).append((i, rank_in_unit[i], findings))
+        again = list(redo)
+        jobs = min(jobs, len(again))
+        for texts in _outputs(again, _redo, (*init_args, redo), jobs, None):
+            for i, text, worst in texts:
+                out.redone[i] = text
+                out.worst = max(out.worst, worst)
+    return out
+
+
+def _redo(unit: Any) -> list[tuple[int, str, int]]:
+    """The runs of ``unit`` that the sweep comparison flagged, analysed again with
+    their new findings: ``(position in the sweep, JSON text, worst severity)``."""
+    from loganalyzer.analysis import add_sibling_findings
+    from loganalyzer.renderers.json_text import run_item
+
+    results = _task(unit)[0]
+    out = []
+    for i, rank, findings in _STATE["redo"][unit]:
+        rr = results[rank]
+        add_sibling_findings(rr, findings)
+        out.append((i, run_item(rr.to_dict()), _worst(rr)))
     return out
 
 
