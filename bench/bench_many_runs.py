@@ -27,6 +27,7 @@ Usage:
     python bench/bench_many_runs.py                        # N = 2000, 3 runs each
     python bench/bench_many_runs.py --sizes 200 2000 --repeat 5
     python bench/bench_many_runs.py --scale                # + 1k/10k/100k, ours only
+    python bench/bench_many_runs.py --layout sweep         # one sweep of cfg_*/training.csv
 """
 
 from __future__ import annotations
@@ -44,7 +45,12 @@ from pathlib import Path
 import numpy as np
 
 
-def write_runs(directory: Path, n: int, epochs: int = 100, seed: int = 0) -> None:
+def write_runs(
+    directory: Path, n: int, epochs: int = 100, seed: int = 0, layout: str = "flat"
+) -> None:
+    """``flat``: ``run_000000.csv`` ... in one folder (no two runs are siblings: their
+    file names differ); ``sweep``: ``cfg_000000/training.csv`` ..., one sweep whose
+    runs the sweep comparison compares (its over-fitting third ends far worse)."""
     rng = np.random.default_rng(seed)
     e = np.arange(epochs)
     for i in range(n):
@@ -62,7 +68,12 @@ def write_runs(directory: Path, n: int, epochs: int = 100, seed: int = 0) -> Non
         val = val + rng.normal(0, noise, epochs)
         lines = ["epoch,loss,val_loss"]
         lines += [f"{k},{a:.6f},{b:.6f}" for k, a, b in zip(e, loss, val, strict=True)]
-        (directory / f"run_{i:06d}.csv").write_text("\n".join(lines) + "\n")
+        if layout == "sweep":
+            (directory / f"cfg_{i:06d}").mkdir()
+            path = directory / f"cfg_{i:06d}" / "training.csv"
+        else:
+            path = directory / f"run_{i:06d}.csv"
+        path.write_text("\n".join(lines) + "\n")
 
 
 def _rss_kb(pid: int) -> int:
@@ -133,10 +144,10 @@ def load() -> str:
     return f"{a:.2f} {b:.2f} {c:.2f}"
 
 
-def compare(base: Path, n: int, repeat: int, env: dict) -> None:
+def compare(base: Path, n: int, repeat: int, env: dict, layout: str = "flat") -> None:
     d = base / f"n{n}"
     d.mkdir()
-    write_runs(d, n)
+    write_runs(d, n, layout=layout)
     cmds = commands(d)
     present = {k: v for k, v in cmds.items() if v is not None}
     for cmd in present.values():  # warm the file and bytecode caches
@@ -145,7 +156,10 @@ def compare(base: Path, n: int, repeat: int, env: dict) -> None:
     for _ in range(repeat):
         for label, cmd in present.items():
             results[label].append(measure(cmd, env))
-    print(f"\nN = {n:,} runs of 100 epochs, median of {repeat} (load before/after: see top):")
+    print(
+        f"\nN = {n:,} runs of 100 epochs ({layout} layout), median of {repeat} "
+        "(load before/after: see top):"
+    )
     print(
         f"  {'tool':<22} {'wall':>8} {'cpu':>8} {'per run':>9} {'vs runmedic':>12} "
         f"{'peak RSS':>9} {'parent':>8}"
@@ -170,13 +184,13 @@ def compare(base: Path, n: int, repeat: int, env: dict) -> None:
     shutil.rmtree(d)
 
 
-def scale(base: Path, sizes: list[int], env: dict) -> None:
+def scale(base: Path, sizes: list[int], env: dict, layout: str = "flat") -> None:
     print("\nloganalyzer alone, growing N (-j all, one run each):")
     print(f"  {'N':>8} {'wall':>9} {'per run':>9} {'peak RSS':>9} {'parent':>8}")
     for n in sizes:
         d = base / f"s{n}"
         d.mkdir()
-        write_runs(d, n)
+        write_runs(d, n, layout=layout)
         cmd = commands(d)["loganalyzer (-j all)"]
         r = measure(cmd, env)
         print(
@@ -192,6 +206,12 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--scale", action="store_true", help="also time growing N, ours only")
     ap.add_argument("--scale-sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    ap.add_argument(
+        "--layout",
+        choices=["flat", "sweep"],
+        default="flat",
+        help="runs in one folder, or one sweep of cfg_*/training.csv (compared as siblings)",
+    )
     args = ap.parse_args()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"cores available: {cores}; load average before: {load()}")
@@ -201,9 +221,9 @@ def main() -> int:
         env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         base = Path(tmp)
         for n in args.sizes:
-            compare(base, n, args.repeat, env)
+            compare(base, n, args.repeat, env, args.layout)
         if args.scale:
-            scale(base, args.scale_sizes, env)
+            scale(base, args.scale_sizes, env, args.layout)
     print(f"\nload average after: {load()}")
     return 0
 
