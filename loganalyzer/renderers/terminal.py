@@ -72,16 +72,27 @@ _MARK = {"error": "✗", "warning": "!", "ok": "✓"}
 
 
 class _Out:
-    """Collects lines and prints each unwrapped; wraps prose itself (hanging indents)."""
+    """Collects lines and prints them unwrapped; wraps prose itself (hanging indents).
+
+    Lines are kept until :meth:`flush` and printed as one text: rich's ``print`` costs
+    about as much per call as rendering a short line, and a sweep's report is tens of
+    thousands of lines (printing each took most of the report's time)."""
 
     def __init__(self, console: Console, width: int | None):
         self.console = console
         self.width = width
+        self.pending: list[Text] = []
 
     def line(self, *parts: Any) -> None:
         text = Text.assemble(*parts) if parts else Text("")
         text.rstrip()
-        self.console.print(text, soft_wrap=True)
+        self.pending.append(text)
+
+    def flush(self) -> None:
+        """Print the lines collected so far (before anything printed another way)."""
+        if self.pending:
+            self.console.print(Text("\n").join(self.pending), soft_wrap=True)
+            self.pending = []
 
     def para(self, lead: Text | str, body: Text, indent: int, *, one_line: bool = False) -> None:
         """``lead`` then ``body`` wrapped at the width with a hanging ``indent``
@@ -198,6 +209,7 @@ def render(
             out.line(("skipped: ", "dim"), term_text(skip.line()))
     if tally and (not quiet or problems or analysis.errors):
         out.line(tally_text(analysis, verbose=verbose))
+    out.flush()
 
 
 def tally_text(analysis: Any, *, verbose: bool = False) -> Text:
@@ -221,6 +233,7 @@ def run_section(out: _Out, view: RunView, *, verbose: bool = False) -> None:
 
     width = out.width or 100
     title = Text(shorten(term_text(view.title), max(width - 6, 10)), style="bold")
+    out.flush()
     out.console.print(Rule(title, align="left", characters="─"), width=width)
     _verdict(out, view)
     out.para("  ", Text(_facts(view), style="dim"), 2)
