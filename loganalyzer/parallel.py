@@ -242,8 +242,9 @@ def analyze_paths(
 # ------------------------------------------------------------------ --format json
 def _rendered(unit: Any) -> tuple[list[tuple[bytes, Any, int]], list, list, list]:
     """:func:`_task`, with every run as its finished JSON text and what the parent
-    still needs of it: its sweep summary and its worst severity (a few hundred bytes per
-    run: the parent never unpickles a run)."""
+    still needs of it: its sweep summary, packed for a
+    :class:`~loganalyzer.detectors.sweep_outlier.SiblingTable`, and its worst severity
+    (the parent never unpickles a run)."""
     from loganalyzer.detectors.sweep_outlier import SiblingTable, sibling
     from loganalyzer.renderers.json_text import run_item
 

@@ -157,8 +157,8 @@ class SiblingTable:
         self.records.append(record)
 
     def sharing(self, min_runs: int) -> dict[int, Sibling]:
-        """``{position: summary}`` of the runs whose key at least ``min_runs`` runs have
-        (their key is its digest)."""
+        """``{position: summary}`` of the runs whose key at least ``min_runs`` runs
+        have; each summary's ``key`` is the digest of the key it was packed with."""
         keys = np.frombuffer(bytes(self.digests), dtype="V16")
         if not len(keys):
             return {}
