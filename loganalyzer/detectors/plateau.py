@@ -170,29 +170,31 @@ class Plateaus:
         return ~rise & (highest - ref <= self.max_excursion * size)
 
     def predict(self) -> list[Stretch]:
-        # plain Python over the lists fit() made: this loop visits most points
-        y, n = self.y, len(self.y)
-        better, gains = self.better, self.gain
+        y, n, min_len = self.y, len(self.y), self.min_len
+        starts = max(0, n - min_len + 1)  # a stretch of min_len points starts before this
         tail = n - max(1, math.ceil(0.1 * n))  # where undertrained's last tenth starts
+        # Where the stretch from each start ends: the point before the first one that
+        # beats the best by the tolerance, all starts at once.
+        better, gain = self.better[:starts], self.gain[:starts]
+        ends = np.where(better >= 0, better - 1, n - 1)
+        # The noise tolerance may carry a stretch to the end past a new low that beats
+        # the best by level_tol: from there the curve improved (what ``undertrained``
+        # reports), so the stretch ends before it.
+        ends = np.where((ends == n - 1) & (gain >= 0) & (gain >= tail), gain - 1, ends)
+        # Greedy, earliest start first: a start whose stretch is too short, or not flat,
+        # is passed over; a stretch found skips the starts inside it. Only the starts of
+        # long enough stretches are walked (plain Python: few of them).
+        long = np.flatnonzero(ends - np.arange(starts) + 1 >= min_len).tolist()
+        ends = ends.tolist()
         out: list[Stretch] = []
-        i = 0
-        while i <= n - self.min_len:
-            # the point before the first one that beats the best by the tolerance
-            j = better[i] - 1 if better[i] >= 0 else n - 1
-            if j == n - 1:
-                # The noise tolerance may carry a stretch to the end past a new low
-                # that beats the best by level_tol: from there the curve improved
-                # (what ``undertrained`` reports), so the stretch ends before it.
-                gain = gains[i]
-                if gain >= 0 and gain >= tail:
-                    j = gain - 1
-            if j - i + 1 >= self.min_len and self._flat(i, j):
+        after = 0  # the first start not inside a stretch found
+        for i in long:
+            j = ends[i]
+            if i >= after and self._flat(i, j):
                 ref = float(self.best[i])
                 inside = y[i : j + 1]
                 out.append(Stretch(i, j, ref, float(median(inside)), ref - float(inside.min())))
-                i = j + 1
-            else:
-                i += 1
+                after = j + 1
         return self._joined(out)
 
     def _joined(self, stretches: list[Stretch]) -> list[Stretch]:
@@ -213,10 +215,10 @@ class Plateaus:
         return out
 
 
-def _first(mask: np.ndarray) -> list:
+def _first(mask: np.ndarray) -> np.ndarray:
     """Per row, the column of the first True (-1 when none)."""
     found = mask.any(axis=-1)
-    return np.where(found, mask.argmax(axis=-1), -1).tolist()
+    return np.where(found, mask.argmax(axis=-1), -1)
 
 
 def _lr_drop(run: Run, start: float, end: float, after: float, factor: float) -> float | None:
