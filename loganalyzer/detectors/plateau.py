@@ -121,11 +121,19 @@ class Plateaus:
         wiggle = C.window_wiggles(y, 2, self.min_len + 2, count=n - self.min_len + 1)
         noise = np.minimum(self.noise_tol * wiggle, self.max_noise_tol * size)
         self.tol = np.maximum(self.level_tol * size, noise)
-        # where the tolerance, and level_tol alone, is first beaten after each point:
-        # both thresholds in one comparison against the points after each start
+        # where the tolerance, and level_tol alone, is first beaten after each point
         limits = np.stack([self.best - self.tol, self.best - self.level_tol * size])
-        self.better, self.gain = _first(later_mask(n) & (y < limits[:, :, None]))
-        self._flat_to: dict[int, list[bool]] = {}
+        if self.level_tol >= 0 and np.isfinite(y).all():
+            # Both limits are then at most the best so far at their start i (tol >= 0),
+            # so no point up to i is below them, and the first later point below one is
+            # where the best so far first drops below it: a search in the (sorted)
+            # negated best so far, not a comparison with every later point. A NaN
+            # limit (no wiggle measured there) sorts last: never beaten, as before.
+            k = np.searchsorted(-self.best, -limits, side="right")
+            self.better, self.gain = np.where(k < n, k, -1)
+        else:
+            self.better, self.gain = _first(later_mask(n) & (y < limits[:, :, None]))
+        self._flat_to: dict[int, tuple[int, list[bool]]] = {}
         return self
 
     def _tol(self, ref: float, i: int | None = None) -> float:
@@ -143,30 +151,33 @@ class Plateaus:
 
     def _flat(self, i: int, j: int) -> bool:
         """Is the stretch ``[i, j]`` flat: not a rise and not a hump (see the module
-        docs)? Answered for every start ``i`` of stretches ending at ``j`` at once."""
-        flat = self._flat_to.get(j)
-        if flat is None:
-            flat = self._flat_to[j] = self._flat_starts(j).tolist()
-        return flat[i]
+        docs)? Answered at once for every start from ``i`` of stretches ending at ``j``
+        (:meth:`predict` asks of a given end with ever later starts)."""
+        known = self._flat_to.get(j)
+        if known is None or i < known[0]:
+            known = self._flat_to[j] = (i, self._flat_starts(i, j).tolist())
+        return known[1][i - known[0]]
 
-    def _flat_starts(self, j: int) -> np.ndarray:
+    def _flat_starts(self, lo: int, j: int) -> np.ndarray:
+        """:meth:`_flat` of the stretches ``[i, j]``, for every start ``i`` in ``[lo, j]``."""
         y = self.y
-        ref = self.best[: j + 1]
+        ref = self.best[lo : j + 1]
         size = np.where(ref > 0, np.abs(ref), self.scale)
         # the end level: the median of the stretch's last (up to) three points
-        end = np.full(j + 1, median(y[max(0, j - 2) : j + 1]))
-        end[max(0, j - 1) :] = [median(y[i : j + 1]) for i in range(max(0, j - 1), j + 1)]
-        starts = np.arange(j + 1)
+        end = np.full(j + 1 - lo, median(y[max(0, j - 2) : j + 1]))
+        late = max(lo, j - 1)
+        end[late - lo :] = [median(y[i : j + 1]) for i in range(late, j + 1)]
+        starts = np.arange(lo, j + 1)
         rise = (j - starts >= 3) & (end - ref > self.max_rise * size)
         if rise.any():
             # a rise: Kendall's tau of y[i + 1 : j + 1], for every start i from the first
             # that ends up at once (the suffixes of y[first + 1 : j + 1]); the taus cost
             # more than the rest, and the starts before it need none
             first = int(np.argmax(rise))
-            tau = np.full(j + 1, np.nan)
-            tau[first:j] = suffix_taus(y[first + 1 : j + 1])
+            tau = np.full(j + 1 - lo, np.nan)
+            tau[first : j - lo] = suffix_taus(y[lo + first + 1 : j + 1])
             rise &= np.isfinite(tau) & (tau >= self.max_rise_tau)
-        highest = np.maximum.accumulate(self.smooth[: j + 1][::-1])[::-1]
+        highest = np.maximum.accumulate(self.smooth[lo : j + 1][::-1])[::-1]
         return ~rise & (highest - ref <= self.max_excursion * size)
 
     def predict(self) -> list[Stretch]:
