@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from loganalyzer.analysis import to_run
+from loganalyzer.detectors import _curves as C
 from loganalyzer.detectors.loss_spike import Spikes, detect, may_jump
 from loganalyzer.rulepack import rule_by_code
 
@@ -106,6 +107,22 @@ def test_a_curve_the_screen_rules_out_has_no_jump_at_any_height():
             for width in (1, 3):
                 assert Spikes(bar, 0.25, width, lookback).fit(y).predict(start=2) == []
     assert skipped > 200  # the screen does rule out many curves
+
+
+def test_the_screen_with_a_noise_bar_rules_out_no_jump_of_that_height():
+    # with a bar of min_height_noise x the swing (the noise's floor on 20+ points),
+    # a curve the screen skips has no jump at that bar or the noisy curve's higher one
+    rng = np.random.default_rng(4)
+    skipped = 0
+    for _ in range(600):
+        y = 2 * np.exp(-np.arange(40) / 10) + 0.1 + rng.normal(0, 0.08, 40)
+        y.flags.writeable = False
+        if may_jump(y, 0.25, 3, 3.0 * C.swing(y)):
+            continue
+        skipped += 1
+        for bar in (3.0, 6.0):
+            assert Spikes(bar, 0.25, 3, 3).fit(y).predict(start=2) == []
+    assert skipped > 50
 
 
 def test_the_screen_lets_a_spike_through():

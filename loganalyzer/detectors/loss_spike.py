@@ -179,7 +179,7 @@ def jump_levels(y: np.ndarray, lookback: int) -> np.ndarray:
     return out
 
 
-def may_jump(y: np.ndarray, min_rel_height: float, lookback: int) -> bool:
+def may_jump(y: np.ndarray, min_rel_height: float, lookback: int, min_height: float = 0.0) -> bool:
     """Can :meth:`Spikes.predict` (``start=2``) find any jump on ``y``? ``False`` only
     when it provably cannot, whatever its height in noise units: a cheap screen that
     spares most curves the measures a jump needs.
@@ -195,6 +195,10 @@ def may_jump(y: np.ndarray, min_rel_height: float, lookback: int) -> bool:
     ``fl(lo * fl(1 + fl(0.9 * r)))`` is at most ``lo * (1 + 0.9 * r + 4u)``, below that
     for any ``r >= 1e-9``. For a smaller ``r``, a ``lookback`` below 1 or a curve with a
     non-finite point the screen answers "maybe" and the detector runs in full.
+    ``min_height`` is a bar at or below the jump's height in noise units times the
+    noise (a jump needs ``fl(y[k] - level) >= min_height``, and ``y[k] - lo`` rounds to
+    at least that): the caller's ``min_height_noise`` times the curve's swing, which
+    the noise never falls below on a curve of 20 points or more.
 
     Example:
         >>> may_jump(np.array([1.0, 0.9, 0.8, 0.75, 0.7, 0.68]), 0.25, 3)
@@ -215,6 +219,8 @@ def may_jump(y: np.ndarray, min_rel_height: float, lookback: int) -> bool:
         np.minimum(lo[j - 2 :], y[: n - 1 - j], out=lo[j - 2 :])
     at = y[2 : n - 1]
     bar = np.where(lo >= 1e-290, lo * (1.0 + 0.9 * min_rel_height), lo)
+    if min_height > 0:
+        return bool(((at >= bar) & (at - lo >= min_height)).any())
     return bool((at >= bar).any())
 
 
@@ -275,7 +281,12 @@ def _spikes_on(c: C.Curve, p: dict, run: Run | None = None) -> tuple[list[dict],
 
     # Most curves never rise a quarter above the points before them: then no predict()
     # can find a jump (at any height in noise units), and the curve is not measured.
-    screened = not may_jump(pooled.y, p["min_rel_height"], p["lookback"])
+    # On 20 points or more the noise is at least the swing: with a bar of at least 0
+    # in noise units (and the noisy curve's bar above it), a jump is at least that high.
+    high = 0.0
+    if pooled.n >= 20 and p["min_height_noise"] >= 0 and p["noisy_factor"] >= 1:
+        high = p["min_height_noise"] * C.swing(pooled.y)
+    screened = not may_jump(pooled.y, p["min_rel_height"], p["lookback"], high)
     if screened:
         base = []
     else:
