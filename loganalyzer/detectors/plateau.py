@@ -169,16 +169,19 @@ class Plateaus:
         end[late - lo :] = [median(y[i : j + 1]) for i in range(late, j + 1)]
         starts = np.arange(lo, j + 1)
         rise = (j - starts >= 3) & (end - ref > self.max_rise * size)
-        if rise.any():
+        highest = np.maximum.accumulate(self.smooth[lo : j + 1][::-1])[::-1]
+        low = highest - ref <= self.max_excursion * size  # else a hump: not flat
+        asked = rise & low  # where the rise's tau decides
+        if asked.any():
             # a rise: Kendall's tau of y[i + 1 : j + 1], for every start i from the first
-            # that ends up at once (the suffixes of y[first + 1 : j + 1]); the taus cost
-            # more than the rest, and the starts before it need none
-            first = int(np.argmax(rise))
+            # that ends up below a hump at once (the suffixes of y[first + 1 : j + 1]);
+            # the taus cost more than the rest, and the starts before it need none (a
+            # hump is not flat whatever its tau)
+            first = int(np.argmax(asked))
             tau = np.full(j + 1 - lo, np.nan)
             tau[first : j - lo] = suffix_taus(y[lo + first + 1 : j + 1])
             rise &= np.isfinite(tau) & (tau >= self.max_rise_tau)
-        highest = np.maximum.accumulate(self.smooth[lo : j + 1][::-1])[::-1]
-        return ~rise & (highest - ref <= self.max_excursion * size)
+        return ~rise & low
 
     def predict(self) -> list[Stretch]:
         y, n, min_len = self.y, len(self.y), self.min_len
