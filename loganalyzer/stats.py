@@ -529,12 +529,33 @@ def running_median(y: np.ndarray, window: int) -> np.ndarray:
     if window > n or n * window > 200_000:  # wide: a sorted window moving along
         return _running_median_sorted(y, h)
     out = np.empty(n)
-    out[h : n - h] = np.sort(y[windows(n, window)], axis=1)[:, h]
+    if window <= 5 and y.all():
+        # 3 and 5 points (the detectors' windows, asked of every curve): the middle
+        # value by minima and maxima of shifted slices, 3x faster than sorting every
+        # window. Both pick the same order statistic; without zeros (y.all()), equal
+        # finite values have equal bits, so it is the same double (with a 0.0 and a
+        # -0.0 in one window the sort and the minima may pick different zeros).
+        out[h : n - h] = _middle(*(y[i : n - 2 * h + i] for i in range(window)))
+    else:
+        out[h : n - h] = np.sort(y[windows(n, window)], axis=1)[:, h]
     # the windows cut by an end, as lists: y[: i + h + 1] at the start, y[i - h :] at the end
     head, tail = y[: 2 * h].tolist(), y[n - 2 * h :].tolist()
     out[:h] = [_median_of(sorted(head[: i + h + 1])) for i in range(h)]
     out[n - h :] = [_median_of(sorted(tail[i:])) for i in range(h)]
     return out
+
+
+def _middle(*v: np.ndarray) -> np.ndarray:
+    """The median of 3 or 5 arrays, element by element, by minima and maxima: of 3,
+    the larger of min(a, b) and min(max(a, b), c); of 5, the median of 3 of ``e``, the
+    larger of the pairs' minima and the smaller of their maxima (the two values each
+    ruled out as the median, below and above, are dropped)."""
+    mn, mx = np.minimum, np.maximum
+    if len(v) == 5:
+        a, b, c, d, e = v
+        v = (e, mx(mn(a, b), mn(c, d)), mn(mx(a, b), mx(c, d)))
+    a, b, c = v
+    return mx(mn(a, b), mn(mx(a, b), c))
 
 
 _WINDOWS: dict[tuple[int, int], np.ndarray] = {}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from loganalyzer.analysis import to_run
-from loganalyzer.detectors.loss_spike import detect
+from loganalyzer.detectors import _curves as C
+from loganalyzer.detectors.loss_spike import Spikes, detect, may_jump
 from loganalyzer.rulepack import rule_by_code
 
 
@@ -77,3 +78,54 @@ def test_a_spike_in_a_12_epoch_loss_halving_every_epoch_is_found():
     # the same fall without the jump has no spike
     smooth = loss[:6] + [0.05, 0.0134, 0.0, 0.0, 0.0, 0.0]
     assert detect(to_run({"loss": smooth}), rule_by_code("LA103"), {}) == []
+
+
+def test_a_curve_the_screen_rules_out_has_no_jump_at_any_height():
+    # may_jump lets the detector skip a curve; it must never skip one with a jump,
+    # whatever the bar in noise units, the lookback or the width (edge cases: values
+    # a few ulps around 1.25x the level, zeros, negatives, tiny levels)
+    rng = np.random.default_rng(3)
+    skipped = 0
+    for t in range(1200):
+        n = int(rng.choice([3, 4, 5, 8, 20, 60]))
+        y = [
+            1 + 0.1 * rng.normal(size=n),
+            np.exp(-np.arange(n) / 10) + 0.01 * rng.normal(size=n),
+            rng.choice([0.0, -0.0, 1.0, 1.25, 0.8, -1.0, 1e-300], size=n),
+        ][t % 3]
+        if t % 3 == 0 and n > 3:
+            k = int(rng.integers(2, n - 1))
+            level = float(np.median(y[max(0, k - 3) : k]))
+            y[k] = level * 1.25
+            for _ in range(int(rng.integers(-3, 4))):
+                y[k] = np.nextafter(y[k], np.inf if t % 2 else -np.inf)
+        lookback = int(rng.choice([1, 2, 3, 4]))
+        if may_jump(y, 0.25, lookback):
+            continue
+        skipped += 1
+        for bar in (0.0, 3.0):
+            for width in (1, 3):
+                assert Spikes(bar, 0.25, width, lookback).fit(y).predict(start=2) == []
+    assert skipped > 200  # the screen does rule out many curves
+
+
+def test_the_screen_with_a_noise_bar_rules_out_no_jump_of_that_height():
+    # with a bar of min_height_noise x the swing (the noise's floor on 20+ points),
+    # a curve the screen skips has no jump at that bar or the noisy curve's higher one
+    rng = np.random.default_rng(4)
+    skipped = 0
+    for _ in range(600):
+        y = 2 * np.exp(-np.arange(40) / 10) + 0.1 + rng.normal(0, 0.08, 40)
+        y.flags.writeable = False
+        if may_jump(y, 0.25, 3, 3.0 * C.swing(y)):
+            continue
+        skipped += 1
+        for bar in (3.0, 6.0):
+            assert Spikes(bar, 0.25, 3, 3).fit(y).predict(start=2) == []
+    assert skipped > 50
+
+
+def test_the_screen_lets_a_spike_through():
+    loss = [1.0, 0.9, 0.82, 0.76, 0.71, 0.8875, 0.66, 0.63, 0.61, 0.6]  # 0.71 * 1.25
+    assert may_jump(np.array(loss), 0.25, 3)
+    assert not may_jump(np.array(loss[:5] + [0.85] + loss[6:]), 0.25, 3)

@@ -104,6 +104,28 @@ def test_running_median_is_pandas_rolling_median(window):
     assert np.array_equal(S.running_median(y, window), want, equal_nan=True)
 
 
+@pytest.mark.parametrize("window", [3, 5])
+def test_running_median_of_3_and_5_picks_the_sorted_windows_middle_bits(window):
+    # 3 and 5 points take the middle value by minima and maxima, not a sort: the same
+    # double on every tie pattern of 4 values, and on curves with a 0.0 and a -0.0
+    def sorted_middle(y):
+        h = window // 2
+        rows = [np.sort(y[max(0, i - h) : i + h + 1]) for i in range(len(y))]
+        return np.array(
+            [
+                r[len(r) // 2] if len(r) % 2 else (r[len(r) // 2 - 1] + r[len(r) // 2]) / 2
+                for r in rows
+            ]
+        )
+
+    rng = np.random.default_rng(window)
+    tied = [np.array(v, dtype=float) + 1 for v in np.ndindex(*(4,) * window)]
+    zeros = [rng.choice([0.0, -0.0, 1.0, -1.0, 0.5], size=30) for _ in range(300)]
+    for y in tied + zeros + [rng.normal(size=100) for _ in range(50)]:
+        got, want = S.running_median(y, window), sorted_middle(y)
+        assert np.array_equal(got.view(np.int64), want.view(np.int64)), y
+
+
 def test_median_and_smooth_are_numpys():
     for y in curves(7):
         for part in (y, y[:1], y[:2], y[:-1], np.r_[y, np.nan]):

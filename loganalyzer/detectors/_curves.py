@@ -28,7 +28,7 @@ import numpy as np
 
 from loganalyzer.naming import direction  # noqa: F401  (detectors call C.direction)
 from loganalyzer.run import Run
-from loganalyzer.stats import mann_kendall, median, noise_sigma, theil_sen
+from loganalyzer.stats import kept, mann_kendall, median, noise_sigma, theil_sen
 from loganalyzer.stats import running_median as _running_median
 
 #: Fewer finite points than this on a curve and detectors stay silent on it
@@ -420,37 +420,57 @@ def window_wiggles(y: np.ndarray, before: int, after: int, count: int | None = N
     out = np.full(n, np.nan)
     if not count:
         return out
-    rows = np.arange(count)
-    starts = np.maximum(0, rows - before)
-    size = np.minimum(n, rows + after) - starts
-    whole = size >= 4
+    # where every window lies depends on the sizes only: kept per sizes (curves come
+    # in few lengths), so a curve pays for the operations on its values alone
+    lay = kept(_LAYOUTS, (n, before, after, count), lambda: _layout(n, before, after, count), 64)
+    short, rows, a, a1, k, idx, pad, s2, s1, b4, b2, h, odd = lay
     if not np.isfinite(y).all():
-        whole[:] = False
-    if not whole.all():
-        for i in np.flatnonzero(~whole).tolist():  # short windows, curves with NaN or inf
-            out[i] = wiggle(y[starts[i] : starts[i] + size[i]])
-        if not whole.any():
-            return out
-        rows = np.flatnonzero(whole)
-        starts, size = starts[rows], size[rows]
-    a, b = starts, starts + size
-    cols = np.arange(int(size.max()))
-    idx = np.minimum(a[:, None] + cols, n - 1)
+        short, rows = np.arange(count), rows[:0]  # every window on its own
+    if len(short):
+        starts = np.maximum(0, short - before)
+        size = np.minimum(n, short + after) - starts
+        for i, s0, m in zip(short.tolist(), starts.tolist(), size.tolist(), strict=True):
+            out[i] = wiggle(y[s0 : s0 + m])  # short windows, curves with NaN or inf
+    if not len(rows):
+        return out
     r3 = running_median(y, 3)
     rm = running_median(y, 5)[idx]
     # the median of y[s : s + 4] for every s, from the slices (no sort)
     v0, v1, v2, v3 = y[: n - 3], y[1 : n - 2], y[2 : n - 1], y[3:]
     low = np.maximum(np.minimum(v0, v1), np.minimum(v2, v3))
     m4 = (low + np.minimum(np.maximum(v0, v1), np.maximum(v2, v3))) / 2
-    k = np.arange(len(a))
-    rm[:, 0], rm[:, 1] = r3[a + 1], m4[a]
-    rm[k, size - 2], rm[k, size - 1] = m4[b - 4], r3[b - 2]
+    rm[:, 0], rm[:, 1] = r3[a1], m4[a]
+    rm[k, s2], rm[k, s1] = m4[b4], r3[b2]
     dev = np.abs(y[idx] - rm)
-    dev[cols >= size[:, None]] = np.inf
+    dev[pad] = np.inf
     dev.sort(axis=1)
-    h = size // 2
-    out[rows] = np.where(size % 2 == 1, dev[k, h], (dev[k, h - 1] + dev[k, h]) / 2)
+    out[rows] = np.where(odd, dev[k, h], (dev[k, h - 1] + dev[k, h]) / 2)
     return out
+
+
+_LAYOUTS: dict[tuple, tuple] = {}
+
+
+def _layout(n: int, before: int, after: int, count: int) -> tuple:
+    """The windows of :func:`window_wiggles` for a curve of ``n`` points: the rows
+    whose window is too short for the matrix (under 4 points), and for the others
+    their start ``a`` and ``a + 1``, row numbers, the points' indices (padded with
+    the last point), the padding mask, the last two columns, ``b - 4`` and ``b - 2``
+    for the window's end ``b`` (where its edge medians are read), the median's middle
+    position and whether the size is odd."""
+    rows = np.arange(count)
+    starts = np.maximum(0, rows - before)
+    size = np.minimum(n, rows + after) - starts
+    whole = size >= 4
+    short = rows[~whole]
+    rows, a, size = rows[whole], starts[whole], size[whole]
+    b = a + size
+    cols = np.arange(int(size.max()) if len(size) else 0)
+    idx = np.minimum(a[:, None] + cols, n - 1)
+    k = np.arange(len(a))
+    pad = cols >= size[:, None]
+    h = size // 2
+    return short, rows, a, a + 1, k, idx, pad, size - 2, size - 1, b - 4, b - 2, h, size % 2 == 1
 
 
 @measure

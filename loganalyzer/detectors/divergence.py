@@ -96,10 +96,17 @@ class Explosion:
         n = len(y)
         if n < 4:
             return None
-        sigma = C.sigma(y)
         # Every point t = 1 .. n-2 at once: b is the best before it, start the median
         # of the first (up to 3) points, need the rise it must show above b.
         b = np.minimum.accumulate(y)[: n - 2]
+        # A cheap screen first (most losses never jump a quarter above their best):
+        # need is a maximum with floor = min_rel_rise * |b| among its terms, so
+        # need >= floor exactly and b + need >= b + floor after rounding too; a point
+        # that does not rise above b + floor, and then b + floor / 2, is no jump.
+        floor = self.min_rel_rise * np.abs(b)
+        if not ((y[1 : n - 1] > b + floor) & (y[2:] > b + 0.5 * floor)).any():
+            return None
+        sigma = C.sigma(y)
         start = np.full(n - 2, median(y[:3]))
         start[:2] = y[0], median(y[:2])
         lost = start - b
@@ -161,13 +168,19 @@ def stays_up(y: np.ndarray, factor: float = 2.0, share: float = 0.8) -> int | No
     n = len(y)
     if n < 5 or np.any(y <= 0):
         return None
+    end = C.robust_end(y, 3)
+    # The best level is a median of (or between) points, so at least the lowest point:
+    # a loss that does not end at factor x its lowest point ends below factor x the best
+    # level too (factor >= 0; rounding is monotone), whatever its running median.
+    lowest = float(y.min())
+    if factor >= 0 and lowest == lowest and not end >= factor * lowest:
+        return None
     smooth = C.running_median(y, 3)
     best = int(np.argmin(smooth))
     after = y[best + 1 :]
     if len(after) < 3:
         return None
     level = float(smooth[best])
-    end = C.robust_end(y, 3)
     # ... and it gives back a quarter of the progress made (from the median of the first
     # points): a loss memorised down to its last logged digit (0.0001 -> 0.0002) is not
     # "2x its best" in any sense that matters.

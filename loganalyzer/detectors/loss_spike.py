@@ -179,6 +179,51 @@ def jump_levels(y: np.ndarray, lookback: int) -> np.ndarray:
     return out
 
 
+def may_jump(y: np.ndarray, min_rel_height: float, lookback: int, min_height: float = 0.0) -> bool:
+    """Can :meth:`Spikes.predict` (``start=2``) find any jump on ``y``? ``False`` only
+    when it provably cannot, whatever its height in noise units: a cheap screen that
+    spares most curves the measures a jump needs.
+
+    Why it is necessary: a jump at ``k`` (2 <= k <= n - 2) needs ``h >= need``, where
+    ``h = y[k] - level`` and ``level`` is the median of (or the last of) the up to
+    ``lookback`` points before ``k``, so ``level >= lo``, their minimum. With
+    ``min_rel_height`` (``r``) >= 0, ``need`` is ``r * level`` (level > 0) or a tenth of
+    the curve's scale (> 0): never below 0, so a jump needs ``y[k] >= level >= lo``.
+    Where ``lo`` is a normal positive double (>= 1e-290: nothing underflows), the level
+    is positive and, with ``u = 2**-53``, ``fl(y[k] - level) >= fl(r * level)`` gives
+    ``y[k] >= level * (1 + r * (1 - 2u)) >= lo * (1 + r * (1 - 2u))``; the bar
+    ``fl(lo * fl(1 + fl(0.9 * r)))`` is at most ``lo * (1 + 0.9 * r + 4u)``, below that
+    for any ``r >= 1e-9``. For a smaller ``r``, a ``lookback`` below 1 or a curve with a
+    non-finite point the screen answers "maybe" and the detector runs in full.
+    ``min_height`` is a bar at or below the jump's height in noise units times the
+    noise (a jump needs ``fl(y[k] - level) >= min_height``, and ``y[k] - lo`` rounds to
+    at least that): the caller's ``min_height_noise`` times the curve's swing, which
+    the noise never falls below on a curve of 20 points or more.
+
+    Example:
+        >>> may_jump(np.array([1.0, 0.9, 0.8, 0.75, 0.7, 0.68]), 0.25, 3)
+        False
+        >>> may_jump(np.array([1.0, 0.9, 0.8, 0.75, 4.0, 0.7, 0.68]), 0.25, 3)
+        True
+    """
+    n = len(y)
+    lookback = int(lookback)
+    if not (min_rel_height >= 1e-9 and lookback >= 1) or not np.isfinite(y).all():
+        return True
+    if n < 4:
+        return False  # no k in [2, n - 2]
+    # lo[k - 2] = min(y[max(0, k - lookback) : k]) for k = 2 .. n - 2 (a window cut by
+    # the start holds y[0], already met at a smaller shift)
+    lo = y[1 : n - 2].copy()
+    for j in range(2, min(lookback, n - 2) + 1):
+        np.minimum(lo[j - 2 :], y[: n - 1 - j], out=lo[j - 2 :])
+    at = y[2 : n - 1]
+    bar = np.where(lo >= 1e-290, lo * (1.0 + 0.9 * min_rel_height), lo)
+    if min_height > 0:
+        return bool(((at >= bar) & (at - lo >= min_height)).any())
+    return bool((at >= bar).any())
+
+
 def _joint(run: Run, c: C.Curve, p: dict) -> list[Spike]:
     """Jumps of a sparse validation curve that the training loss makes too.
 
@@ -234,15 +279,30 @@ def _spikes_on(c: C.Curve, p: dict, run: Run | None = None) -> tuple[list[dict],
             if s.peak >= warm or (s.level > 0 and s.value - s.level >= big * s.level)
         ]
 
-    model = Spikes(p["min_height_noise"], *args).fit(pooled.y)
-    base = settled(model.predict(start=2))
+    # Most curves never rise a quarter above the points before them: then no predict()
+    # can find a jump (at any height in noise units), and the curve is not measured.
+    # On 20 points or more the noise is at least the swing: with a bar of at least 0
+    # in noise units (and the noisy curve's bar above it), a jump is at least that high.
+    high = 0.0
+    if pooled.n >= 20 and p["min_height_noise"] >= 0 and p["noisy_factor"] >= 1:
+        high = p["min_height_noise"] * C.swing(pooled.y)
+    screened = not may_jump(pooled.y, p["min_rel_height"], p["lookback"], high)
+    if screened:
+        base = []
+    else:
+        model = Spikes(p["min_height_noise"], *args).fit(pooled.y)
+        base = settled(model.predict(start=2))
     if run is not None and not pooled.binned:
         seen = {b.peak for b in base}
         base = sorted(
             base + [j for j in _joint(run, c, p) if j.peak not in seen], key=lambda s: s.peak
         )
     found = base
-    if profile(pooled)[2]:
+    if screened:
+        # the strict bar of a noisy curve finds no jump either (see may_jump)
+        if base and profile(pooled)[2]:
+            found = []
+    elif profile(pooled)[2]:
         # on a noisy curve a spike must stand further out of the noise
         strict = copy.copy(model)  # the same curve measured, a higher bar
         strict.min_height_noise = p["min_height_noise"] * p["noisy_factor"]

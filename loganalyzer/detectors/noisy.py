@@ -142,9 +142,9 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         judged = C.binned(c, MAX_POINTS)
         y = judged.y
         turns, ratio, noisy = profile(judged, p)
-        rng = float(np.max(y) - np.min(y))
         if not noisy:
             continue
+        rng = float(np.max(y) - np.min(y))
         m = measure(y)
         if minibatch(run, c) and m["relative_noise"] < p["minibatch_relative_noise"]:
             continue  # ordinary minibatch jitter

@@ -121,11 +121,19 @@ class Plateaus:
         wiggle = C.window_wiggles(y, 2, self.min_len + 2, count=n - self.min_len + 1)
         noise = np.minimum(self.noise_tol * wiggle, self.max_noise_tol * size)
         self.tol = np.maximum(self.level_tol * size, noise)
-        # where the tolerance, and level_tol alone, is first beaten after each point:
-        # both thresholds in one comparison against the points after each start
+        # where the tolerance, and level_tol alone, is first beaten after each point
         limits = np.stack([self.best - self.tol, self.best - self.level_tol * size])
-        self.better, self.gain = _first(later_mask(n) & (y < limits[:, :, None]))
-        self._flat_to: dict[int, list[bool]] = {}
+        if self.level_tol >= 0 and np.isfinite(y).all():
+            # Both limits are then at most the best so far at their start i (tol >= 0),
+            # so no point up to i is below them, and the first later point below one is
+            # where the best so far first drops below it: a search in the (sorted)
+            # negated best so far, not a comparison with every later point. A NaN
+            # limit (no wiggle measured there) sorts last: never beaten, as before.
+            k = np.searchsorted(-self.best, -limits, side="right")
+            self.better, self.gain = np.where(k < n, k, -1)
+        else:
+            self.better, self.gain = _first(later_mask(n) & (y < limits[:, :, None]))
+        self._flat_to: dict[int, tuple[int, list[bool]]] = {}
         return self
 
     def _tol(self, ref: float, i: int | None = None) -> float:
@@ -143,56 +151,64 @@ class Plateaus:
 
     def _flat(self, i: int, j: int) -> bool:
         """Is the stretch ``[i, j]`` flat: not a rise and not a hump (see the module
-        docs)? Answered for every start ``i`` of stretches ending at ``j`` at once."""
-        flat = self._flat_to.get(j)
-        if flat is None:
-            flat = self._flat_to[j] = self._flat_starts(j).tolist()
-        return flat[i]
+        docs)? Answered at once for every start from ``i`` of stretches ending at ``j``
+        (:meth:`predict` asks of a given end with ever later starts)."""
+        known = self._flat_to.get(j)
+        if known is None or i < known[0]:
+            known = self._flat_to[j] = (i, self._flat_starts(i, j).tolist())
+        return known[1][i - known[0]]
 
-    def _flat_starts(self, j: int) -> np.ndarray:
+    def _flat_starts(self, lo: int, j: int) -> np.ndarray:
+        """:meth:`_flat` of the stretches ``[i, j]``, for every start ``i`` in ``[lo, j]``."""
         y = self.y
-        ref = self.best[: j + 1]
+        ref = self.best[lo : j + 1]
         size = np.where(ref > 0, np.abs(ref), self.scale)
         # the end level: the median of the stretch's last (up to) three points
-        end = np.full(j + 1, median(y[max(0, j - 2) : j + 1]))
-        end[max(0, j - 1) :] = [median(y[i : j + 1]) for i in range(max(0, j - 1), j + 1)]
-        starts = np.arange(j + 1)
+        end = np.full(j + 1 - lo, median(y[max(0, j - 2) : j + 1]))
+        late = max(lo, j - 1)
+        end[late - lo :] = [median(y[i : j + 1]) for i in range(late, j + 1)]
+        starts = np.arange(lo, j + 1)
         rise = (j - starts >= 3) & (end - ref > self.max_rise * size)
-        if rise.any():
+        highest = np.maximum.accumulate(self.smooth[lo : j + 1][::-1])[::-1]
+        low = highest - ref <= self.max_excursion * size  # else a hump: not flat
+        asked = rise & low  # where the rise's tau decides
+        if asked.any():
             # a rise: Kendall's tau of y[i + 1 : j + 1], for every start i from the first
-            # that ends up at once (the suffixes of y[first + 1 : j + 1]); the taus cost
-            # more than the rest, and the starts before it need none
-            first = int(np.argmax(rise))
-            tau = np.full(j + 1, np.nan)
-            tau[first:j] = suffix_taus(y[first + 1 : j + 1])
+            # that ends up below a hump at once (the suffixes of y[first + 1 : j + 1]);
+            # the taus cost more than the rest, and the starts before it need none (a
+            # hump is not flat whatever its tau)
+            first = int(np.argmax(asked))
+            tau = np.full(j + 1 - lo, np.nan)
+            tau[first : j - lo] = suffix_taus(y[lo + first + 1 : j + 1])
             rise &= np.isfinite(tau) & (tau >= self.max_rise_tau)
-        highest = np.maximum.accumulate(self.smooth[: j + 1][::-1])[::-1]
-        return ~rise & (highest - ref <= self.max_excursion * size)
+        return ~rise & low
 
     def predict(self) -> list[Stretch]:
-        # plain Python over the lists fit() made: this loop visits most points
-        y, n = self.y, len(self.y)
-        better, gains = self.better, self.gain
+        y, n, min_len = self.y, len(self.y), self.min_len
+        starts = max(0, n - min_len + 1)  # a stretch of min_len points starts before this
         tail = n - max(1, math.ceil(0.1 * n))  # where undertrained's last tenth starts
+        # Where the stretch from each start ends: the point before the first one that
+        # beats the best by the tolerance, all starts at once.
+        better, gain = self.better[:starts], self.gain[:starts]
+        ends = np.where(better >= 0, better - 1, n - 1)
+        # The noise tolerance may carry a stretch to the end past a new low that beats
+        # the best by level_tol: from there the curve improved (what ``undertrained``
+        # reports), so the stretch ends before it.
+        ends = np.where((ends == n - 1) & (gain >= 0) & (gain >= tail), gain - 1, ends)
+        # Greedy, earliest start first: a start whose stretch is too short, or not flat,
+        # is passed over; a stretch found skips the starts inside it. Only the starts of
+        # long enough stretches are walked (plain Python: few of them).
+        long = np.flatnonzero(ends - np.arange(starts) + 1 >= min_len).tolist()
+        ends = ends.tolist()
         out: list[Stretch] = []
-        i = 0
-        while i <= n - self.min_len:
-            # the point before the first one that beats the best by the tolerance
-            j = better[i] - 1 if better[i] >= 0 else n - 1
-            if j == n - 1:
-                # The noise tolerance may carry a stretch to the end past a new low
-                # that beats the best by level_tol: from there the curve improved
-                # (what ``undertrained`` reports), so the stretch ends before it.
-                gain = gains[i]
-                if gain >= 0 and gain >= tail:
-                    j = gain - 1
-            if j - i + 1 >= self.min_len and self._flat(i, j):
+        after = 0  # the first start not inside a stretch found
+        for i in long:
+            j = ends[i]
+            if i >= after and self._flat(i, j):
                 ref = float(self.best[i])
                 inside = y[i : j + 1]
                 out.append(Stretch(i, j, ref, float(median(inside)), ref - float(inside.min())))
-                i = j + 1
-            else:
-                i += 1
+                after = j + 1
         return self._joined(out)
 
     def _joined(self, stretches: list[Stretch]) -> list[Stretch]:
@@ -213,10 +229,10 @@ class Plateaus:
         return out
 
 
-def _first(mask: np.ndarray) -> list:
+def _first(mask: np.ndarray) -> np.ndarray:
     """Per row, the column of the first True (-1 when none)."""
     found = mask.any(axis=-1)
-    return np.where(found, mask.argmax(axis=-1), -1).tolist()
+    return np.where(found, mask.argmax(axis=-1), -1)
 
 
 def _lr_drop(run: Run, start: float, end: float, after: float, factor: float) -> float | None:

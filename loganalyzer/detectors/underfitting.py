@@ -187,6 +187,22 @@ def learned_nothing(run: Run, t: np.ndarray, gap: float | None, p: dict) -> tupl
     return None
 
 
+def _ruled_out(run: Run, t: C.Curve, final: float, gap: float | None, p: dict) -> bool:
+    """Can no finding come out of :func:`detect`, whatever the flat start? ``True``
+    only when provably not, so that most runs skip measuring it: without a training
+    accuracy there is no chance level and neither accuracy sign of
+    :func:`learned_nothing`; its two other signs need the validation loss within
+    ``max_gap`` of the training loss's robust end (``close``), and the plain under-fit
+    needs it within ``max_gap`` of its end level. The same comparisons as there, so a
+    NaN gap is never ruled out."""
+    if C.accuracy_columns(run, "train"):
+        return False
+    if gap is None:
+        return True
+    g = abs(gap)
+    return g > p["max_gap"] * final and not g <= p["max_gap"] * C.robust_end(t.y, 3)
+
+
 def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     """An ``underfitting`` finding on ``run.train_loss`` when it settles early and high."""
     p = {**DEFAULTS, **rule.params, **params}
@@ -198,12 +214,19 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
         return []  # diverged: the divergence rule speaks
     t = C.binned(train)
     n = t.n
+    final = C.end_level(t.y)
+    val = C.curve(run, run.val_loss)
+    gap = None
+    if val is not None and val.n >= 2:
+        v_end = C.end_level(C.binned(val).y)
+        gap = v_end - final
+    if _ruled_out(run, t, final, gap, p):
+        return []
     pos = flat_start(t.y, p["tol_sigma"], p["level_tol"])
     flat_points = n - pos
     if flat_points < C.min_points(p):
         return []
     flat_fraction = flat_points / n
-    final = C.end_level(t.y)
     best = float(np.min(train.y))
     # The flat stretch must be the lowest the loss got: a loss that learned and then
     # jumped up to a new level (even to chance) diverged, which ``divergence`` reports.
@@ -213,12 +236,6 @@ def detect(run: Run, rule: Rule, params: dict) -> list[Finding]:
     if final - float(np.min(smooth)) > jump:
         return []
     start_index, last_index = float(t.first[pos]), float(t.last[-1])
-
-    val = C.curve(run, run.val_loss)
-    gap = None
-    if val is not None and val.n >= 2:
-        v_end = C.end_level(C.binned(val).y)
-        gap = v_end - final
 
     chance = None
     if flat_fraction >= p["chance_min_flat_fraction"]:
