@@ -158,7 +158,7 @@ def advise(
         for link in rule.advice:
             if link.action in _MODULES:
                 wanted.setdefault(link.action, []).append((f, link.priority))
-        if context.collapse is not None and severity_rank(f.severity) >= severity_rank("warning"):
+        if severity_rank(f.severity) >= severity_rank("warning") and context.collapse is not None:
             # What the findings read on a run wrecked in its first epoch has one cause.
             wanted.setdefault("lower-lr", []).append((f, 0))
     noisy = any(
