@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -229,6 +228,23 @@ def collapse(run: Run, ratio: float = 10.0, max_learned: float = 0.5) -> Collaps
     return Collapse(as_index(x[p]), float(y[p]), level)
 
 
+class _once:
+    """``functools.cached_property`` without its lock (Python 3.11 takes one on every
+    first read, a third of the cost of reading a part of a run's context): the value
+    goes into the instance's ``__dict__``, which later reads find first."""
+
+    def __init__(self, read):
+        self.read = read
+        self.name = read.__name__
+        self.__doc__ = read.__doc__
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.read(obj)
+        return value
+
+
 class RunContext:
     """Everything about a run that advice reads besides the findings that call for it.
 
@@ -251,42 +267,44 @@ class RunContext:
         self.run = run
         self.findings = findings
         self._given = framework
+        #: Text the builders share, kept per what it is made of (see ``_common.because``).
+        self.said: dict = {}
 
     @classmethod
     def of(cls, run: Run, findings: list[Finding], framework: str | None = None) -> RunContext:
         return cls(run, findings, framework)
 
-    @cached_property
+    @_once
     def framework(self) -> str:
         return self._given if self._given is not None else guess(self.run).name
 
-    @cached_property
+    @_once
     def framework_why(self) -> str:
         g = guess(self.run)
         return "--framework" if self._given not in (None, g.name) else g.why
 
-    @cached_property
+    @_once
     def schedule(self) -> Schedule:
         lr = self.run.points(self.run.learning_rate)
         return schedule(lr.x, lr.y) if lr is not None else Schedule("none")
 
-    @cached_property
+    @_once
     def grads(self) -> GradNorms | None:
         return grad_norms(self.run)
 
-    @cached_property
+    @_once
     def optimizer(self) -> str | None:
         return optimizer(self.run)
 
-    @cached_property
+    @_once
     def chance(self) -> Chance | None:
         return chance(self.run, self.findings)
 
-    @cached_property
+    @_once
     def suspect(self) -> set[str]:
         return {f.metric for f in self.findings if f.kind == MISMATCH}
 
-    @cached_property
+    @_once
     def collapse(self) -> Collapse | None:
         return collapse(self.run)
 
