@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,6 +132,7 @@ def fmt(x: Any) -> str:
     return str(x)
 
 
+@functools.lru_cache(maxsize=256)  # a sweep's runs share a few names; asked per action
 def mode_for(metric: str) -> str:
     """``"max"`` for accuracy-like metrics, ``"min"`` for losses and errors.
 
