@@ -292,7 +292,8 @@ def _choose(data: bytes, mode: str) -> Choice | None:
             tried[d, margin] = patience, traces[d].simulate(patience, after=target)
         return tried[d, margin]
 
-    for margin in (1, 0):
+    # a stop after the best needs a point after it: none when the curve ends on its best
+    for margin in (1, 0) if target < len(y) - 1 else ():
         for d, k in deltas.items():
             patience, sim = attempt(d, margin)
             if sim.restored_pos != target or sim.stop_pos is None:
