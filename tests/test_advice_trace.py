@@ -38,7 +38,7 @@ def test_every_patience_read_off_the_trace_matches_a_replay():
         if k % 7 == 0 and n:
             y[int(rng.integers(n))] = np.nan
         for mode in ("min", "max"):
-            for delta in (0.0, 0.1):
+            for delta in (-0.1, 0.0, 0.1):  # a negative min_delta improves off the records
                 trace = Trace.of(y, delta, mode)
                 for patience in range(1, 8):
                     sim = trace.simulate(patience)
@@ -47,8 +47,11 @@ def test_every_patience_read_off_the_trace_matches_a_replay():
                     )
                 for target in range(n):
                     p = trace.min_patience(target)
-                    stop, _ = replay(y.tolist(), p, delta, mode)
+                    stop, best = replay(y.tolist(), p, delta, mode)
                     assert stop is None or stop > target  # p does not stop by target
+                    # ... so the simulation may skip the epochs up to the target
+                    sim = trace.simulate(p, after=target)
+                    assert (sim.stop_pos, sim.restored_pos) == (stop, best)
                     if p > 1:
                         stop, _ = replay(y.tolist(), p - 1, delta, mode)
                         assert stop is not None and stop <= target  # and p is the least

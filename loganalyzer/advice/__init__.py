@@ -149,8 +149,11 @@ def advise(
     if context is None:
         context = RunContext.of(run, all_findings, framework)
     wanted: dict[str, list[tuple[Finding, int]]] = {}
+    warning = severity_rank("warning")
+    rank = {id(f): severity_rank(f.severity) for f in all_findings}
     for f in all_findings:
-        if severity_rank(f.severity) < severity_rank("warning") and f.kind not in ADVISE_ON_INFO:
+        serious = rank[id(f)] >= warning
+        if not serious and f.kind not in ADVISE_ON_INFO:
             continue
         rule = lookup(f.rule)
         if rule is None:
@@ -158,23 +161,24 @@ def advise(
         for link in rule.advice:
             if link.action in _MODULES:
                 wanted.setdefault(link.action, []).append((f, link.priority))
-        if context.collapse is not None and severity_rank(f.severity) >= severity_rank("warning"):
+        if serious and context.collapse is not None:
             # What the findings read on a run wrecked in its first epoch has one cause.
             wanted.setdefault("lower-lr", []).append((f, 0))
-    noisy = any(
-        f.kind == "noisy" and severity_rank(f.severity) >= severity_rank("warning")
-        for f in all_findings
-    )
+    noisy = any(f.kind == "noisy" and rank[id(f)] >= warning for f in all_findings)
     built: list[tuple[tuple, Advice]] = []
     for action, calls in wanted.items():
-        calls.sort(key=lambda c: (c[1], -severity_rank(c[0].severity), c[0].rule))
-        triggering = []
-        for f, _ in calls:
-            if f not in triggering:
-                triggering.append(f)
-        priority = min(p for _, p in calls)
-        # the finding that gives the action its priority: a cause before a symptom
-        lead = min(lead_rank(f.kind) for f, p in calls if p == priority)
+        if len(calls) == 1:  # the usual case: one finding calls for the action
+            ((f, priority),) = calls
+            triggering, lead = [f], lead_rank(f.kind)
+        else:
+            calls.sort(key=lambda c: (c[1], -rank[id(c[0])], c[0].rule))
+            triggering = []
+            for f, _ in calls:
+                if f not in triggering:
+                    triggering.append(f)
+            priority = min(p for _, p in calls)
+            # the finding that gives the action its priority: a cause before a symptom
+            lead = min(lead_rank(f.kind) for f, p in calls if p == priority)
         ctx = AdviceContext(run, action, triggering, all_findings, priority, context)
         if not applies(ctx):
             continue
@@ -187,7 +191,7 @@ def advise(
             priority = ctx.priority
         if noisy and all(f.kind in READ_ON_NOISE for f in triggering):
             priority += NOISE_DEMOTION
-        worst = max(severity_rank(f.severity) for f in triggering)
+        worst = max(rank[id(f)] for f in triggering)
         key = (-worst, priority, lead, -len(triggering), ADVICE_ACTIONS.index(action))
         built.append((key, advice))
     built.sort(key=lambda kv: kv[0])

@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,6 +132,7 @@ def fmt(x: Any) -> str:
     return str(x)
 
 
+@functools.lru_cache(maxsize=256)  # a sweep's runs share a few names; asked per action
 def mode_for(metric: str) -> str:
     """``"max"`` for accuracy-like metrics, ``"min"`` for losses and errors.
 
@@ -204,12 +206,25 @@ def learning_rate_at(run: Run, at: Any = None) -> float | None:
 
 
 def because(ctx: AdviceContext) -> str:
-    """``"Why: LA101 overfitting at epoch 4; LA105 noisy at epoch 0–30."``"""
+    """``"Why: LA101 overfitting at epoch 4; LA105 noisy at epoch 0–30."``
+
+    Most of a run's actions are called for by the same findings (an over-fitting run's
+    six remedies by its one ``overfitting`` finding), so the line is kept in the run's
+    context per what it reads: the unit and each finding's rule, kind and span."""
+    key = (ctx.index, *[(f.rule, f.kind, f.start, f.end) for f in ctx.findings])
+    said = ctx.context.said
+    text = said.get(key)
+    if text is None:
+        text = said[key] = _because(ctx.findings, ctx.index)
+    return text
+
+
+def _because(findings: list[Finding], index: str) -> str:
     parts = []
-    for f in ctx.findings:
+    for f in findings:
         where = ""
         if f.start is not None:
-            where = f" at {ctx.index} {fmt(f.start)}"
+            where = f" at {index} {fmt(f.start)}"
             if f.end is not None and f.end != f.start:
                 where += f"–{fmt(f.end)}"
         parts.append(f"{f.rule} {f.kind}{where}")
@@ -227,7 +242,13 @@ def eval_spacing(run: Run, metric: str | None) -> int | None:
     idx, _ = finite_series(run, metric)
     if len(idx) < 2:
         return None
-    step = float(median(np.diff(idx.astype(float))))
+    idx = idx.astype(float)
+    steps = idx[1:] - idx[:-1]
+    low = float(steps.min())
+    if low == float(steps.max()) and abs(low) < 1e300:
+        step = low  # evenly spaced (the usual log): the median of equal steps is the step
+    else:
+        step = float(median(steps))
     return max(1, int(round(step)))
 
 

@@ -32,7 +32,7 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -228,41 +228,85 @@ def collapse(run: Run, ratio: float = 10.0, max_learned: float = 0.5) -> Collaps
     return Collapse(as_index(x[p]), float(y[p]), level)
 
 
-@dataclass
+class _once:
+    """``functools.cached_property`` without its lock (Python 3.11 takes one on every
+    first read, a third of the cost of reading a part of a run's context): the value
+    goes into the instance's ``__dict__``, which later reads find first."""
+
+    def __init__(self, read):
+        self.read = read
+        self.name = read.__name__
+        self.__doc__ = read.__doc__
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.read(obj)
+        return value
+
+
 class RunContext:
     """Everything about a run that advice reads besides the findings that call for it.
 
-    Build it with :meth:`of`; ``framework`` is the guess unless given.
+    Build it with :meth:`of`; ``framework`` is the guess unless given. Each part is
+    read off the run the first time an action asks for it, then kept: most runs'
+    advice reads a few of them (a run with no learning-rate column and no gradient
+    norms never needs its schedule classified or its norms gathered).
+
+    Attributes:
+        framework, framework_why: The snippets' API and why it was picked.
+        schedule: The learning-rate :class:`Schedule` (``"none"`` when not logged).
+        grads: The gradient norms when logged.
+        optimizer: The optimizer the log names, if any.
+        chance: The chance level the loss is stuck at, if it is (:func:`chance`).
+        suspect: Loss columns that behave like scores (``column-mismatch``).
+        collapse: A blow-up at the start the loss never recovered from (:func:`collapse`).
     """
 
-    framework: str
-    framework_why: str
-    schedule: Schedule
-    grads: GradNorms | None
-    optimizer: str | None
-    chance: Chance | None
-    suspect: set[str] = field(default_factory=set)
-    collapse: Collapse | None = None
+    def __init__(self, run: Run, findings: list[Finding], framework: str | None = None):
+        self.run = run
+        self.findings = findings
+        self._given = framework
+        #: Text the builders share, kept per what it is made of (see ``_common.because``).
+        self.said: dict = {}
 
     @classmethod
     def of(cls, run: Run, findings: list[Finding], framework: str | None = None) -> RunContext:
-        g = guess(run)
-        if framework is not None and framework != g.name:
-            name, why = framework, "--framework"
-        else:
-            name, why = g.name, g.why
-        lr = run.points(run.learning_rate)
-        sched = schedule(lr.x, lr.y) if lr is not None else Schedule("none")
-        return cls(
-            framework=name,
-            framework_why=why,
-            schedule=sched,
-            grads=grad_norms(run),
-            optimizer=optimizer(run),
-            chance=chance(run, findings),
-            suspect={f.metric for f in findings if f.kind == MISMATCH},
-            collapse=collapse(run),
-        )
+        return cls(run, findings, framework)
+
+    @_once
+    def framework(self) -> str:
+        return self._given if self._given is not None else guess(self.run).name
+
+    @_once
+    def framework_why(self) -> str:
+        g = guess(self.run)
+        return "--framework" if self._given not in (None, g.name) else g.why
+
+    @_once
+    def schedule(self) -> Schedule:
+        lr = self.run.points(self.run.learning_rate)
+        return schedule(lr.x, lr.y) if lr is not None else Schedule("none")
+
+    @_once
+    def grads(self) -> GradNorms | None:
+        return grad_norms(self.run)
+
+    @_once
+    def optimizer(self) -> str | None:
+        return optimizer(self.run)
+
+    @_once
+    def chance(self) -> Chance | None:
+        return chance(self.run, self.findings)
+
+    @_once
+    def suspect(self) -> set[str]:
+        return {f.metric for f in self.findings if f.kind == MISMATCH}
+
+    @_once
+    def collapse(self) -> Collapse | None:
+        return collapse(self.run)
 
     @property
     def lr_zero(self) -> bool:

@@ -40,9 +40,11 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import math
+import operator
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,16 +117,28 @@ def simulate(values, patience: int, min_delta: float, mode: str = "min") -> Simu
 
 @dataclass(frozen=True)
 class Trace:
-    """EarlyStopping's bookkeeping on a curve, epoch by epoch, which does not depend
-    on ``patience``: ``wait`` after each epoch (0 exactly on an improving epoch, the
-    first one included). Every patience is then read off it (:meth:`simulate`,
+    """EarlyStopping's bookkeeping on a curve, which does not depend on ``patience``:
+    the epochs that improved on the best so far (the first one always does), of a
+    curve of ``length`` epochs. ``wait`` after an epoch is the number of epochs since
+    the last improvement. Every patience is then read off it (:meth:`simulate`,
     :meth:`min_patience`) instead of replaying the curve once per patience tried.
 
-    Plain Python lists, not arrays: on a curve of ~100 points one pass of a loop costs
-    a third of the dozen small numpy calls the same bookkeeping takes as arrays, and
-    each reading is a short scan."""
+    Only a record (a point beyond every earlier one) can improve by ``min_delta >= 0``
+    on a best that is itself one of the earlier points, so :meth:`of` finds the records
+    with two array calls and walks only those in Python; each reading then walks the
+    improvements (a handful on a noisy curve), not the epochs."""
 
-    wait: list[int]
+    improvements: list[int]
+    length: int
+
+    @property
+    def wait(self) -> list[int]:
+        """``wait`` after each epoch: 0 on an improving epoch, then 1, 2, ..."""
+        wait: list[int] = []
+        ends = self.improvements[1:] + [self.length]
+        for start, end in zip(self.improvements, ends, strict=False):  # none when empty
+            wait.extend(range(end - start))
+        return wait
 
     @property
     def improved(self) -> list[bool]:
@@ -133,35 +147,85 @@ class Trace:
 
     @classmethod
     def of(cls, values, min_delta: float, mode: str = "min") -> Trace:
+        return cls.walk(_records(values, mode, every=min_delta < 0), min_delta, mode)
+
+    @classmethod
+    def walk(cls, records: tuple, min_delta: float, mode: str = "min") -> Trace:
+        """The trace from a curve's :func:`_records` (shared by every ``min_delta``)."""
         # The first epoch always improves (Keras starts from best = inf); then as
         # _improves: current + min_delta < best ("min"), current - min_delta > best.
         # NaN never improves (every comparison with it is false).
-        y = np.asarray(values, dtype=float).tolist()
-        if not y:
-            return cls([])
-        lower = mode == "min"
-        best, best_epoch, wait = y[0], 0, [0]
-        for epoch in range(1, len(y)):
-            current = y[epoch]
-            if current + min_delta < best if lower else current - min_delta > best:
-                best, best_epoch = current, epoch
-            wait.append(epoch - best_epoch)
-        return cls(wait)
+        length, best, epochs, values, every = records
+        if not length:
+            return cls([], 0)
+        if min_delta < 0 and not every:
+            raise ValueError("a negative min_delta can improve off the records: use Trace.of")
+        if min_delta == 0 and best == best:  # the best is the running min (max): records
+            return cls([0, *epochs], length)  # (y + 0.0 compares as y, -0.0 included)
+        improvements = [0]
+        add = improvements.append
+        if mode == "min":
+            for epoch, current in zip(epochs, values, strict=True):
+                if current + min_delta < best:
+                    best = current
+                    add(epoch)
+        else:
+            for epoch, current in zip(epochs, values, strict=True):
+                if current - min_delta > best:
+                    best = current
+                    add(epoch)
+        return cls(improvements, length)
 
-    def simulate(self, patience: int) -> Simulation:
+    def simulate(self, patience: int, after: int = 0) -> Simulation:
         """Keras stops at the first epoch > 0 that did not improve (``wait`` >= 1) with
-        ``wait >= patience``, and restores the best epoch then."""
-        wait, least = self.wait, max(patience, 1)
-        for epoch in range(1, len(wait)):
-            if wait[epoch] >= least:
-                return Simulation(epoch, epoch - wait[epoch])
-        return Simulation(None, len(wait) - 1 - wait[-1] if wait else None)
+        ``wait >= patience``, and restores the best epoch then. ``after``: an epoch up
+        to which every ``wait`` is known to be below ``patience`` (the scan starts
+        after it; :meth:`min_patience`'s target for a patience it gave)."""
+        least, first = max(patience, 1), max(after + 1, 1)
+        imps = self.improvements
+        # from the stretch that holds the first epoch scanned (after the target of
+        # min_patience, the last one: nothing improves on the best after it)
+        for k in range(max(bisect.bisect_right(imps, first) - 1, 0), len(imps)):
+            start = imps[k]
+            end = imps[k + 1] if k + 1 < len(imps) else self.length
+            # wait is epoch - start on start..end-1: it reaches least at start + least
+            epoch = max(start + least, first)
+            if epoch < end:
+                return Simulation(epoch, start)
+        return Simulation(None, imps[-1] if imps else None)
 
     def min_patience(self, target: int) -> int:
         """The smallest patience for which training does not stop at or before
         ``target``: one more than the longest ``wait`` reached (on a non-improving
         epoch > 0) up to it."""
-        return max(self.wait[1 : target + 1], default=0) + 1
+        last = min(target, self.length - 1)
+        if last < 1:
+            return 1
+        imps = self.improvements
+        within = imps[: bisect.bisect_right(imps, last)]  # the stretches that start by it
+        # a stretch from start to the next improvement waits up to next - start - 1
+        longest = max(map(operator.sub, within[1:], within[:-1]), default=1) - 1
+        return max(longest, last - within[-1]) + 1
+
+
+def _records(values, mode: str, every: bool = False) -> tuple:
+    """``(length, first value, epochs, values, every)`` of the records of a curve: the
+    points after the first below every earlier one (above, for ``"max"``), NaN left
+    out; every point after the first with ``every``. An improvement by a ``min_delta``
+    >= 0 is always a record: the best is an earlier point, so a point at or above the
+    lowest earlier one cannot beat it by min_delta (if the lowest is the best, not even
+    by 0; if not, the lowest was no improvement on the best then, by min_delta, and the
+    best has only fallen since)."""
+    y = np.asarray(values, dtype=float)
+    if not len(y):
+        return 0, math.nan, [], [], every
+    if every:
+        epochs = np.arange(1, len(y))
+    else:
+        so_far = (np.fmin if mode == "min" else np.fmax).accumulate(y[:-1])  # NaN skipped
+        later = y[1:]
+        epochs = np.flatnonzero(later < so_far if mode == "min" else later > so_far) + 1
+    return len(y), float(y[0]), epochs.tolist(), y[epochs].tolist(), every
 
 
 def _min_patience(values, target: int, min_delta: float, mode: str = "min") -> int:
@@ -214,6 +278,7 @@ def _choose(data: bytes, mode: str) -> Choice | None:
     for k in (1.0, 0.5, 0.25, 0.0):
         deltas.setdefault(nice(k * sigma), k)
     traces: dict[float, Trace] = {}
+    records = _records(y, mode)  # every min_delta tried is >= 0
     tried: dict[tuple[float, int], tuple[int, Simulation]] = {}
 
     def attempt(d: float, margin: int) -> tuple[int, Simulation]:
@@ -221,12 +286,14 @@ def _choose(data: bytes, mode: str) -> Choice | None:
         what it does (each asked once: the loops below come back to the same ones)."""
         if (d, margin) not in tried:
             if d not in traces:
-                traces[d] = Trace.of(y, d, mode)
+                traces[d] = Trace.walk(records, d, mode)
             patience = max(traces[d].min_patience(target) + margin, 2 if margin else 1)
-            tried[d, margin] = patience, traces[d].simulate(patience)
+            # no wait up to the target reaches a patience above the longest one
+            tried[d, margin] = patience, traces[d].simulate(patience, after=target)
         return tried[d, margin]
 
-    for margin in (1, 0):
+    # a stop after the best needs a point after it: none when the curve ends on its best
+    for margin in (1, 0) if target < len(y) - 1 else ():
         for d, k in deltas.items():
             patience, sim = attempt(d, margin)
             if sim.restored_pos != target or sim.stop_pos is None:
@@ -264,10 +331,11 @@ def _longest_waits(curves: np.ndarray, min_delta: float, mode: str, until: int) 
         best = seen[0].copy()
         for now, bar, step in zip(seen[1:], shifted[1:], better, strict=True):
             beats(bar, best, out=step)  # into better[e - 1]
-            np.copyto(best, now, where=step)
-    # wait at each epoch: epochs since the last improvement (epoch 0 counts as one)
+            np.putmask(best, step, now)  # copyto(where=) does the same, 1.5x slower
+    # wait at each epoch: epochs since the last improvement (epoch 0 counts as one);
+    # better * epochs is where(better, epochs, 0), in one cheaper call
     epochs = np.arange(1, last + 1)[:, np.newaxis]
-    since = np.maximum.accumulate(np.where(better, epochs, 0), axis=0)
+    since = np.maximum.accumulate(better * epochs, axis=0)
     longest = (epochs - since).max(axis=0, initial=0)
     return np.where(longest > 0, longest, -1)
 

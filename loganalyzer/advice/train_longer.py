@@ -62,7 +62,8 @@ def extra_epochs(x: np.ndarray, y: np.ndarray, mode: str = "min") -> int:
         half = len(xt) // 2
         s1 = sign * theil_sen(xt[:half], yt[:half], alpha=None).slope  # no interval read
         s2 = sign * theil_sen(xt[half:], yt[half:], alpha=None).slope
-        dt = float(np.mean(xt[half:]) - np.mean(xt[:half]))
+        # np.mean's values (the same pairwise sum over the count) without its overhead
+        dt = float(xt[half:].sum() / (len(xt) - half) - xt[:half].sum() / half)
         if s1 > 0 and 0 < s2 < s1 and dt > 0:
             extra = 3.0 * dt / math.log(s1 / s2)
     return int(math.ceil(min(high, max(low, extra))))
