@@ -20,6 +20,8 @@ CASES = [
     {"a": [], "b": {}, "c": [[], [{}]], "d": [1, [2, [3, {"e": None}]]]},
     {"s": 'quote " backslash \\ newline \n tab \t bell \x07 é ü 中 \U0001f600 \udc80'},
     {"f": [0.0, -0.0, 1e-300, 1.5e300, 0.1 + 0.2, -2.5, 1e16, 123456789.123]},
+    # written again (the texts of floats met before are kept): still their own text
+    {"again": [0.5, -0.0, 0.0, 0.5, 0.0, -0.0, 1e-06, 1e-06, -2.5, 1e16]},
     {"i": [0, -1, 2**64, -(2**70), True, False, None]},
     {"nested": {"k": {"k": {"k": {"k": ["deep"]}}}}},
     [{"run": "a"}, {"run": "b", "findings": [{"evidence": {"spikes": [{"index": 5}]}}]}],
@@ -35,8 +37,10 @@ def test_the_same_text_as_json_dumps(obj):
 
 
 def test_non_finite_floats_are_refused_as_json_dumps_refuses_them():
-    with pytest.raises(ValueError):
-        dumps({"x": float("nan")})
+    for _ in range(2):
+        for bad in (float("nan"), float("inf"), -float("inf")):
+            with pytest.raises(ValueError):
+                dumps({"x": [0.5, bad]})
 
 
 def test_a_document_from_run_items_is_the_analysis_json():

@@ -94,17 +94,24 @@ def test_damaged_logs_and_edge_cases_split_the_same_both_ways():
 
 
 def test_columns_convert_to_the_same_numbers_at_once_or_one_by_one():
-    import numpy as np
 
     from loganalyzer.readers._text import number_columns, numbers
 
     tables = [parse_csv(t, "x.csv") for t in _real_csv_texts() if t.strip()]
     tables.append(parse_csv("epoch,loss,val\n0,1e-3,NA\n1, 2 ,nan\n2,inf,1_0\n", "x.csv"))
+    # cells numpy must read exactly as Python's float does (the one-pass conversion hands
+    # numpy the strings), or refuse, so the cell-by-cell reading decides
+    corners = ["-0", "-0.0", "1e400", "-1e-400", "\u0661\u0662", "0x10", "+1", ".5", "5.", "1 ",
+               "Infinity", "-inf", "NaN", "9007199254740993", "2.4703282292062328e-324", "1" * 300,
+               "1" * 401, "0." + "1" * 399, "\u00a01.5", "1e5_0"]  # fmt: skip
+    for cell in corners:
+        tables.append(parse_csv(f"epoch,loss\n0,{cell}\n1,0.5\n", "x.csv"))
+        tables.append(parse_csv(f"epoch,loss\n0,{cell}\n", "x.csv"))
     for table in tables:
         if not table.rows:
             continue
-        at_once = number_columns(table.rows)
         one_by_one = [numbers(c) for c in zip(*table.rows, strict=True)]
-        assert len(at_once) == len(one_by_one)
-        for a, b in zip(at_once, one_by_one, strict=True):
-            np.testing.assert_array_equal(a, b)
+        for at_once in (number_columns(table.rows), number_columns(table.rows, table.row_lines)):
+            assert len(at_once) == len(one_by_one)
+            for a, b in zip(at_once, one_by_one, strict=True):
+                assert a.dtype == b.dtype and a.tobytes() == b.tobytes()  # -0.0 and NaN too

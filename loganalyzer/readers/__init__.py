@@ -31,6 +31,7 @@ Readers know nothing of rules, findings or rendering.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import stat
@@ -55,7 +56,8 @@ _LOGLIKE_SUFFIXES = {".csv", ".tsv", ".json", ".log", ".txt", ".jsonl", ".out", 
 STDIN = "-"
 
 
-def _text_readers():
+@functools.cache
+def _text_readers() -> tuple:
     """Content-sniffed single-file readers, most specific first."""
     from loganalyzer.readers import (
         console,
@@ -67,7 +69,7 @@ def _text_readers():
         wandb_csv,
     )
 
-    return [mlflow, hf_trainer, console, wandb_csv, keras_json, lightning_csv, keras_csv]
+    return (mlflow, hf_trainer, console, wandb_csv, keras_json, lightning_csv, keras_csv)
 
 
 def _group_readers():
@@ -328,6 +330,13 @@ def read_file(path) -> list[Run]:
         return tensorboard.read_group(path.parent, [path])
     for reader in _text_readers():
         if reader.sniff(path, head):
+            if len(head) < HEAD_BYTES and isinstance(path, PurePath):
+                # A short read of a local file ends it: the head is the whole file,
+                # and the reader is handed it instead of reading the file again.
+                from loganalyzer.readers._text import holding
+
+                with holding(path, head):
+                    return reader.read(path)
             return reader.read(path)
     raise LogReadError(str(path), _why_not_a_log(head))
 
@@ -465,16 +474,19 @@ def read_paths(paths: Iterable[str | os.PathLike]) -> ReadResult:
 def _below(source, root) -> str | None:
     """``source`` relative to ``root`` (as written, else with links resolved), or None."""
     if not isinstance(source, PurePath):
-        pairs = [(str(source), str(root))]
-    else:
-        pairs = [(os.path.abspath(source), os.path.abspath(root))]
-        pairs.append((os.path.realpath(source), os.path.realpath(root)))
-    for src, top in pairs:
-        top = top.rstrip("/") or "/"
-        if src == top:
-            return ""
-        if src.startswith(top.rstrip("/") + "/"):
-            return src[len(top.rstrip("/")) + 1 :]
+        return _relative(str(source), str(root))
+    found = _relative(os.path.abspath(source), os.path.abspath(root))
+    if found is None:  # links resolved only when needed: two realpath calls cost 0.1 ms
+        found = _relative(os.path.realpath(source), os.path.realpath(root))
+    return found
+
+
+def _relative(src: str, top: str) -> str | None:
+    top = top.rstrip("/") or "/"
+    if src == top:
+        return ""
+    if src.startswith(top.rstrip("/") + "/"):
+        return src[len(top.rstrip("/")) + 1 :]
     return None
 
 

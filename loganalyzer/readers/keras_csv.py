@@ -44,7 +44,7 @@ from loganalyzer.readers._text import (
     parse_csv_file,
     unlogged_last_cells,
 )
-from loganalyzer.run import Run
+from loganalyzer.run import Run, all_nan
 
 FORMAT = "keras-csv"
 
@@ -89,7 +89,7 @@ def read(path: Path) -> list[Run]:
     ep = epoch_column(header)
     # One float column per metric (numpy, not pandas: a CSVLogger file is small and
     # clean, and judging it must not pay for importing pandas).
-    values = number_columns(table.rows)
+    values = number_columns(table.rows, table.row_lines)
     columns = {name: values[i] for i, name in enumerate(header) if i != ep}
     if table.delimiter == ";":
         comma_cols = _decimal_commas(columns, header, table.rows)
@@ -127,15 +127,18 @@ def read(path: Path) -> list[Run]:
         if not len(epochs):
             raise LogReadError(source, "CSV log without a single row with an epoch number")
         whole = bool(np.all(epochs == np.floor(epochs)))
-        epochs = epochs.tolist()
         # Fractional epochs (0, 0.5, 1, ...: evaluations within an epoch) stay as written.
-        index, rows, seg_warning = _last_segment([int(e) for e in epochs] if whole else epochs)
-        columns = {k: v[rows] for k, v in columns.items()}
-        if seg_warning:
-            warnings.append(seg_warning)
+        numbered = epochs.astype(np.int64) if whole else epochs
+        if (numbered[1:] > numbered[:-1]).all():  # the usual log: one run, epochs rising
+            index = numbered
+        else:
+            index, rows, seg_warning = _last_segment(numbered.tolist())
+            columns = {k: v[rows] for k, v in columns.items()}
+            if seg_warning:
+                warnings.append(seg_warning)
     dropped = {}
     position = {name: i for i, name in enumerate(header)}
-    for col in [c for c, v in columns.items() if np.isnan(v).all()]:
+    for col in [c for c, v in columns.items() if all_nan(v)]:
         cells = [row[position[col]].strip().lower() for row in table.rows]
         if all(c in ("", "na", "none", "null") for c in cells):
             # Empty or NA everywhere: never logged (a metric CSVLogger had no value

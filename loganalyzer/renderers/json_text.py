@@ -32,11 +32,18 @@ from json.encoder import encode_basestring_ascii as _string
 
 def dumps(obj, indent: int = 2) -> str:
     """``json.dumps(obj, indent=indent, allow_nan=False)``, faster (see the module)."""
+    return _dumps(obj, indent, "")
+
+
+def _dumps(obj, indent: int, margin: str) -> str:
+    """:func:`dumps` with ``margin`` after every line end (the text of ``obj`` as it
+    stands nested in a larger document), written so instead of replaced afterwards."""
     out: list[str] = []
     try:
-        _write(obj, out, "\n", " " * indent)
+        _write(obj, out, "\n" + margin, " " * indent)
     except _Unusual:
-        return json.dumps(obj, indent=indent, allow_nan=False)
+        text = json.dumps(obj, indent=indent, allow_nan=False)
+        return text.replace("\n", "\n" + margin) if margin else text
     return "".join(out)
 
 
@@ -81,16 +88,30 @@ def _write(obj, out: list[str], newline: str, step: str) -> None:
         out.append("false")
     elif kind is int:
         out.append(int.__repr__(obj))
-    elif kind is float and math.isfinite(obj):
-        out.append(float.__repr__(obj))
+    elif kind is float:
+        text = _FLOAT_TEXT.get(obj)
+        if text is None:
+            if not math.isfinite(obj):
+                raise _Unusual
+            text = float.__repr__(obj)
+            if obj and len(_FLOAT_TEXT) < _FLOATS_KEPT:  # not 0.0: -0.0 is equal to it
+                _FLOAT_TEXT[obj] = text
+        out.append(text)
     else:
         raise _Unusual
+
+
+#: The text of floats already written: a float's shortest repr costs as much as writing
+#: ten other values, and runs repeat many (0.5, 1e-06, thresholds, advice parameters,
+#: a sweep's shared values). The first values met are kept, up to a bound.
+_FLOAT_TEXT: dict[float, str] = {}
+_FLOATS_KEPT = 4096
 
 
 def run_item(run: dict) -> str:
     """One run of the document's ``"runs"`` list, indented as it stands there (a
     worker renders its runs; :func:`document` puts them in place)."""
-    return dumps(run).replace("\n", "\n    ")
+    return _dumps(run, 2, "    ")
 
 
 def document(schema: str, runs, errors: list, skipped: list):
