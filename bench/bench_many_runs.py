@@ -17,8 +17,9 @@ faster than runmedic on the same files in the same bench run.
 
 ``--scale`` times loganalyzer alone on 1,000 / 10,000 / 100,000 runs (``--scale-sizes``):
 linear means a flat time per run; a flat memory curve means the peak memory does not
-grow with N (the runs' JSON texts are spooled to a temporary file; the parent still
-keeps about a kilobyte per run, so it is not flat yet: see bench/README.md).
+grow with N (the runs' JSON texts and sweep summaries are spooled to temporary files;
+the parent still keeps about 0.6 KB per run, mostly the discovered paths, so it is not
+flat yet: see bench/README.md).
 
 Every command runs with a bytecode cache, as an installed tool has one (``pip``
 compiles ``.pyc`` files at install time).

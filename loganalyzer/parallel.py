@@ -5,8 +5,8 @@ The result is the same :class:`~loganalyzer.analysis.Analysis` as
 whatever the number of workers: inputs are discovered once, in sorted order, one pool
 of workers is started, and their results are collected in that order.
 :func:`analyze_to_json` gives ``--format json`` the same way without holding the runs: the
-parent keeps about a kilobyte per run (its path, its unit of work and its sweep summary;
-169 MB at 100,000 runs in ``bench/bench_many_runs.py``), not the runs or their texts.
+parent keeps about 0.6 KB per run (mostly each discovered path; 98 MB at 100,000 runs in
+``bench/bench_many_runs.py``), not the runs, their texts or their sweep summaries as objects.
 
 Example:
     >>> from loganalyzer.parallel import analyze_paths
