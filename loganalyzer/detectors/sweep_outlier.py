@@ -279,12 +279,21 @@ def detect_sweep(
         if len(levels) < max(2, int(p["min_runs"])):  # a run alone has no siblings
             continue
         ordered = sorted(levels.values())
+        best: list[int] | None = None  # the members, lowest level first (a large sweep)
         for i, level in levels.items():
             reference = _reference(ordered, level)
             if reference <= 0 or level < float(p["min_ratio"]) * reference:
                 continue
-            at = bisect.bisect_left(ordered, level)
-            others = ordered[:at] + ordered[at + 1 :]
+            count = len(ordered) - 1
+            listed = _others(ordered, level, MAX_LISTED)
+            highest = ordered[-1] if level < ordered[-1] else ordered[-2]
+            if count <= MAX_LISTED:  # every sibling, in sweep order
+                names, more = [runs[j].name for j in levels if j != i], {}
+            else:  # the best MAX_LISTED, lowest level first, and how many there are
+                if best is None:
+                    best = sorted(levels, key=levels.__getitem__)[: MAX_LISTED + 1]
+                names = [runs[j].name for j in best if j != i][:MAX_LISTED]
+                more = {"sibling_count": count}
             run = runs[i]
             found[i] = [
                 Finding(
@@ -296,9 +305,9 @@ def detect_sweep(
                     end=run.end,
                     message=(
                         f"{run.label} ends at {level:.4g}, {level / reference:.1f}x what its "
-                        f"{len(others)} sibling runs in this sweep reach (the better half "
-                        f"ends at {reference:.4g}; all siblings: {others[0]:.4g} to "
-                        f"{others[-1]:.4g}): this run is broken even if its own curve "
+                        f"{count} sibling runs in this sweep reach (the better half "
+                        f"ends at {reference:.4g}; all siblings: {listed[0]:.4g} to "
+                        f"{highest:.4g}): this run is broken even if its own curve "
                         "looks clean; compare its configuration and data with theirs."
                     ),
                     evidence={
@@ -306,7 +315,9 @@ def detect_sweep(
                         "final_level": level,
                         "reference": reference,
                         "ratio": level / reference,
-                        **_listed(runs, levels, i, others),
+                        "siblings": names,
+                        "sibling_levels": listed,
+                        **more,
                     },
                 )
             ]
@@ -329,14 +340,8 @@ def _reference(ordered: list[float], level: float) -> float:
     return float(median(middle))
 
 
-def _listed(runs: list[Sibling], levels: dict[int, float], i: int, others: list[float]) -> dict:
-    """The evidence's siblings of run ``i``: all of them in sweep order, or, past
-    ``MAX_LISTED``, the best ones (lowest final level first) and how many there are."""
-    if len(others) <= MAX_LISTED:
-        return {"siblings": [runs[j].name for j in levels if j != i], "sibling_levels": others}
-    best = sorted((j for j in levels if j != i), key=levels.__getitem__)[:MAX_LISTED]
-    return {
-        "siblings": [runs[j].name for j in best],
-        "sibling_levels": others[:MAX_LISTED],
-        "sibling_count": len(others),
-    }
+def _others(ordered: list[float], level: float, upto: int) -> list[float]:
+    """The lowest ``upto`` levels of the *other* runs: ``ordered`` (all the sweep's
+    levels, sorted) without one copy of ``level``, built only as far as it is listed."""
+    at = bisect.bisect_left(ordered, level)
+    return ordered[: min(at, upto)] + ordered[at + 1 : upto + 1]
