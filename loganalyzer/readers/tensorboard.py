@@ -288,6 +288,14 @@ def _by_tag(sc: Scalars) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
     return {tag: tuple(parts) for tag, parts in out.items()}
 
 
+class Curve(NamedTuple):
+    """The merged points of one tag: ``step`` strictly increasing (int64), ``value``
+    (float64) at each step."""
+
+    step: np.ndarray
+    value: np.ndarray
+
+
 def _merge(
     read_ok: list[tuple[Path, str, dict]], run_dir: Path, warnings: list[str]
 ) -> dict[tuple[str, str], Curve]:
@@ -335,14 +343,6 @@ def _merge(
             f"{rewritten} step(s) were logged more than once, kept the later value of each"
         )
     return out
-
-
-class Curve(NamedTuple):
-    """The merged points of one tag: ``step`` strictly increasing (int64), ``value``
-    (float64) at each step."""
-
-    step: np.ndarray
-    value: np.ndarray
 
 
 def _on(index: np.ndarray, c: Curve) -> np.ndarray:
@@ -400,9 +400,10 @@ def _build_run(
     dropped: dict[str, str],
 ) -> Run:
     # Built from numpy columns (Run.from_columns), not a DataFrame: the frame, a
-    # Series per tag and their index unions cost 10-17 ms a run, 20x the reading of
-    # a small run. The result is the same as the DataFrame of the tags' Series:
-    # rows are the sorted union of the steps, NaN where a tag has no point.
+    # Series per tag, combine_first and the index unions cost as much as decoding the
+    # event files of a 100-epoch Keras run, and a worker paid pandas' import for them.
+    # The result is the same as the DataFrame of the tags' Series: its rows are the
+    # sorted union of the steps, NaN where a tag has no point.
     keras = any(split for split, _ in series) or any(t.startswith("epoch_") for _, t in series)
     has_epoch_tags = any(t.startswith("epoch_") for _, t in series)
     tags_by_split: dict[str, set[str]] = {}
