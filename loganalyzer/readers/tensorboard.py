@@ -43,12 +43,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 import numpy as np
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 from loganalyzer.errors import LogReadError
 from loganalyzer.naming import canonical_name, is_loss, split_of
@@ -291,19 +288,25 @@ def _by_tag(sc: Scalars) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
     return {tag: tuple(parts) for tag, parts in out.items()}
 
 
+class Curve(NamedTuple):
+    """The merged points of one tag: ``step`` strictly increasing (int64), ``value``
+    (float64) at each step."""
+
+    step: np.ndarray
+    value: np.ndarray
+
+
 def _merge(
     read_ok: list[tuple[Path, str, dict]], run_dir: Path, warnings: list[str]
-) -> dict[tuple[str, str], pd.Series]:
-    """One series per (split, tag): all files' points, later wall time winning on
-    a step logged twice, sorted by step."""
-    import pandas as pd
-
+) -> dict[tuple[str, str], Curve]:
+    """One curve per (split, tag): all files' points, later wall time winning on
+    a step logged twice, sorted by step (strictly increasing)."""
     per_key: dict[tuple[str, str], list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]] = {}
     for file_no, (_, split, tags) in enumerate(read_ok):
         for tag, (step, wall, value) in tags.items():
             per_key.setdefault((split, tag), []).append((file_no, step, wall, value))
         tags.clear()
-    out: dict[tuple[str, str], pd.Series] = {}
+    out: dict[tuple[str, str], Curve] = {}
     restarts: dict[int, tuple[int, int, int]] = {}  # file -> (from step, to step, rewritten)
     for key, parts in per_key.items():
         step = np.concatenate([p[1] for p in parts])
@@ -317,7 +320,7 @@ def _merge(
             step, value, file_of = step[o], value[o], file_of[o]
         parts.clear()
         if len(step) < 2 or bool(np.all(step[1:] > step[:-1])):
-            out[key] = pd.Series(value, index=step)  # the usual case: nothing to merge
+            out[key] = Curve(step, value)  # the usual case: nothing to merge
             continue
         before = np.maximum.accumulate(step)
         back = np.flatnonzero(step[1:] < before[:-1]) + 1
@@ -332,7 +335,7 @@ def _merge(
         # keep the last occurrence of each step
         rev_unique, rev_idx = np.unique(step[::-1], return_index=True)
         keep = len(step) - 1 - rev_idx
-        out[key] = pd.Series(value[keep], index=rev_unique)
+        out[key] = Curve(rev_unique, value[keep])
     for f, (hi, lo, rewritten) in sorted(restarts.items()):
         label = _label(read_ok[f][0], run_dir)
         warnings.append(
@@ -340,6 +343,35 @@ def _merge(
             f"{rewritten} step(s) were logged more than once, kept the later value of each"
         )
     return out
+
+
+def _on(index: np.ndarray, c: Curve) -> np.ndarray:
+    """``c``'s values spread on ``index`` (a sorted superset of its steps), NaN where
+    it has no point: what reindexing a pandas Series does."""
+    if len(index) == len(c.step):  # the same steps (sorted, unique): nothing to spread
+        return c.value
+    out = np.full(len(index), np.nan)
+    out[np.searchsorted(index, c.step)] = c.value
+    return out
+
+
+def _fill_gaps(first: Curve, second: Curve) -> Curve:
+    """``first`` with its gaps (NaN, or steps it lacks) filled from ``second``, on the
+    union of their steps: ``Series.combine_first``."""
+    union = np.union1d(first.step, second.step)
+    a, b = _on(union, first), _on(union, second)
+    return Curve(union, np.where(np.isnan(a), b, a))
+
+
+def _union_steps(curves: Iterable[Curve]) -> np.ndarray:
+    """The sorted union of the curves' steps (the rows a DataFrame of them would have)."""
+    steps = [c.step for c in curves]
+    if not steps:
+        return np.zeros(0, np.int64)
+    first = steps[0]
+    if all(len(s) == len(first) and np.array_equal(s, first) for s in steps[1:]):
+        return first  # one clock for all (every Keras epoch tag): no union to build
+    return np.unique(np.concatenate(steps))
 
 
 def _lightning_base(tag: str, tags: set[str]) -> str:
@@ -363,45 +395,46 @@ def _lightning_base(tag: str, tags: set[str]) -> str:
 def _build_run(
     run_dir: Path,
     files: list[Path],
-    series: dict[tuple[str, str], pd.Series],
+    series: dict[tuple[str, str], Curve],
     warnings: list[str],
     dropped: dict[str, str],
 ) -> Run:
-    import pandas as pd
-
+    # Built from numpy columns (Run.from_columns), not a DataFrame: the frame, a
+    # Series per tag, combine_first and the index unions cost as much as decoding the
+    # event files of a 100-epoch Keras run, and a worker paid pandas' import for them.
+    # The result is the same as the DataFrame of the tags' Series: its rows are the
+    # sorted union of the steps, NaN where a tag has no point.
     keras = any(split for split, _ in series) or any(t.startswith("epoch_") for _, t in series)
     has_epoch_tags = any(t.startswith("epoch_") for _, t in series)
     tags_by_split: dict[str, set[str]] = {}
     for split, tag in series:
         tags_by_split.setdefault(split, set()).add(tag)
 
-    main: dict[tuple[str, str], pd.Series] = {}
-    side: dict[tuple[str, str], pd.Series] = {}
+    main: dict[tuple[str, str], Curve] = {}
+    side: dict[tuple[str, str], Curve] = {}
     if keras and has_epoch_tags:
         index = "epoch"
-        epoch_max = max(
-            int(s.index.max()) for (_, t), s in series.items() if t.startswith("epoch_")
-        )
-        for key, s in series.items():
+        epoch_max = max(int(c.step[-1]) for (_, t), c in series.items() if t.startswith("epoch_"))
+        for key, c in series.items():
             tag = key[1]
             if tag.startswith("epoch_"):
-                main[key] = s
+                main[key] = c
             elif tag.startswith("batch_") or (
                 tag.startswith("evaluation_") and tag.endswith("_vs_iterations")
             ):
-                side[key] = s
-            elif len(s) and int(s.index.max()) <= epoch_max:
-                main[key] = s  # a custom per-epoch scalar
+                side[key] = c
+            elif len(c.step) and int(c.step[-1]) <= epoch_max:
+                main[key] = c  # a custom per-epoch scalar
             else:
-                side[key] = s
+                side[key] = c
     else:
         index = "step"
         main = dict(series)
 
-    columns: dict[str, pd.Series] = {}
+    columns: dict[str, Curve] = {}
     original: dict[str, str] = {}
     side_names: dict[tuple[str, str], str] = {}
-    for (split, tag), s in sorted(main.items(), key=_column_order):
+    for (split, tag), c in sorted(main.items(), key=_column_order):
         name = tag
         if keras and not has_epoch_tags and tag.startswith("batch_"):
             name = tag[len("batch_") :]
@@ -410,44 +443,55 @@ def _build_run(
         if canon in _COUNTERS:
             # Lightning and HF log the epoch counter as a scalar on the step index: kept,
             # but beside the metrics (it is the clock, not something trained).
-            side[(split, tag)] = s
+            side[(split, tag)] = c
             side_names[(split, tag)] = canon
             continue
         if _is_val(split) and not canon.startswith("val_") and canon != "learning_rate":
             canon = "val_" + canon
         label = _prefixed(tag, split)
         if canon in columns:
-            columns[canon] = columns[canon].combine_first(s)
+            columns[canon] = _fill_gaps(columns[canon], c)
             dropped[label] = f"same metric as {original[canon]!r} (both map to {canon!r})"
             continue
-        columns[canon] = s
+        columns[canon] = c
         original[canon] = label
-    frame = pd.DataFrame(columns)
-    frame.index = pd.Index(frame.index.astype(np.int64), name=index)
-    run = Run.from_frame(
+    steps = _union_steps(columns.values())
+    run = Run.from_columns(
         run_dir.name or str(run_dir),
-        frame,
+        steps,
+        {name: _on(steps, c) for name, c in columns.items()},
         format=FORMAT,
         index=index,
         sources=[str(f) for f in files],
         warnings=warnings,
         dropped=dropped,
     )
-    run.original_names = {c: original.get(c, c) for c in run.metrics.columns}
+    run.original_names = {c: original.get(c, c) for c in run.data}
     # An event file holds every logged point, NaN ones included: a series that ends
     # before the run does (a truncated last validation record) was not logged there.
-    last = frame.index.max() if len(frame) else None
+    last = steps[-1] if len(steps) else None
     run.unlogged_tail = {
-        c for c, s in columns.items() if c in run.metrics.columns and s.index.max() < last
+        name for name, c in columns.items() if name in run.data and c.step[-1] < last
     }
+    if side:
+        _add_side_series(run, side, side_names)
+    return run
+
+
+def _add_side_series(
+    run: Run, side: dict[tuple[str, str], Curve], side_names: dict[tuple[str, str], str]
+) -> None:
+    """Put the curves off the run's index in :attr:`Run.side_series`: the only pandas
+    left on this path, because ``side_series`` holds pandas Series (its API)."""
+    import pandas as pd
+
     used = set()
-    for (split, tag), s in sorted(side.items(), key=_column_order):
+    for (split, tag), c in sorted(side.items(), key=_column_order):
         name = side_names.get((split, tag), tag)
         if name in used:
             name = _prefixed(tag, split)
         used.add(name)
-        run.side_series[name] = s.rename_axis("step").rename(name)
-    return run
+        run.side_series[name] = pd.Series(c.value, index=c.step).rename_axis("step").rename(name)
 
 
 def _column_order(item) -> tuple:
